@@ -1,0 +1,90 @@
+package ftpserver
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Options configure a Server. The zero value of every field selects the
+// documented default; see docs/configuration.md for the matching config keys.
+type Options struct {
+	// Addr is the control listen address for ListenAndServe (default ":21").
+	Addr string
+	// Banner is the text of the 220 greeting (default "ferry FTP server ready").
+	Banner string
+	// Auth checks logins. Required.
+	Auth Authenticator
+	// Logger receives structured logs (default slog.Default()).
+	Logger *slog.Logger
+	// TransferLog, when set, receives one xferlog(5) line per transfer.
+	TransferLog io.Writer
+
+	// MaxLineLength bounds a command line in bytes, CRLF excluded (default 4096).
+	MaxLineLength int
+	// IdleTimeout closes a session with no command for this long (default 5m).
+	// It never fires while a transfer runs.
+	IdleTimeout time.Duration
+	// LoginTimeout closes a session that has not logged in within it (default 1m).
+	LoginTimeout time.Duration
+	// DataTimeout bounds waiting for a data connection and each read or write
+	// on it that makes no progress (default 1m).
+	DataTimeout time.Duration
+
+	// MaxSessions caps concurrent sessions (default 1000; -1 means no cap).
+	MaxSessions int
+	// MaxSessionsPerIP caps concurrent sessions from one address (default 20; -1 no cap).
+	MaxSessionsPerIP int
+	// MaxSessionsPerUser caps concurrent logged-in sessions of one user
+	// (default 0: no cap).
+	MaxSessionsPerUser int
+
+	// LoginFailDelay is slept after each failed login (default 1s; -1 for none).
+	LoginFailDelay time.Duration
+	// MaxLoginFailures is how many failures from one IP within BanWindow ban
+	// it (default 10; -1 disables banning).
+	MaxLoginFailures int
+	// BanWindow is the window failures are counted in (default 10m).
+	BanWindow time.Duration
+	// BanDuration is how long a banned IP is refused (default 15m).
+	BanDuration time.Duration
+	// MaxUnknownCommands closes a not-logged-in session after this many
+	// unknown or refused commands (default 20; -1 for no limit).
+	MaxUnknownCommands int
+
+	// PassivePorts is the inclusive port range for passive data connections
+	// (default 1024..65535 with the kernel choosing: zero values).
+	PassivePortMin, PassivePortMax int
+	// PublicAddr is the IPv4 address announced in PASV replies (default: the
+	// control connection's local address).
+	PublicAddr netip.Addr
+	// PublicAddrByNet overrides PublicAddr for clients in a given network,
+	// e.g. announce the LAN address to LAN clients behind the same NAT.
+	PublicAddrByNet []NetAddr
+	// ActivePort is the local port active data connections are made from.
+	// Zero means the control port minus one (20 when listening on 21); -1
+	// means an ephemeral port. When binding it is not permitted the server
+	// falls back to an ephemeral port and logs that once.
+	ActivePort int
+	// AllowForeignPORT lets PORT/EPRT name an address other than the
+	// client's (FXP; off by default: RFC 2577 bounce protection).
+	AllowForeignPORT bool
+	// AllowLowPORT lets PORT/EPRT name ports below 1024 (off by default).
+	AllowLowPORT bool
+	// AllowForeignPassive accepts passive data connections from any address
+	// (off by default: only the control peer's address may connect).
+	AllowForeignPassive bool
+	// DisableActive refuses PORT and EPRT.
+	DisableActive bool
+
+	// ShutdownGrace is how long Shutdown lets running transfers finish
+	// before closing them, when its context has no earlier deadline.
+	ShutdownGrace time.Duration
+}
+
+// NetAddr pairs a client network with the passive address announced to it.
+type NetAddr struct {
+	Net  netip.Prefix
+	Addr netip.Addr
+}

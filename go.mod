@@ -1,0 +1,8 @@
+module github.com/ferryftp/ferry
+
+go 1.26.8
+
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+)
