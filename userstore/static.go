@@ -1,0 +1,324 @@
+// Package userstore holds ftpserver.Authenticator implementations backed by
+// user lists. Static serves a fixed list, typically read from the config file;
+// passwords are stored as argon2id or bcrypt hashes (see package password)
+// and are never logged.
+package userstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/password"
+	"github.com/ferryftp/ferry/storage"
+	"github.com/ferryftp/ferry/storage/localfs"
+)
+
+// User is one account of a Static store.
+type User struct {
+	// Name is the login name, matched exactly (case-sensitive).
+	Name string
+	// PasswordHash is an argon2id PHC string or a bcrypt hash, as made by
+	// password.Hash or `ferry passwd`.
+	PasswordHash string
+	// Root is the local directory the user sees as "/". It must exist. It is
+	// ignored when FS is set.
+	Root string
+	// Perms is what the user may do; zero means ftpserver.PermReadOnly.
+	Perms ftpserver.Perms
+	// MaxSessions caps the user's concurrent sessions; 0 means the server's
+	// MaxSessionsPerUser option.
+	MaxSessions int
+	// FS, when set, is served instead of a localfs on Root. The caller owns
+	// it: Static.Close does not close it.
+	FS storage.FS
+}
+
+// Anonymous enables anonymous (guest) logins: any of Names with any
+// password. The password, conventionally an e-mail address, is neither
+// checked nor logged.
+type Anonymous struct {
+	// Root is the local directory anonymous users see as "/". It must exist.
+	// It is ignored when FS is set.
+	Root string
+	// Perms is what anonymous users may do; zero means
+	// ftpserver.PermReadOnly.
+	Perms ftpserver.Perms
+	// Names are the login names treated as anonymous, matched without regard
+	// to case (default "anonymous" and "ftp"). Sessions are reported, and
+	// counted for MaxSessions, under the first name.
+	Names []string
+	// MaxSessions caps concurrent anonymous sessions; 0 means the server's
+	// MaxSessionsPerUser option.
+	MaxSessions int
+	// FS, when set, is served instead of a localfs on Root. The caller owns it.
+	FS storage.FS
+}
+
+// Option adjusts a Static store.
+type Option func(*options)
+
+type options struct {
+	local     localfs.Options
+	maxChecks int
+}
+
+// WithLocalFS sets the options of the localfs file systems opened on user
+// roots, among them Atomic (upload mode "atomic" versus "direct").
+func WithLocalFS(o localfs.Options) Option {
+	return func(opts *options) { opts.local = o }
+}
+
+// WithMaxConcurrentChecks bounds how many password hashes are verified at
+// once (default runtime.GOMAXPROCS(0)). Each argon2id check holds 19 MiB of
+// memory, so the bound keeps a login storm from exhausting memory; logins
+// beyond it wait, and give up when their context ends. n < 1 selects the
+// default.
+func WithMaxConcurrentChecks(n int) Option {
+	return func(opts *options) { opts.maxChecks = n }
+}
+
+// Static authenticates against a fixed list of users. It is safe for
+// concurrent use. Each distinct root directory is opened once and shared by
+// every session of every user with that root.
+type Static struct {
+	users  map[string]*account
+	anon   *account
+	anonNm []string
+	sem    chan struct{}
+
+	mu     sync.Mutex
+	closed bool
+	owned  []io.Closer // file systems Static opened and must close
+}
+
+// account is a User or the anonymous account, ready to hand out.
+type account struct {
+	name        string
+	hash        string
+	fs          storage.FS
+	perms       ftpserver.Perms
+	maxSessions int
+	anonymous   bool
+}
+
+// NewStatic checks users and anon (nil disables anonymous logins) and opens
+// their roots. It fails with a message naming the user for a malformed hash,
+// a duplicate or invalid name, or a root that does not exist or is not a
+// directory. Call Close when the store and every session it authenticated
+// are done.
+func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxChecks < 1 {
+		o.maxChecks = runtime.GOMAXPROCS(0)
+	}
+	s := &Static{
+		users: make(map[string]*account, len(users)),
+		sem:   make(chan struct{}, o.maxChecks),
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	roots := map[string]storage.FS{} // absolute root → shared FS
+	open := func(root string) (storage.FS, error) {
+		if root == "" {
+			return nil, errors.New("root is empty")
+		}
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, fmt.Errorf("root %s: %w", root, err)
+		}
+		if fsys, ok := roots[abs]; ok {
+			return fsys, nil
+		}
+		if err := CheckRoot(abs); err != nil {
+			return nil, err
+		}
+		fsys, err := localfs.New(abs, o.local)
+		if err != nil {
+			return nil, fmt.Errorf("root %s: %w", root, err)
+		}
+		s.owned = append(s.owned, fsys)
+		roots[abs] = fsys
+		return fsys, nil
+	}
+
+	if anon != nil {
+		s.anonNm = anon.Names
+		if len(s.anonNm) == 0 {
+			s.anonNm = []string{"anonymous", "ftp"}
+		}
+		for _, n := range s.anonNm {
+			if err := CheckName(n); err != nil {
+				return nil, fmt.Errorf("userstore: anonymous name %q: %w", n, err)
+			}
+		}
+		a := &account{name: s.anonNm[0], perms: anon.Perms, maxSessions: anon.MaxSessions, anonymous: true, fs: anon.FS}
+		if a.perms == 0 {
+			a.perms = ftpserver.PermReadOnly
+		}
+		if a.fs == nil {
+			if a.fs, err = open(anon.Root); err != nil {
+				return nil, fmt.Errorf("userstore: anonymous: %w", err)
+			}
+		}
+		s.anon = a
+	}
+
+	for i, u := range users {
+		if err := CheckName(u.Name); err != nil {
+			return nil, fmt.Errorf("userstore: users[%d] name %q: %w", i, u.Name, err)
+		}
+		if _, dup := s.users[u.Name]; dup {
+			return nil, fmt.Errorf("userstore: user %q is listed twice", u.Name)
+		}
+		if s.isAnonymousName(u.Name) {
+			return nil, fmt.Errorf("userstore: user %q clashes with an anonymous login name", u.Name)
+		}
+		if err := password.Check(u.PasswordHash); err != nil {
+			return nil, fmt.Errorf("userstore: user %q: password hash: %w", u.Name, err)
+		}
+		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, fs: u.FS}
+		if a.perms == 0 {
+			a.perms = ftpserver.PermReadOnly
+		}
+		if a.fs == nil {
+			if a.fs, err = open(u.Root); err != nil {
+				return nil, fmt.Errorf("userstore: user %q: %w", u.Name, err)
+			}
+		}
+		s.users[u.Name] = a
+	}
+	return s, nil
+}
+
+// CheckName reports whether name is usable as a login name: not empty, at
+// most 256 bytes, valid UTF-8 with no spaces or control characters.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("name is empty")
+	case len(name) > 256:
+		return errors.New("name is longer than 256 bytes")
+	}
+	for _, r := range name {
+		switch {
+		case r == unicode.ReplacementChar:
+			return errors.New("name is not valid UTF-8")
+		case unicode.IsSpace(r):
+			return errors.New("name contains a space")
+		case unicode.IsControl(r):
+			return errors.New("name contains a control character")
+		}
+	}
+	return nil
+}
+
+// CheckRoot reports, with a message naming the path, whether dir exists and
+// is a directory.
+func CheckRoot(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("root %s does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("root %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("root %s is not a directory", dir)
+	}
+	return nil
+}
+
+func (s *Static) isAnonymousName(name string) bool {
+	if s.anon == nil {
+		return false
+	}
+	for _, n := range s.anonNm {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// errClosed is returned by Authenticate after Close.
+var errClosed = errors.New("userstore: store is closed")
+
+// Authenticate implements ftpserver.Authenticator. Unknown names cost the
+// same argon2id work as known ones (a check against password.Dummy) and fail
+// with ftpserver.ErrAuthFailed like wrong passwords. Anonymous names succeed
+// with any password when anonymous logins are enabled.
+func (s *Static) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*ftpserver.Identity, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, errClosed
+	}
+	if s.isAnonymousName(login.User) {
+		return s.anon.identity(), nil
+	}
+	a := s.users[login.User]
+	hash := password.Dummy()
+	if a != nil {
+		hash = a.hash
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	ok, err := password.Verify(hash, login.Password)
+	<-s.sem
+	if err != nil {
+		// NewStatic checked every hash, so this is unexpected; never
+		// include the password.
+		return nil, fmt.Errorf("userstore: user %q: %w", login.User, err)
+	}
+	if !ok || a == nil {
+		return nil, ftpserver.ErrAuthFailed
+	}
+	return a.identity(), nil
+}
+
+// identity returns a fresh Identity so sessions cannot change shared state.
+func (a *account) identity() *ftpserver.Identity {
+	return &ftpserver.Identity{
+		User:        a.name,
+		FS:          a.fs,
+		Perms:       a.perms,
+		Anonymous:   a.anonymous,
+		MaxSessions: a.maxSessions,
+	}
+}
+
+// Close closes the file systems NewStatic opened (not those passed in
+// User.FS or Anonymous.FS). Sessions authenticated earlier must have ended:
+// their Identity.FS stops working. Later calls to Authenticate fail.
+func (s *Static) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	for _, c := range s.owned {
+		errs = append(errs, c.Close())
+	}
+	s.owned = nil
+	return errors.Join(errs...)
+}
