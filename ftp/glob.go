@@ -13,7 +13,8 @@ import "unicode/utf8"
 //   - "\" escapes the next character, inside classes too.
 //
 // An unterminated "[" and a trailing "\" match themselves. Characters are
-// UTF-8 code points; invalid bytes count as one character each.
+// UTF-8 code points; an invalid byte counts as one character that matches
+// only itself.
 //
 // Matching is iterative and takes O(len(pattern)*len(name)) time at worst:
 // on a mismatch it only ever backtracks to the most recent "*".
@@ -35,7 +36,7 @@ func MatchGlob(pattern, name string) bool {
 			return p == len(pattern)
 		}
 		if p < len(pattern) {
-			c, cw := utf8.DecodeRuneInString(name[n:])
+			c, cw := decodeRune(name[n:])
 			if ok, pw := matchOne(pattern[p:], c); ok {
 				p += pw
 				n += cw
@@ -46,7 +47,7 @@ func MatchGlob(pattern, name string) bool {
 		if starP < 0 {
 			return false
 		}
-		_, cw := utf8.DecodeRuneInString(name[starN:])
+		_, cw := decodeRune(name[starN:])
 		starN += cw
 		p, n = starP, starN
 	}
@@ -65,12 +66,12 @@ func matchOne(pattern string, c rune) (ok bool, width int) {
 		return c == '[', 1
 	case '\\':
 		if len(pattern) > 1 {
-			r, w := utf8.DecodeRuneInString(pattern[1:])
+			r, w := decodeRune(pattern[1:])
 			return r == c, 1 + w
 		}
 		return c == '\\', 1
 	}
-	r, w := utf8.DecodeRuneInString(pattern)
+	r, w := decodeRune(pattern)
 	return r == c, w
 }
 
@@ -118,10 +119,10 @@ func classChar(pattern string, i int) (rune, int) {
 		if i+1 >= len(pattern) {
 			return 0, 0
 		}
-		r, w := utf8.DecodeRuneInString(pattern[i+1:])
+		r, w := decodeRune(pattern[i+1:])
 		return r, 1 + w
 	}
-	return utf8.DecodeRuneInString(pattern[i:])
+	return decodeRune(pattern[i:])
 }
 
 // HasGlob reports whether s contains an unescaped "*" or "?" or a complete
@@ -142,4 +143,15 @@ func HasGlob(s string) bool {
 		}
 	}
 	return false
+}
+
+// decodeRune decodes the first UTF-8 character of s. An invalid byte b is
+// returned as the non-Unicode value 0x110000+b, so that it matches only
+// itself rather than every other invalid byte.
+func decodeRune(s string) (rune, int) {
+	r, w := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError && w == 1 {
+		return utf8.MaxRune + 1 + rune(s[0]), 1
+	}
+	return r, w
 }
