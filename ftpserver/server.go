@@ -2,40 +2,344 @@
 // RFC 2389 (FEAT, OPTS), RFC 2428 (EPRT, EPSV), RFC 2640 (UTF-8 paths),
 // RFC 3659 (SIZE, MDTM, MLST, MLSD, REST STREAM, TVFS), the MFMT draft and
 // draft-bryan-ftp-hash (HASH), with the security advice of RFC 2577.
+//
+// A Server is configured with Options (an Authenticator that yields a
+// storage.FS per user) and serves any number of listeners:
+//
+//	srv, err := ftpserver.New(ftpserver.Options{Auth: auth})
+//	err = srv.Serve(listener)
 package ftpserver
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/wire"
 )
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+var ErrServerClosed = errors.New("ftpserver: server closed")
 
 // Server is an FTP server. Create it with New; it is safe for concurrent use.
 type Server struct {
-	opts Options
+	opts atomic.Pointer[Options]
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	perIP     map[netip.Addr]int
+	perUser   map[string]int
+	closing   bool
+	idle      chan struct{} // closed when sessions drains during shutdown
+
+	bans   *banList
+	xlogMu sync.Mutex
+
+	nextID       atomic.Uint64
+	activeWarned atomic.Bool
 }
 
 // New checks opts and returns a server ready to Serve.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil {
-		return nil, errors.New("ftpserver: Options.Auth is required")
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	return &Server{opts: opts}, nil
+	s := &Server{
+		listeners: make(map[net.Listener]struct{}),
+		sessions:  make(map[*session]struct{}),
+		perIP:     make(map[netip.Addr]int),
+		perUser:   make(map[string]int),
+		bans:      newBanList(),
+	}
+	s.opts.Store(o)
+	return s, nil
 }
 
+func (o Options) withDefaults() (*Options, error) {
+	if o.Auth == nil {
+		return nil, errors.New("ftpserver: Options.Auth is required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(i *int, v int) {
+		if *i == 0 {
+			*i = v
+		}
+	}
+	if o.Addr == "" {
+		o.Addr = ":21"
+	}
+	if o.Banner == "" {
+		o.Banner = "ferry FTP server ready"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	defInt(&o.MaxLineLength, 4096)
+	if o.MaxLineLength < 64 {
+		return nil, fmt.Errorf("ftpserver: MaxLineLength %d is too small (minimum 64)", o.MaxLineLength)
+	}
+	def(&o.IdleTimeout, 5*time.Minute)
+	def(&o.LoginTimeout, time.Minute)
+	def(&o.DataTimeout, time.Minute)
+	def(&o.LoginFailDelay, time.Second)
+	def(&o.BanWindow, 10*time.Minute)
+	def(&o.BanDuration, 15*time.Minute)
+	def(&o.ShutdownGrace, 30*time.Second)
+	defInt(&o.MaxSessions, 1000)
+	defInt(&o.MaxSessionsPerIP, 20)
+	defInt(&o.MaxLoginFailures, 10)
+	defInt(&o.MaxUnknownCommands, 20)
+	if o.PassivePortMin == 0 && o.PassivePortMax == 0 {
+		o.PassivePortMin, o.PassivePortMax = 1024, 65535
+	}
+	if o.PassivePortMin < 1024 || o.PassivePortMax > 65535 || o.PassivePortMin > o.PassivePortMax {
+		return nil, fmt.Errorf("ftpserver: passive port range %d-%d must lie within 1024-65535 with min <= max",
+			o.PassivePortMin, o.PassivePortMax)
+	}
+	if o.PublicAddr.IsValid() && !o.PublicAddr.Unmap().Is4() {
+		return nil, fmt.Errorf("ftpserver: PublicAddr %s is not an IPv4 address (PASV can only carry IPv4)", o.PublicAddr)
+	}
+	for _, na := range o.PublicAddrByNet {
+		if !na.Net.IsValid() || !na.Addr.Unmap().Is4() {
+			return nil, fmt.Errorf("ftpserver: PublicAddrByNet entry %v/%v needs a network and an IPv4 address", na.Net, na.Addr)
+		}
+	}
+	if o.ActivePort < -1 || o.ActivePort > 65535 {
+		return nil, fmt.Errorf("ftpserver: ActivePort %d out of range", o.ActivePort)
+	}
+	return &o, nil
+}
+
+func (s *Server) options() *Options { return s.opts.Load() }
+
 // ListenAndServe listens on Options.Addr and serves until Shutdown.
-func (s *Server) ListenAndServe() error { return errors.New("not yet") }
+func (s *Server) ListenAndServe() error {
+	addr := s.options().Addr
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return ListenError(addr, err)
+	}
+	return s.Serve(l)
+}
+
+// ListenError explains a failure to listen, including how to fix the common
+// case of a privileged port.
+func ListenError(addr string, err error) error {
+	if errors.Is(err, errPermission) {
+		return fmt.Errorf("cannot listen on %s: %w (ports below 1024 need root or CAP_NET_BIND_SERVICE: "+
+			"run `setcap cap_net_bind_service=+ep $(which ferry)`, or listen on a port >= 1024 such as --listen :2121)", addr, err)
+	}
+	return fmt.Errorf("cannot listen on %s: %w", addr, err)
+}
 
 // Serve accepts control connections on l until Shutdown or a fatal error.
-func (s *Server) Serve(l net.Listener) error { return errors.New("not yet") }
+// It closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.options().Logger.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		go s.handle(c)
+	}
+}
 
-// Shutdown stops accepting, lets running transfers finish until ctx is done,
-// then closes every session.
-func (s *Server) Shutdown(ctx context.Context) error { return nil }
+// Addr returns the address of a listener being served, or nil.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l := range s.listeners {
+		return l.Addr()
+	}
+	return nil
+}
 
-// Reload replaces the options (users, limits, addresses) for new sessions
-// and new logins without dropping existing sessions.
-func (s *Server) Reload(opts Options) error { return nil }
+// Reload replaces the options (users, limits, addresses) used by new
+// sessions and by every new login, without dropping existing sessions.
+func (s *Server) Reload(opts Options) error {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	s.opts.Store(o)
+	o.Logger.Info("configuration reloaded")
+	return nil
+}
 
-// Addr returns the address of the first listener being served, or nil.
-func (s *Server) Addr() net.Addr { return nil }
+// Shutdown stops accepting connections, closes idle sessions, lets running
+// transfers finish until ctx is done (or Options.ShutdownGrace passes, when
+// ctx has no deadline), then closes every remaining session.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.options().ShutdownGrace)
+		defer cancel()
+	}
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+		if len(s.sessions) == 0 {
+			close(s.idle)
+		}
+	}
+	idle := s.idle
+	sessions := make([]*session, 0, len(s.sessions))
+	for ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+
+	for _, ss := range sessions {
+		ss.shutdown(false)
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		ss.shutdown(true)
+	}
+	<-idle
+	return ctx.Err()
+}
+
+// handle runs one control connection.
+func (s *Server) handle(c net.Conn) {
+	o := s.options()
+	remote := addrPort(c.RemoteAddr())
+	ip := remote.Addr().Unmap()
+	id := fmt.Sprintf("%x", s.nextID.Add(1))
+	log := o.Logger.With("session", id)
+
+	if until, banned := s.bans.banned(ip, time.Now()); banned {
+		log.Warn("refused banned address", "remote", remote.String(), "until", until.Format(time.RFC3339))
+		refuse(c, "Too many failed logins from your address; try again later.")
+		return
+	}
+	ss := newSession(s, o, c, id, log)
+	if msg := s.register(ss, ip, o); msg != "" {
+		log.Warn("session refused", "remote", remote.String(), "reason", msg)
+		refuse(c, msg)
+		return
+	}
+	defer s.unregister(ss, ip)
+	ss.serve()
+}
+
+func refuse(c net.Conn, msg string) {
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.Write(wire.AppendReply(nil, ftp.CodeNotAvailable, msg))
+	c.Close()
+}
+
+func (s *Server) register(ss *session, ip netip.Addr, o *Options) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing:
+		return "Server shutting down."
+	case o.MaxSessions > 0 && len(s.sessions) >= o.MaxSessions:
+		return "Too many users; try again later."
+	case o.MaxSessionsPerIP > 0 && s.perIP[ip] >= o.MaxSessionsPerIP:
+		return "Too many connections from your address."
+	}
+	s.sessions[ss] = struct{}{}
+	s.perIP[ip]++
+	return ""
+}
+
+func (s *Server) unregister(ss *session, ip netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss)
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+	if s.closing && len(s.sessions) == 0 && s.idle != nil {
+		select {
+		case <-s.idle:
+		default:
+			close(s.idle)
+		}
+	}
+}
+
+// acquireUser counts a login against the per-user cap; release with releaseUser.
+func (s *Server) acquireUser(user string, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit > 0 && s.perUser[user] >= limit {
+		return false
+	}
+	s.perUser[user]++
+	return true
+}
+
+func (s *Server) releaseUser(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perUser[user]--; s.perUser[user] <= 0 {
+		delete(s.perUser, user)
+	}
+}
+
+// addrPort converts a net.Addr from a TCP socket into a netip.AddrPort.
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}

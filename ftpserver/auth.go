@@ -1,0 +1,114 @@
+package ftpserver
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+func (s *session) cmdUSER(arg string) bool {
+	if s.ident != nil {
+		s.reply(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
+		return true
+	}
+	s.pendingUser = arg
+	s.reply(ftp.CodeNeedPassword, "Password required for "+arg+".")
+	return true
+}
+
+func (s *session) cmdPASS(arg string) bool {
+	if s.ident != nil {
+		s.reply(ftp.CodeSuperfluous, "Already logged in.")
+		return true
+	}
+	if s.pendingUser == "" {
+		s.reply(ftp.CodeBadSequence, "Send USER first.")
+		return true
+	}
+	user := s.pendingUser
+	s.pendingUser = ""
+	o := s.srv.options() // the current configuration, so SIGHUP reloads apply
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	ident, err := o.Auth.Authenticate(ctx, LoginInfo{User: user, Password: arg, Remote: s.remote, SessionID: s.id})
+	cancel()
+	ip := s.remote.Addr().Unmap()
+	if err != nil || ident == nil || ident.FS == nil {
+		if err != nil && !errors.Is(err, ErrAuthFailed) {
+			s.log.Error("authenticator failed", "user", user, "err", err)
+			s.reply(ftp.CodeNotAvailable, "Login temporarily unavailable; try again later.")
+			return false
+		}
+		s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
+		banned := s.srv.bans.fail(ip, time.Now(), o)
+		if o.LoginFailDelay > 0 {
+			select {
+			case <-time.After(o.LoginFailDelay):
+			case <-s.ctx.Done():
+				return false
+			}
+		}
+		if banned {
+			s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
+			s.reply(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
+			return false
+		}
+		s.reply(ftp.CodeNotLoggedIn, "Login incorrect.")
+		return !s.countUnknown()
+	}
+	limit := ident.MaxSessions
+	if limit == 0 {
+		limit = o.MaxSessionsPerUser
+	}
+	if !s.srv.acquireUser(ident.User, limit) {
+		s.log.Warn("per-user session cap reached", "user", ident.User)
+		s.reply(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
+		return false
+	}
+	s.srv.bans.succeed(ip)
+	s.ident = ident
+	s.cwd = "/"
+	s.unknown = 0
+	s.log = s.log.With("user", ident.User)
+	s.log.Info("logged in", "anonymous", ident.Anonymous, "perms", ident.Perms.String())
+	s.reply(ftp.CodeLoggedIn, "User "+ident.User+" logged in.")
+	return true
+}
+
+func (s *session) cmdACCT(string) bool {
+	if s.ident == nil {
+		s.reply(ftp.CodeBadSequence, "Log in with USER and PASS; no account is needed.")
+		return true
+	}
+	s.reply(ftp.CodeSuperfluous, "ACCT not needed at this site.")
+	return true
+}
+
+// cmdREIN logs the user out and resets the session, keeping the connection.
+func (s *session) cmdREIN(string) bool {
+	s.closePassive()
+	if s.ident != nil {
+		s.srv.releaseUser(s.ident.User)
+		s.log.Info("logged out (REIN)")
+	}
+	s.ident = nil
+	s.pendingUser = ""
+	s.cwd = "/"
+	s.binary = false
+	s.restOffset = 0
+	s.renameFrom = ""
+	s.epsvAll = false
+	s.port = netipZero
+	s.mlstFacts = ftp.DefaultFacts
+	s.hashAlgo = "SHA-256"
+	s.reply(ftp.CodeServiceReady, "Session reset; log in again.")
+	return true
+}
+
+// cmdQUIT says goodbye; with a transfer running it answers after it ends.
+func (s *session) cmdQUIT(string) bool {
+	s.waitTransfer() // a running transfer sends its 226 first
+	s.reply(ftp.CodeClosing, "Goodbye.")
+	return false
+}

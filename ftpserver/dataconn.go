@@ -1,0 +1,269 @@
+package ftpserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+var netipZero netip.AddrPort
+
+// passive is a listener opened by PASV or EPSV for one data connection.
+type passive struct {
+	l *net.TCPListener
+}
+
+// closePassive closes an open passive listener.
+func (s *session) closePassive() {
+	s.xmu.Lock()
+	p := s.pasv
+	s.pasv = nil
+	s.xmu.Unlock()
+	if p != nil {
+		p.l.Close()
+	}
+}
+
+func (s *session) cmdPORT(arg string) bool {
+	if !s.activeAllowed() {
+		return true
+	}
+	ap, err := ftp.ParsePORT(arg)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.setActive(ap, "PORT")
+	return true
+}
+
+func (s *session) cmdEPRT(arg string) bool {
+	if !s.activeAllowed() {
+		return true
+	}
+	ap, err := ftp.ParseEPRT(arg)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.setActive(ap, "EPRT")
+	return true
+}
+
+func (s *session) activeAllowed() bool {
+	switch {
+	case s.epsvAll:
+		s.reply(ftp.CodeBadSequence, "Only EPSV is allowed after EPSV ALL.")
+		return false
+	case s.opts.DisableActive:
+		s.reply(ftp.CodeNotImplemented, "Active mode is disabled on this server; use PASV or EPSV.")
+		return false
+	}
+	return true
+}
+
+// setActive checks an active-mode target against the RFC 2577 rules and
+// remembers it for the next transfer.
+func (s *session) setActive(ap netip.AddrPort, verb string) {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if !s.opts.AllowForeignPORT && ap.Addr() != s.remote.Addr().Unmap() {
+		s.log.Warn("refused "+verb+" to a foreign address", "target", ap.String())
+		s.reply(ftp.CodeArgSyntax, verb+" refused: the address must be your own.")
+		return
+	}
+	if !s.opts.AllowLowPORT && ap.Port() < 1024 {
+		s.log.Warn("refused "+verb+" to a privileged port", "target", ap.String())
+		s.reply(ftp.CodeArgSyntax, verb+" refused: ports below 1024 are not allowed.")
+		return
+	}
+	s.closePassive()
+	s.port = ap
+	s.reply(ftp.CodeOK, verb+" command successful.")
+}
+
+func (s *session) cmdPASV(string) bool {
+	if s.epsvAll {
+		s.reply(ftp.CodeBadSequence, "Only EPSV is allowed after EPSV ALL.")
+		return true
+	}
+	if !s.local.Addr().Unmap().Is4() {
+		s.reply(ftp.CodeNotImplemented, "PASV works over IPv4 only; use EPSV.")
+		return true
+	}
+	port, ok := s.openPassive()
+	if !ok {
+		return true
+	}
+	msg, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.pasvAddr(), port))
+	if err != nil {
+		s.closePassive()
+		s.replyErr(err)
+		return true
+	}
+	s.reply(ftp.CodePassive, msg)
+	return true
+}
+
+func (s *session) cmdEPSV(arg string) bool {
+	switch strings.ToUpper(strings.TrimSpace(arg)) {
+	case "":
+	case "ALL":
+		s.epsvAll = true
+		s.reply(ftp.CodeOK, "EPSV ALL accepted; only EPSV from now on.")
+		return true
+	case "1", "2":
+		want := "1"
+		if !s.local.Addr().Unmap().Is4() {
+			want = "2"
+		}
+		if arg != want {
+			s.reply(ftp.CodeNetProtoNotSupported, "Network protocol not supported, use ("+want+")")
+			return true
+		}
+	default:
+		s.reply(ftp.CodeArgSyntax, "EPSV takes 1, 2, ALL or no argument.")
+		return true
+	}
+	port, ok := s.openPassive()
+	if !ok {
+		return true
+	}
+	s.reply(ftp.CodeExtendedPassive, ftp.FormatEPSVReply(port))
+	return true
+}
+
+// pasvAddr is the address a PASV reply announces to this client.
+func (s *session) pasvAddr() netip.Addr {
+	client := s.remote.Addr().Unmap()
+	for _, na := range s.opts.PublicAddrByNet {
+		if na.Net.Contains(client) {
+			return na.Addr.Unmap()
+		}
+	}
+	if s.opts.PublicAddr.IsValid() {
+		return s.opts.PublicAddr.Unmap()
+	}
+	return s.local.Addr().Unmap()
+}
+
+// openPassive opens a listener on a random port of the passive range, on
+// the control connection's local address. It replies itself on failure.
+func (s *session) openPassive() (uint16, bool) {
+	s.closePassive()
+	s.port = netipZero
+	l, err := listenRandom(s.local.Addr(), s.opts.PassivePortMin, s.opts.PassivePortMax)
+	if err != nil {
+		s.log.Error("cannot open passive port", "err", err)
+		s.reply(ftp.CodeCantOpenData, "Cannot open passive data connection.")
+		return 0, false
+	}
+	s.xmu.Lock()
+	s.pasv = &passive{l: l}
+	s.xmu.Unlock()
+	return uint16(l.Addr().(*net.TCPAddr).Port), true
+}
+
+// listenRandom listens on a port drawn with crypto/rand from [min, max],
+// probing onwards from it when ports are taken.
+func listenRandom(ip netip.Addr, lo, hi int) (*net.TCPListener, error) {
+	span := hi - lo + 1
+	var b [8]byte
+	rand.Read(b[:])
+	start := int(binary.LittleEndian.Uint64(b[:]) % uint64(span))
+	tries := min(span, 2048)
+	var lastErr error
+	for i := 0; i < tries; i++ {
+		port := lo + (start+i)%span
+		l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		if err == nil {
+			return l, nil
+		}
+		lastErr = err
+		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EACCES) {
+			return nil, err
+		}
+	}
+	return nil, errors.New("no free port in passive range " + strconv.Itoa(lo) + "-" + strconv.Itoa(hi) + ": " + lastErr.Error())
+}
+
+// takeDataSetup hands the pending data-connection setup to a transfer and
+// clears it from the session: each PASV/EPSV/PORT/EPRT serves one transfer.
+func (s *session) takeDataSetup() (*passive, netip.AddrPort, bool) {
+	s.xmu.Lock()
+	p := s.pasv
+	s.pasv = nil
+	s.xmu.Unlock()
+	port := s.port
+	s.port = netipZero
+	return p, port, p != nil || port.IsValid()
+}
+
+// accept waits for the client's data connection on a passive listener.
+// Connections from any other address are closed and waiting goes on.
+func (s *session) accept(ctx context.Context, p *passive) (*net.TCPConn, error) {
+	defer p.l.Close()
+	p.l.SetDeadline(time.Now().Add(s.opts.DataTimeout))
+	stop := context.AfterFunc(ctx, func() { p.l.Close() })
+	defer stop()
+	peer := s.remote.Addr().Unmap()
+	for {
+		c, err := p.l.AcceptTCP()
+		if err != nil {
+			return nil, err
+		}
+		from := addrPort(c.RemoteAddr())
+		if !s.opts.AllowForeignPassive && from.Addr().Unmap() != peer {
+			s.log.Warn("dropped passive data connection from a foreign address", "from", from.String())
+			c.Close()
+			continue
+		}
+		return c, nil
+	}
+}
+
+// dial makes an active-mode data connection, from port L-1 of the control
+// port by default, falling back to an ephemeral port when that is not allowed.
+func (s *session) dial(ctx context.Context, target netip.AddrPort) (*net.TCPConn, error) {
+	lport := s.opts.ActivePort
+	if lport == 0 {
+		lport = int(s.local.Port()) - 1
+	}
+	if lport < 0 {
+		lport = 0
+	}
+	d := net.Dialer{Timeout: s.opts.DataTimeout}
+	localIP := s.local.Addr()
+	if target.Addr().Is4() {
+		localIP = localIP.Unmap()
+	}
+	if lport > 0 {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(localIP, uint16(lport)))
+		d.Control = reuseAddr
+	}
+	c, err := d.DialContext(ctx, "tcp", target.String())
+	if err != nil && lport > 0 && isBindError(err) {
+		if errors.Is(err, syscall.EACCES) && s.srv.activeWarned.CompareAndSwap(false, true) {
+			s.log.Warn("not permitted to bind active data port; using ephemeral ports (run as root or grant CAP_NET_BIND_SERVICE)", "port", lport)
+		}
+		d.LocalAddr, d.Control = nil, nil
+		c, err = d.DialContext(ctx, "tcp", target.String())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+func isBindError(err error) bool {
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EADDRINUSE) ||
+		errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EPERM)
+}

@@ -1,0 +1,91 @@
+package ftpserver
+
+import (
+	"path"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+func (s *session) cmdPWD(string) bool {
+	s.reply(ftp.CodePathCreated, quotePath(s.cwd)+" is the current directory.")
+	return true
+}
+
+func (s *session) cmdCWD(arg string) bool {
+	s.chdir(arg)
+	return true
+}
+
+func (s *session) cmdCDUP(string) bool {
+	s.chdir("..")
+	return true
+}
+
+func (s *session) chdir(arg string) {
+	if !s.need(PermList) {
+		return
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return
+	}
+	fi, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return
+	}
+	if !fi.IsDir() {
+		s.reply(ftp.CodeFileUnavailable, "Not a directory.")
+		return
+	}
+	s.cwd = vp
+	s.reply(ftp.CodeFileActionOK, "Directory changed to "+vp+".")
+}
+
+// cmdSMNT answers 202: each user has exactly one file system here, so there
+// is nothing to mount (RFC 959 lists 202 among SMNT's replies).
+func (s *session) cmdSMNT(string) bool {
+	s.reply(ftp.CodeSuperfluous, "SMNT not needed: one file system per user.")
+	return true
+}
+
+func (s *session) cmdMKD(arg string) bool {
+	if !s.need(PermMkdir) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	if err := s.ident.FS.Mkdir(s.ctx, name); err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.log.Info("created directory", "path", vp)
+	s.reply(ftp.CodePathCreated, quotePath(vp)+" created.")
+	return true
+}
+
+func (s *session) cmdRMD(arg string) bool {
+	if !s.need(PermDelete) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	if vp == "/" {
+		s.reply(ftp.CodeFileUnavailable, "Cannot remove the root directory.")
+		return true
+	}
+	if err := s.ident.FS.RemoveDir(s.ctx, name); err != nil {
+		s.replyErr(err)
+		return true
+	}
+	if s.cwd == vp || len(s.cwd) > len(vp) && s.cwd[:len(vp)+1] == vp+"/" {
+		s.cwd = path.Dir(vp)
+	}
+	s.log.Info("removed directory", "path", vp)
+	s.reply(ftp.CodeFileActionOK, "Directory removed.")
+	return true
+}

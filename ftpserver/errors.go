@@ -1,0 +1,48 @@
+package ftpserver
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"syscall"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/storage"
+)
+
+// replyFor maps an error from a backend or an authenticator to the reply the
+// client sees. It is the only place that does so: backend error text is never
+// sent to clients (it may name host paths); the caller logs it.
+func replyFor(err error) *ftp.Error {
+	var fe *ftp.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return fe
+	case errors.Is(err, fs.ErrNotExist):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "No such file or directory."}
+	case errors.Is(err, fs.ErrPermission):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Permission denied."}
+	case errors.Is(err, fs.ErrExist):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "File exists."}
+	case errors.Is(err, storage.ErrNotEmpty):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Directory not empty."}
+	case errors.Is(err, storage.ErrIsDir):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Is a directory."}
+	case errors.Is(err, storage.ErrNotDir):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Not a directory."}
+	case errors.Is(err, fs.ErrInvalid):
+		return &ftp.Error{Code: ftp.CodeBadFileName, Message: "File name not allowed."}
+	case errors.Is(err, syscall.ENOSPC):
+		return &ftp.Error{Code: ftp.CodeInsufficientStorage, Message: "Insufficient storage space."}
+	case errors.Is(err, syscall.EDQUOT):
+		return &ftp.Error{Code: ftp.CodeExceededStorage, Message: "Storage quota exceeded."}
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return &ftp.Error{Code: ftp.CodeBadFileName, Message: "File name too long."}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &ftp.Error{Code: ftp.CodeLocalError, Message: "Operation cancelled."}
+	default:
+		return &ftp.Error{Code: ftp.CodeLocalError, Message: "Local error in processing."}
+	}
+}

@@ -1,0 +1,358 @@
+package ftpserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/storage"
+)
+
+// need checks a permission and replies 550 when it is missing.
+func (s *session) need(p Perms) bool {
+	if s.ident.Perms.Has(p) {
+		return true
+	}
+	s.reply(ftp.CodeFileUnavailable, "Permission denied.")
+	return false
+}
+
+// target resolves a path argument and returns its virtual path and storage name.
+func (s *session) target(arg string) (vpath, name string, ok bool) {
+	vp, err := s.resolve(arg)
+	if err != nil {
+		s.replyErr(err)
+		return "", "", false
+	}
+	return vp, fsName(vp), true
+}
+
+func (s *session) typeName() string {
+	if s.binary {
+		return "BINARY"
+	}
+	return "ASCII"
+}
+
+func (s *session) cmdRETR(arg string) bool {
+	off := s.restOffset
+	s.restOffset = 0
+	if !s.need(PermRead) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	fi, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	if !fi.Mode().IsRegular() {
+		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
+		return true
+	}
+	rc, err := s.ident.FS.Open(s.ctx, name, off)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	binary := s.binary
+	var pos func() int64
+	f, isFile := rc.(*os.File)
+	if isFile && binary {
+		pos = func() int64 { p, _ := f.Seek(0, io.SeekCurrent); return p }
+	}
+	body := func(ctx context.Context, conn *net.TCPConn, x *transfer) (int64, error, error) {
+		var n int64
+		var err error
+		switch {
+		case isFile && binary:
+			n, err = io.Copy(conn, f) // sendfile(2)
+		case binary:
+			n, err = io.Copy(countingWriter{conn, &x.count}, rc)
+		default:
+			n, err = io.Copy(&toCRLF{w: countingWriter{conn, &x.count}}, rc)
+		}
+		netErr, localErr := classify(err)
+		return n, netErr, localErr
+	}
+	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), arg, max(fi.Size()-off, 0))
+	s.startTransfer("RETR", vp, opening, pos, body, func(bool) error { rc.Close(); return nil })
+	return true
+}
+
+func (s *session) cmdSTOR(arg string) bool {
+	off := s.restOffset
+	s.restOffset = 0
+	s.store("STOR", arg, storage.CreateOptions{Offset: off})
+	return true
+}
+
+func (s *session) cmdAPPE(arg string) bool {
+	s.restOffset = 0
+	s.store("APPE", arg, storage.CreateOptions{Append: true})
+	return true
+}
+
+// cmdSTOU stores under a new unique name (RFC 959; reply text per RFC 1123 4.1.2.9).
+func (s *session) cmdSTOU(arg string) bool {
+	s.restOffset = 0
+	if !s.need(PermWrite) {
+		return true
+	}
+	base := arg
+	if base == "" {
+		base = "ftp"
+	}
+	for i := 0; i < 10; i++ {
+		var b [4]byte
+		rand.Read(b[:])
+		cand := base + "." + hex.EncodeToString(b[:])
+		if i == 0 && arg != "" {
+			cand = arg
+		}
+		vp, name, ok := s.target(cand)
+		if !ok {
+			return true
+		}
+		if _, err := s.ident.FS.Stat(s.ctx, name); err == nil {
+			continue
+		}
+		wc, err := s.ident.FS.Create(s.ctx, name, storage.CreateOptions{Exclusive: true})
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			s.replyErr(err)
+			return true
+		}
+		s.receive("STOU", vp, "FILE: "+path.Base(vp), wc)
+		return true
+	}
+	s.reply(ftp.CodeBadFileName, "Could not find a unique file name.")
+	return true
+}
+
+// store starts an upload for STOR and APPE.
+func (s *session) store(verb, arg string, opts storage.CreateOptions) {
+	if !s.need(PermWrite) {
+		return
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return
+	}
+	if fi, err := s.ident.FS.Stat(s.ctx, name); err == nil && fi.IsDir() {
+		s.reply(ftp.CodeFileUnavailable, "Is a directory.")
+		return
+	}
+	wc, err := s.ident.FS.Create(s.ctx, name, opts)
+	if err != nil {
+		if opts.Offset > 0 && errors.Is(err, fs.ErrInvalid) {
+			s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the existing file is shorter.")
+			return
+		}
+		s.replyErr(err)
+		return
+	}
+	s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), arg), wc)
+}
+
+// receive runs an upload into wc.
+func (s *session) receive(verb, vp, opening string, wc io.WriteCloser) {
+	binary := s.binary
+	rf, canReadFrom := wc.(io.ReaderFrom)
+	seeker, canSeek := wc.(io.Seeker)
+	zeroCopy := binary && canReadFrom && canSeek
+	var pos func() int64
+	if zeroCopy {
+		pos = func() int64 { p, _ := seeker.Seek(0, io.SeekCurrent); return p }
+	}
+	body := func(ctx context.Context, conn *net.TCPConn, x *transfer) (int64, error, error) {
+		var n int64
+		var err error
+		switch {
+		case zeroCopy:
+			n, err = rf.ReadFrom(conn) // splice(2)
+		case binary:
+			n, err = io.Copy(wc, countingReader{conn, &x.count})
+		default:
+			n, err = io.Copy(wc, &fromCRLF{r: countingReader{conn, &x.count}})
+		}
+		netErr, localErr := classify(err)
+		return n, netErr, localErr
+	}
+	cleanup := func(ok bool) error {
+		if ok {
+			return wc.Close()
+		}
+		if a, isAborter := wc.(storage.Aborter); isAborter {
+			return a.Abort()
+		}
+		return wc.Close()
+	}
+	s.startTransfer(verb, vp, opening, pos, body, cleanup)
+}
+
+func (s *session) cmdREST(arg string) bool {
+	n, err := strconv.ParseInt(strings.TrimSpace(arg), 10, 64)
+	if err != nil || n < 0 {
+		s.reply(ftp.CodeArgSyntax, "REST needs a non-negative byte offset.")
+		return true
+	}
+	s.restOffset = n
+	s.reply(ftp.CodePending, fmt.Sprintf("Restarting at %d. Send STOR or RETR to initiate transfer.", n))
+	return true
+}
+
+func (s *session) cmdALLO(string) bool {
+	s.reply(ftp.CodeSuperfluous, "ALLO not needed at this site.")
+	return true
+}
+
+func (s *session) cmdDELE(arg string) bool {
+	if !s.need(PermDelete) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	if err := s.ident.FS.Remove(s.ctx, name); err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.log.Info("deleted", "path", vp)
+	s.reply(ftp.CodeFileActionOK, "File deleted.")
+	return true
+}
+
+func (s *session) cmdRNFR(arg string) bool {
+	if !s.need(PermRename) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	if vp == "/" {
+		s.reply(ftp.CodeFileUnavailable, "Cannot rename the root directory.")
+		return true
+	}
+	if _, err := s.ident.FS.Stat(s.ctx, name); err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.renameFrom = vp
+	s.reply(ftp.CodePending, "Ready for RNTO.")
+	return true
+}
+
+func (s *session) cmdRNTO(arg string) bool {
+	from := s.renameFrom
+	s.renameFrom = ""
+	if from == "" {
+		s.reply(ftp.CodeBadSequence, "Send RNFR first.")
+		return true
+	}
+	if !s.need(PermRename) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	if vp == "/" || strings.HasPrefix(vp+"/", from+"/") {
+		s.reply(ftp.CodeBadFileName, "Cannot move a directory into itself.")
+		return true
+	}
+	if err := s.ident.FS.Rename(s.ctx, fsName(from), name); err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.log.Info("renamed", "from", from, "to", vp)
+	s.reply(ftp.CodeFileActionOK, "Rename successful.")
+	return true
+}
+
+func (s *session) cmdSIZE(arg string) bool {
+	if !s.need(PermList) {
+		return true
+	}
+	_, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	fi, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	if !fi.Mode().IsRegular() {
+		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
+		return true
+	}
+	s.reply(ftp.CodeFileStatus, strconv.FormatInt(fi.Size(), 10))
+	return true
+}
+
+func (s *session) cmdMDTM(arg string) bool {
+	if !s.need(PermList) {
+		return true
+	}
+	_, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	fi, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.reply(ftp.CodeFileStatus, ftp.FormatMDTM(fi.ModTime()))
+	return true
+}
+
+// cmdMFMT sets a file's modification time (draft-somers-ftp-mfxx).
+func (s *session) cmdMFMT(arg string) bool {
+	ts, p, found := strings.Cut(arg, " ")
+	if !found || p == "" {
+		s.reply(ftp.CodeArgSyntax, "MFMT needs a time and a path: MFMT YYYYMMDDHHMMSS path.")
+		return true
+	}
+	t, err := ftp.ParseMDTM(ts)
+	if err != nil {
+		s.reply(ftp.CodeArgSyntax, "Bad time; use YYYYMMDDHHMMSS in UTC.")
+		return true
+	}
+	if !s.need(PermWrite) {
+		return true
+	}
+	ch, ok := s.ident.FS.(storage.Chtimeser)
+	if !ok {
+		s.reply(ftp.CodeNotImplemented, "MFMT is not supported by this storage.")
+		return true
+	}
+	_, name, ok := s.target(p)
+	if !ok {
+		return true
+	}
+	if err := ch.Chtimes(s.ctx, name, t); err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.reply(ftp.CodeFileStatus, "Modify="+ftp.FormatMDTM(t)+"; "+p)
+	return true
+}

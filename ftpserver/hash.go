@@ -1,0 +1,89 @@
+package ftpserver
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"hash/crc32"
+	"io"
+	"strings"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+// hashAlgos are the HASH algorithms (draft-bryan-ftp-hash), in FEAT order.
+var hashAlgos = []struct {
+	name string
+	new  func() hash.Hash
+}{
+	{"SHA-256", sha256.New},
+	{"SHA-1", sha1.New},
+	{"MD5", md5.New},
+	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }},
+}
+
+func hashAlgo(name string) (string, bool) {
+	for _, a := range hashAlgos {
+		if strings.EqualFold(a.name, strings.TrimSpace(name)) {
+			return a.name, true
+		}
+	}
+	return "", false
+}
+
+// featHash is the FEAT line: "HASH SHA-256*;SHA-1;MD5;CRC32".
+func featHash(selected string) string {
+	var b strings.Builder
+	b.WriteString("HASH ")
+	for i, a := range hashAlgos {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(a.name)
+		if a.name == selected {
+			b.WriteByte('*')
+		}
+	}
+	return b.String()
+}
+
+// cmdHASH answers "213 <algo> <start>-<end> <hex> <path>" for a whole file.
+func (s *session) cmdHASH(arg string) bool {
+	if !s.need(PermRead) {
+		return true
+	}
+	_, name, ok := s.target(arg)
+	if !ok {
+		return true
+	}
+	fi, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	if !fi.Mode().IsRegular() {
+		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
+		return true
+	}
+	rc, err := s.ident.FS.Open(s.ctx, name, 0)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	defer rc.Close()
+	var h hash.Hash
+	for _, a := range hashAlgos {
+		if a.name == s.hashAlgo {
+			h = a.new()
+		}
+	}
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
+	s.reply(ftp.CodeFileStatus, s.hashAlgo+" 0-"+itoa(n)+" "+hex.EncodeToString(h.Sum(nil))+" "+arg)
+	return true
+}

@@ -1,0 +1,260 @@
+package ftpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/wire"
+)
+
+// session is one control connection.
+type session struct {
+	srv    *Server
+	opts   *Options // snapshot taken at connect; logins use srv.options()
+	id     string
+	conn   net.Conn
+	remote netip.AddrPort
+	local  netip.AddrPort
+	r      *wire.Reader
+	log    *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	wmu  sync.Mutex // serialises replies from the control loop and transfers
+	wbuf []byte
+
+	// Login state.
+	pendingUser string
+	ident       *Identity
+	unknown     int // refused or unknown commands before login
+
+	// Command state.
+	cwd        string
+	binary     bool // TYPE I (default A, as RFC 959 says)
+	restOffset int64
+	renameFrom string
+	mlstFacts  ftp.FactSet
+	hashAlgo   string
+	epsvAll    bool
+	pasv       *passive       // open passive listener, if any
+	port       netip.AddrPort // PORT/EPRT target, if any
+
+	xmu        sync.Mutex
+	xfer       *transfer // running transfer, if any
+	closeAfter bool      // Shutdown: close when the running transfer ends
+	closeOnce  sync.Once
+}
+
+func newSession(srv *Server, o *Options, c net.Conn, id string, log *slog.Logger) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{
+		srv:       srv,
+		opts:      o,
+		id:        id,
+		conn:      c,
+		remote:    addrPort(c.RemoteAddr()),
+		local:     addrPort(c.LocalAddr()),
+		r:         wire.NewReader(c, o.MaxLineLength),
+		log:       log,
+		ctx:       ctx,
+		cancel:    cancel,
+		cwd:       "/",
+		mlstFacts: ftp.DefaultFacts,
+		hashAlgo:  "SHA-256",
+	}
+}
+
+// serve runs the command loop until QUIT, a timeout or a dropped connection.
+func (s *session) serve() {
+	defer s.close()
+	s.log.Info("connected", "remote", s.remote.String(), "local", s.local.String())
+	start := time.Now()
+	defer func() {
+		s.log.Info("disconnected", "user", s.userName(), "duration", time.Since(start).Round(time.Millisecond).String())
+	}()
+	s.reply(ftp.CodeServiceReady, s.opts.Banner)
+	for {
+		s.setReadDeadline()
+		line, err := s.r.ReadLine()
+		if err != nil {
+			if errors.Is(err, wire.ErrLineTooLong) {
+				s.reply(ftp.CodeSyntaxError, fmt.Sprintf("Command line too long (limit %d bytes).", s.opts.MaxLineLength))
+				if s.countUnknown() {
+					return
+				}
+				continue
+			}
+			if isTimeout(err) {
+				if s.transferRunning() {
+					continue
+				}
+				if s.ident == nil {
+					s.reply(ftp.CodeNotAvailable, "Login timeout; closing control connection.")
+				} else {
+					s.reply(ftp.CodeNotAvailable, "Idle timeout; closing control connection.")
+				}
+				s.log.Info("timed out")
+				return
+			}
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("control read failed", "err", err)
+			}
+			return
+		}
+		if !s.dispatch(line) {
+			return
+		}
+	}
+}
+
+func (s *session) setReadDeadline() {
+	if s.transferRunning() {
+		s.conn.SetReadDeadline(time.Time{})
+		return
+	}
+	d := s.opts.IdleTimeout
+	if s.ident == nil {
+		d = s.opts.LoginTimeout
+	}
+	s.conn.SetReadDeadline(time.Now().Add(d))
+}
+
+// dispatch parses and runs one command line. It returns false to end the session.
+func (s *session) dispatch(line string) bool {
+	cmd, err := ftp.ParseCommand(line)
+	if err != nil {
+		s.log.Debug("bad command", "err", err)
+		s.replyErr(err)
+		return !s.countUnknown()
+	}
+	s.log.Debug("command", "cmd", cmd.String())
+	spec, ok := commands[cmd.Verb]
+	if !ok {
+		s.reply(ftp.CodeNotImplemented, fmt.Sprintf("Command %q not implemented.", cmd.Verb))
+		return !s.countUnknown()
+	}
+	if spec.login && s.ident == nil {
+		s.reply(ftp.CodeNotLoggedIn, "Please log in with USER and PASS first.")
+		return !s.countUnknown()
+	}
+	switch spec.arg {
+	case argNone:
+		if cmd.Arg != "" {
+			s.reply(ftp.CodeArgSyntax, cmd.Verb+" takes no argument.")
+			return true
+		}
+	case argRequired:
+		if cmd.Arg == "" {
+			s.reply(ftp.CodeArgSyntax, cmd.Verb+" needs an argument.")
+			return true
+		}
+	}
+	if !spec.concurrent {
+		// Commands other than ABOR, STAT, NOOP and the like wait for a running
+		// transfer to end, so replies keep their order.
+		s.waitTransfer()
+	}
+	if cmd.Verb != "RNTO" && cmd.Verb != "RNFR" {
+		s.renameFrom = ""
+	}
+	return spec.fn(s, cmd.Arg)
+}
+
+// countUnknown counts a refused command before login and reports whether
+// the session should now be closed.
+func (s *session) countUnknown() bool {
+	if s.ident != nil || s.opts.MaxUnknownCommands < 0 {
+		return false
+	}
+	s.unknown++
+	if s.unknown >= s.opts.MaxUnknownCommands {
+		s.log.Warn("too many unknown commands before login; closing")
+		s.reply(ftp.CodeNotAvailable, "Too many unrecognised commands; closing control connection.")
+		return true
+	}
+	return false
+}
+
+// reply sends one reply; msg may span lines ("\n").
+func (s *session) reply(code int, msg string) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.wbuf = wire.AppendReply(s.wbuf[:0], code, msg)
+	s.conn.SetWriteDeadline(time.Now().Add(s.opts.DataTimeout))
+	if _, err := s.conn.Write(s.wbuf); err != nil {
+		s.log.Debug("reply write failed", "err", err)
+	}
+	if cap(s.wbuf) > 4096 {
+		s.wbuf = nil // don't keep a large listing buffer on an idle session
+	}
+}
+
+// replyErr sends the reply for err and logs backend details.
+func (s *session) replyErr(err error) {
+	fe := replyFor(err)
+	var direct *ftp.Error
+	if !errors.As(err, &direct) {
+		s.log.Info("operation failed", "err", err, "code", fe.Code)
+	}
+	s.reply(fe.Code, fe.Message)
+}
+
+func (s *session) userName() string {
+	if s.ident != nil {
+		return s.ident.User
+	}
+	return ""
+}
+
+// shutdown is called by Server.Shutdown: an idle session is closed at once,
+// one with a running transfer after it ends (or now when force is set).
+func (s *session) shutdown(force bool) {
+	s.xmu.Lock()
+	running := s.xfer != nil
+	if running && !force {
+		s.closeAfter = true
+		s.xmu.Unlock()
+		return
+	}
+	s.xmu.Unlock()
+	s.reply(ftp.CodeNotAvailable, "Server shutting down; closing control connection.")
+	s.close()
+}
+
+// close ends the session: it cancels a running transfer and closes the
+// connections. It is safe to call more than once.
+func (s *session) close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.conn.Close()
+		s.closePassive()
+		s.xmu.Lock()
+		x := s.xfer
+		s.xmu.Unlock()
+		if x != nil {
+			<-x.done
+		}
+		if s.ident != nil {
+			s.srv.releaseUser(s.ident.User)
+		}
+	})
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// joinLines builds a multi-line reply message.
+func joinLines(lines ...string) string { return strings.Join(lines, "\n") }

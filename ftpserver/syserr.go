@@ -1,0 +1,8 @@
+package ftpserver
+
+import "syscall"
+
+var (
+	errPermission   error = syscall.EACCES
+	errTooManyFiles error = syscall.EMFILE
+)

@@ -1,0 +1,239 @@
+package ftpserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+// transfer is a data transfer (or listing) running in its own goroutine, so
+// that ABOR, STAT and NOOP are answered meanwhile.
+type transfer struct {
+	verb    string
+	path    string
+	start   time.Time
+	done    chan struct{}
+	cancel  context.CancelFunc
+	aborted atomic.Bool
+	count   atomic.Int64 // bytes so far, for STAT, when counted
+	pos     func() int64 // progress probe
+	base    int64        // pos() when the transfer started
+}
+
+// bytes is how many bytes the transfer has moved so far.
+func (x *transfer) bytes() int64 { return x.pos() - x.base }
+
+// xferBody moves the data over an open data connection. It returns the bytes
+// moved, an error of the data connection (reading or writing the network)
+// and an error of the local side (storage); the two decide the final reply.
+type xferBody func(ctx context.Context, conn *net.TCPConn, x *transfer) (n int64, netErr, localErr error)
+
+// transferRunning reports whether a transfer is in progress.
+func (s *session) transferRunning() bool {
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	return s.xfer != nil
+}
+
+// waitTransfer blocks until the running transfer, if any, has ended.
+func (s *session) waitTransfer() {
+	s.xmu.Lock()
+	x := s.xfer
+	s.xmu.Unlock()
+	if x != nil {
+		<-x.done
+	}
+}
+
+// startTransfer opens the data connection set up by PASV/EPSV/PORT/EPRT and
+// runs body in a new goroutine. opening is the text of the 150 reply. cleanup
+// runs when the transfer ends, before the final reply, with the outcome.
+// pos, when not nil, reports progress for the stall watchdog (a file
+// offset on zero-copy paths); otherwise the transfer's byte count is used.
+func (s *session) startTransfer(verb, vpath, opening string, pos func() int64, body xferBody, cleanup func(ok bool) error) {
+	p, target, ok := s.takeDataSetup()
+	if !ok {
+		if cleanup != nil {
+			cleanup(false)
+		}
+		s.reply(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	x := &transfer{verb: verb, path: vpath, start: time.Now(), done: make(chan struct{}), cancel: cancel}
+	x.pos = x.count.Load
+	if pos != nil {
+		x.pos = pos
+	}
+	x.base = x.pos()
+	s.xmu.Lock()
+	s.xfer = x
+	s.xmu.Unlock()
+	s.conn.SetReadDeadline(time.Time{}) // the idle timeout never fires during a transfer
+	go s.runTransfer(ctx, x, p, target, opening, body, cleanup)
+}
+
+func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort,
+	opening string, body xferBody, cleanup func(ok bool) error) {
+	defer func() {
+		x.cancel()
+		s.xmu.Lock()
+		s.xfer = nil
+		closeAfter := s.closeAfter
+		s.xmu.Unlock()
+		close(x.done)
+		s.setReadDeadline()
+		if closeAfter {
+			s.reply(ftp.CodeNotAvailable, "Server shutting down; closing control connection.")
+			s.conn.Close()
+		}
+	}()
+
+	var conn *net.TCPConn
+	var err error
+	if p != nil {
+		conn, err = s.accept(ctx, p)
+	} else {
+		conn, err = s.dial(ctx, target)
+	}
+	if err != nil {
+		if cleanup != nil {
+			cleanup(false)
+		}
+		if x.aborted.Load() {
+			s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
+			return
+		}
+		s.log.Info("data connection failed", "verb", x.verb, "err", err)
+		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
+		return
+	}
+	s.reply(ftp.CodeFileStatusOK, opening)
+
+	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
+	stopWatch := s.watchStall(ctx, conn, x)
+	n, netErr, localErr := body(ctx, conn, x)
+	stopWatch()
+	stopClose()
+	if netErr == nil {
+		// A clean close tells the client the data is complete (stream mode).
+		netErr = conn.Close()
+	} else {
+		conn.Close()
+	}
+	ok := netErr == nil && localErr == nil && !x.aborted.Load()
+	if cleanup != nil {
+		if err := cleanup(ok); err != nil && localErr == nil {
+			localErr = err
+			ok = false
+		}
+	}
+	s.logTransfer(x, n, ok)
+	switch {
+	case x.aborted.Load():
+		s.reply(ftp.CodeTransferAborted, "Transfer aborted.")
+	case localErr != nil:
+		s.replyErr(localErr)
+	case netErr != nil:
+		s.log.Info("data connection broke", "verb", x.verb, "err", netErr)
+		s.reply(ftp.CodeTransferAborted, "Data connection lost; transfer aborted.")
+	default:
+		s.reply(ftp.CodeClosingData, "Transfer complete.")
+	}
+}
+
+// watchStall closes the data connection when a transfer makes no progress
+// for DataTimeout. It returns a function that stops the watch.
+func (s *session) watchStall(ctx context.Context, conn net.Conn, x *transfer) func() {
+	limit := s.opts.DataTimeout
+	tick := max(min(limit/4, 5*time.Second), 10*time.Millisecond)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		last, since := x.pos(), time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if p := x.pos(); p != last {
+					last, since = p, now
+				} else if now.Sub(since) >= limit {
+					s.log.Info("data connection stalled; closing", "verb", x.verb, "after", limit.String())
+					conn.Close()
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+func (s *session) cmdABOR(string) bool {
+	s.xmu.Lock()
+	x := s.xfer
+	s.xmu.Unlock()
+	if x == nil {
+		s.closePassive()
+		s.port = netipZero
+		s.reply(ftp.CodeDataOpenNoTransfer, "No transfer to abort.")
+		return true
+	}
+	x.aborted.Store(true)
+	x.cancel()
+	<-x.done // the transfer replies 426 first
+	s.reply(ftp.CodeClosingData, "ABOR command successful.")
+	return true
+}
+
+// countingWriter counts bytes for progress; it is only used on paths that
+// are not zero-copy anyway.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// classify separates an io.Copy error into a network error (the data
+// connection failed or was closed) and a local one (storage failed).
+func classify(err error) (netErr, localErr error) {
+	var oe *net.OpError
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+		return nil, nil
+	case errors.As(err, &oe), errors.Is(err, net.ErrClosed), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, os.ErrDeadlineExceeded):
+		return err, nil
+	default:
+		return nil, err
+	}
+}
