@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/config"
+	"github.com/ferryftp/ferry/password"
+	"github.com/ferryftp/ferry/storage/localfs"
+	"github.com/ferryftp/ferry/userstore"
+)
+
+const serveUsage = `Usage: ferry serve [flags] [DIR]
+
+Quick mode (no --config): serve DIR (default: the current directory) to
+anonymous users, read-only unless --write is given; --user adds accounts.
+With --config FILE, users and settings come from the TOML file (see
+docs/configuration.md); --listen still overrides its listen address.
+
+Signals: SIGTERM/SIGINT stop gracefully (running transfers may finish),
+SIGHUP reloads the config file without dropping sessions.
+
+Flags:
+`
+
+// userFlags collects repeated --user name:password flags.
+type userFlags []string
+
+func (u *userFlags) String() string     { return strings.Join(*u, ",") }
+func (u *userFlags) Set(v string) error { *u = append(*u, v); return nil }
+
+type serveFlags struct {
+	config    string
+	listen    string
+	write     bool
+	noAnon    bool
+	users     userFlags
+	logLevel  string
+	atomic    bool
+	pasvRange string
+	publicIP  string
+}
+
+func serve(args []string, stderr io.Writer) error {
+	var f serveFlags
+	fs := flag.NewFlagSet("ferry serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "", "TOML configuration `file` (see docs/configuration.md)")
+	fs.StringVar(&f.listen, "listen", "", "control connection `address` (default \":21\")")
+	fs.BoolVar(&f.write, "write", false, "quick mode: allow uploads, renames, deletes and new directories")
+	fs.BoolVar(&f.noAnon, "no-anonymous", false, "quick mode: refuse anonymous logins (use with --user)")
+	fs.Var(&f.users, "user", "quick mode: add an account, `name:password` (repeatable)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "quick mode: debug, info, warn or error")
+	fs.BoolVar(&f.atomic, "atomic", false, "quick mode: atomic uploads (hidden temporary file, renamed when complete)")
+	fs.StringVar(&f.pasvRange, "passive-ports", "", "quick mode: passive port `range` such as 30000-30100")
+	fs.StringVar(&f.publicIP, "public-addr", "", "quick mode: IPv4 `address` announced in PASV replies (behind NAT)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usageError{"serve takes at most one directory"}
+	}
+
+	var load func() (ftpserver.Options, func() error, error)
+	if f.config != "" {
+		if len(pos) > 0 || f.write || len(f.users) > 0 || f.atomic || f.noAnon || f.pasvRange != "" || f.publicIP != "" {
+			return usageError{"--config cannot be combined with DIR or quick-mode flags; put those settings in the file"}
+		}
+		load = func() (ftpserver.Options, func() error, error) { return loadConfig(f.config, stderr) }
+	} else {
+		dir := "."
+		if len(pos) == 1 {
+			dir = pos[0]
+		}
+		load = func() (ftpserver.Options, func() error, error) { return quickOptions(f, dir, stderr) }
+	}
+	opts, closeFn, err := load()
+	if err != nil {
+		return err
+	}
+	closers := []func() error{closeFn}
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	if f.listen != "" {
+		opts.Addr = f.listen
+	}
+	if opts.Addr == "" {
+		opts.Addr = ":21"
+	}
+	listen := opts.Addr
+	srv, err := ftpserver.New(opts)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return ftpserver.ListenError(listen, err)
+	}
+	log := opts.Logger
+	log.Info("ferry FTP server listening", "addr", l.Addr().String(), "version", version)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	for {
+		select {
+		case err := <-served:
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				nopts, c, err := load()
+				if err != nil {
+					log.Error("reload failed; keeping the running configuration", "err", err)
+					continue
+				}
+				nopts.Addr = listen
+				if err := srv.Reload(nopts); err != nil {
+					c()
+					log.Error("reload failed; keeping the running configuration", "err", err)
+					continue
+				}
+				// Old user roots stay open: running sessions still use them.
+				closers = append(closers, c)
+				continue
+			}
+			log.Info("shutting down; waiting for running transfers", "signal", sig.String())
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { <-sigs; log.Warn("second signal: closing all sessions now"); cancel() }()
+			err := srv.Shutdown(ctx)
+			cancel()
+			<-served
+			if err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("shutdown deadline passed; sessions were closed", "err", err)
+			}
+			log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+func loadConfig(path string, stderr io.Writer) (ftpserver.Options, func() error, error) {
+	c, err := config.Load(path)
+	if err != nil {
+		return ftpserver.Options{}, nil, err
+	}
+	return c.ServerOptions(c.NewLogger(stderr))
+}
+
+// quickOptions builds the options of quick mode: DIR served to anonymous
+// users and to --user accounts.
+func quickOptions(f serveFlags, dir string, stderr io.Writer) (ftpserver.Options, func() error, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return ftpserver.Options{}, nil, usageError{"--log-level: " + err.Error()}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ftpserver.Options{}, nil, err
+	}
+	if err := userstore.CheckRoot(abs); err != nil {
+		return ftpserver.Options{}, nil, err
+	}
+	perms := ftpserver.PermReadOnly
+	if f.write {
+		perms = ftpserver.PermAll
+	}
+	var users []userstore.User
+	for _, u := range f.users {
+		name, pw, ok := strings.Cut(u, ":")
+		if !ok || pw == "" {
+			return ftpserver.Options{}, nil, usageError{"--user wants name:password, got " + fmt.Sprintf("%q", name)}
+		}
+		if err := userstore.CheckName(name); err != nil {
+			return ftpserver.Options{}, nil, usageError{"--user: " + err.Error()}
+		}
+		h, err := password.Hash(pw)
+		if err != nil {
+			return ftpserver.Options{}, nil, err
+		}
+		users = append(users, userstore.User{Name: name, PasswordHash: h, Root: abs, Perms: perms})
+	}
+	var anon *userstore.Anonymous
+	if !f.noAnon {
+		anon = &userstore.Anonymous{Root: abs, Perms: perms}
+		if f.write {
+			log.Warn("anonymous users may upload and delete (--write without --no-anonymous)")
+		}
+	} else if len(users) == 0 {
+		return ftpserver.Options{}, nil, usageError{"--no-anonymous needs at least one --user"}
+	}
+	store, err := userstore.NewStatic(users, anon, userstore.WithLocalFS(localfs.Options{Atomic: f.atomic}))
+	if err != nil {
+		return ftpserver.Options{}, nil, err
+	}
+	opts := ftpserver.Options{Auth: store, Logger: log}
+	if f.pasvRange != "" {
+		if _, err := fmt.Sscanf(f.pasvRange, "%d-%d", &opts.PassivePortMin, &opts.PassivePortMax); err != nil {
+			store.Close()
+			return ftpserver.Options{}, nil, usageError{"--passive-ports wants MIN-MAX such as 30000-30100"}
+		}
+	}
+	if f.publicIP != "" {
+		a, err := parseAddr(f.publicIP)
+		if err != nil {
+			store.Close()
+			return ftpserver.Options{}, nil, usageError{"--public-addr: " + err.Error()}
+		}
+		opts.PublicAddr = a
+	}
+	log.Info("quick mode", "dir", abs, "anonymous", anon != nil, "users", len(users), "write", f.write)
+	return opts, store.Close, nil
+}
+
