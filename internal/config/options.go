@@ -1,0 +1,143 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/storage/localfs"
+	"github.com/ferryftp/ferry/userstore"
+)
+
+// ServerOptions validates c and builds the server options it describes,
+// with Auth a userstore.Static over the configured users and Logger set to
+// logger. It opens the user roots and the transfer log; the returned close
+// function releases them and must be called once the server, and every
+// session it started, has stopped.
+func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() error, error) {
+	if err := c.Validate(); err != nil {
+		return ftpserver.Options{}, nil, err
+	}
+	users := make([]userstore.User, len(c.Users))
+	for i, u := range c.Users {
+		perms, _ := userPerms(u) // checked by Validate
+		users[i] = userstore.User{
+			Name:         u.Name,
+			PasswordHash: u.Password,
+			Root:         u.Root,
+			Perms:        perms,
+			MaxSessions:  u.MaxSessions,
+		}
+	}
+	var anon *userstore.Anonymous
+	if c.Anonymous.Enabled {
+		perms, _ := c.anonymousPerms()
+		anon = &userstore.Anonymous{
+			Root:        c.Anonymous.Root,
+			Perms:       perms,
+			Names:       c.anonymousNames(),
+			MaxSessions: c.Anonymous.MaxSessions,
+		}
+	}
+	store, err := userstore.NewStatic(users, anon,
+		userstore.WithLocalFS(localfs.Options{Atomic: c.UploadMode == "atomic"}))
+	if err != nil {
+		return ftpserver.Options{}, nil, err
+	}
+	closers := []io.Closer{store}
+	closeAll := func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c.Close())
+		}
+		return errors.Join(errs...)
+	}
+
+	opts := ftpserver.Options{
+		Addr:   c.Listen,
+		Banner: c.Banner,
+		Auth:   store,
+		Logger: logger,
+
+		MaxLineLength:      c.Limits.MaxLineLength,
+		IdleTimeout:        c.Limits.IdleTimeout.get(),
+		LoginTimeout:       c.Limits.LoginTimeout.get(),
+		DataTimeout:        c.Limits.DataTimeout.get(),
+		MaxSessions:        c.Limits.MaxSessions,
+		MaxSessionsPerIP:   c.Limits.MaxSessionsPerIP,
+		MaxSessionsPerUser: c.Limits.MaxSessionsPerUser,
+		ShutdownGrace:      c.Limits.ShutdownGrace.get(),
+
+		LoginFailDelay:     c.Security.LoginFailDelay.get(),
+		MaxLoginFailures:   c.Security.MaxLoginFailures,
+		BanWindow:          c.Security.BanWindow.get(),
+		BanDuration:        c.Security.BanDuration.get(),
+		MaxUnknownCommands: c.Security.MaxUnknownCommands,
+
+		PassivePortMin:      c.Passive.PortMin,
+		PassivePortMax:      c.Passive.PortMax,
+		ActivePort:          c.Active.Port,
+		AllowForeignPORT:    c.Security.AllowForeignPort,
+		AllowLowPORT:        c.Security.AllowLowPort,
+		AllowForeignPassive: c.Security.AllowForeignPassive,
+		DisableActive:       c.Security.DisableActive,
+	}
+	if d := c.Security.LoginFailDelay; d != nil && *d == 0 {
+		opts.LoginFailDelay = -1 // "0s" in the file: no delay
+	}
+	if c.Passive.PublicAddr != "" {
+		opts.PublicAddr, _ = parseIPv4(c.Passive.PublicAddr)
+	}
+	for _, n := range c.Passive.PublicAddrByNet {
+		prefix, _ := netip.ParsePrefix(n.Net)
+		addr, _ := parseIPv4(n.Addr)
+		opts.PublicAddrByNet = append(opts.PublicAddrByNet, ftpserver.NetAddr{Net: prefix.Masked(), Addr: addr})
+	}
+	if c.TransferLog != "" {
+		f, err := os.OpenFile(c.TransferLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			closeAll()
+			return ftpserver.Options{}, nil, fmt.Errorf("transfer_log: %w", err)
+		}
+		closers = append(closers, f)
+		opts.TransferLog = f
+	}
+	return opts, closeAll, nil
+}
+
+// get returns the duration, or 0 (the server default) when unset.
+func (d *Duration) get() time.Duration {
+	if d == nil {
+		return 0
+	}
+	return time.Duration(*d)
+}
+
+// NewLogger returns a logger writing to w in the configured log_format at
+// the configured log_level.
+func (c *Config) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.Level()}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Level returns the configured log_level (slog.LevelInfo when unset or
+// unknown; Validate reports unknown levels).
+func (c *Config) Level() slog.Level {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
