@@ -390,10 +390,11 @@ func (f *FS) RemoveDir(ctx context.Context, name string) error {
 	return nil
 }
 
-// Rename moves a file or directory, as rename(2) does: an existing file
-// destination is replaced, and so is an empty directory when the source is a
-// directory. A directory cannot move into itself (fs.ErrInvalid) and the
-// root cannot move (fs.ErrPermission).
+// Rename moves a file or directory, as os.Rename does: an existing file
+// destination is replaced by a file; an existing directory destination
+// yields fs.ErrExist, and a file destination for a directory
+// storage.ErrNotDir. A directory cannot move into itself (fs.ErrInvalid) and
+// the root cannot move (fs.ErrPermission).
 func (f *FS) Rename(ctx context.Context, from, to string) error {
 	const op = "rename"
 	if err := begin(ctx, op, from, to); err != nil {
@@ -424,12 +425,10 @@ func (f *FS) Rename(ctx context.Context, from, to string) error {
 	}
 	if dst, ok := dp.children[dbase]; ok {
 		switch {
-		case !src.dir && dst.dir:
-			return pathErr(op, to, storage.ErrIsDir)
-		case src.dir && !dst.dir:
+		case dst.dir:
+			return pathErr(op, to, fs.ErrExist)
+		case src.dir:
 			return pathErr(op, to, storage.ErrNotDir)
-		case dst.dir && len(dst.children) > 0:
-			return pathErr(op, to, storage.ErrNotEmpty)
 		}
 	}
 	delete(sp.children, sbase)

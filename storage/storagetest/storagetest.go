@@ -16,6 +16,9 @@
 //     (including any positive Offset for a missing file), a Chmod mode with
 //     bits outside 0777 and moving a directory into itself fail with
 //     fs.ErrInvalid.
+//   - Rename replaces an existing file only: onto an existing directory it
+//     fails with fs.ErrExist, and a directory onto a file fails with
+//     storage.ErrNotDir.
 //   - A name that fails storage.ValidName fails with fs.ErrInvalid, and a
 //     cancelled context fails every call with an error matching ctx.Err().
 package storagetest

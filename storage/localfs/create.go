@@ -1,0 +1,306 @@
+package localfs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+
+	"github.com/ferryftp/ferry/storage"
+)
+
+// Create opens the named regular file for writing as opts describes.
+//
+// In direct mode it returns the *os.File itself: opened with O_CREATE and
+// O_TRUNC for a plain upload, O_EXCL for Exclusive, and positioned at the
+// end for Append or at Offset (after truncating the file there) for a
+// resume. A positive Offset larger than the file, or on a missing file,
+// yields fs.ErrInvalid and leaves the file alone.
+//
+// In atomic mode it returns a writer on the temporary file
+// ".ferry-part.<base>" that implements io.ReaderFrom and storage.Aborter and
+// renames the temporary file over name when closed:
+//   - A plain upload starts a fresh temporary file.
+//   - Offset N continues the temporary file left by an aborted upload if it
+//     holds at least N bytes (cut to N); otherwise it copies the first N
+//     bytes of the existing final file into a fresh temporary file; if
+//     neither holds N bytes it yields fs.ErrInvalid.
+//   - Append copies the existing final file into a fresh temporary file and
+//     writes after it.
+//   - Exclusive fails with fs.ErrExist when name exists, and the final step
+//     is link(2) then unlink(2), so a file created meanwhile is not replaced
+//     (Close then fails with fs.ErrExist and keeps the temporary file). On a
+//     file system without hard links it falls back to checking and renaming,
+//     which leaves a short race.
+//
+// An upload replacing an existing file gives the new file the old one's
+// permission bits; a symbolic link at name is replaced by the new file, not
+// written through (but a link leading out of the root is refused with
+// fs.ErrPermission in both modes). Data is not synced to disk.
+func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions) (io.WriteCloser, error) {
+	const op = "create"
+	if err := f.beginCreate(ctx, op, name); err != nil {
+		return nil, err
+	}
+	if opts.Offset < 0 {
+		return nil, pathErr(op, name, fs.ErrInvalid)
+	}
+	final, err := f.root.Stat(name)
+	switch {
+	case err == nil && final.IsDir():
+		return nil, pathErr(op, name, storage.ErrIsDir)
+	case err == nil && !final.Mode().IsRegular():
+		return nil, pathErr(op, name, fs.ErrInvalid)
+	case err == nil && opts.Exclusive:
+		return nil, pathErr(op, name, fs.ErrExist)
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		final = nil
+	default:
+		return nil, f.mapErr(op, name, err)
+	}
+	if opts.Offset > 0 && !f.opts.Atomic && (final == nil || final.Size() < opts.Offset) {
+		return nil, pathErr(op, name, fs.ErrInvalid)
+	}
+	if f.opts.Atomic {
+		return f.createAtomic(op, name, opts, final)
+	}
+	return f.createDirect(op, name, opts)
+}
+
+func (f *FS) createDirect(op, name string, opts storage.CreateOptions) (*os.File, error) {
+	flag := os.O_WRONLY | oNonblock
+	if opts.Offset == 0 {
+		flag |= os.O_CREATE
+		if !opts.Append {
+			flag |= os.O_TRUNC
+		}
+		if opts.Exclusive {
+			flag |= os.O_EXCL
+		}
+	}
+	file, err := f.root.OpenFile(name, flag, f.opts.FileMode)
+	if err != nil {
+		return nil, f.mapErr(op, name, err)
+	}
+	if err := f.position(op, name, file, opts); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
+}
+
+// position checks that file is regular and moves it to where opts say
+// writing starts: Offset (cutting the file there) or, for Append, the end.
+func (f *FS) position(op, name string, file *os.File, opts storage.CreateOptions) error {
+	size, err := checkRegular(op, name, file)
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.Offset > 0:
+		if size < opts.Offset {
+			return pathErr(op, name, fs.ErrInvalid)
+		}
+		if err := file.Truncate(opts.Offset); err != nil {
+			return f.mapErr(op, name, err)
+		}
+		_, err = file.Seek(opts.Offset, io.SeekStart)
+	case opts.Append:
+		_, err = file.Seek(0, io.SeekEnd)
+	}
+	return f.mapErr(op, name, err)
+}
+
+func (f *FS) createAtomic(op, name string, opts storage.CreateOptions, final fs.FileInfo) (io.WriteCloser, error) {
+	if opts.Exclusive {
+		// Stat followed links; a dangling link also takes the name.
+		if _, err := f.root.Lstat(name); err == nil {
+			return nil, pathErr(op, name, fs.ErrExist)
+		}
+	}
+	tmp := path.Join(path.Dir(name), partPrefix+path.Base(name))
+	if !f.claim(tmp) {
+		return nil, pathErr(op, name, storage.ErrBusy)
+	}
+	file, err := f.openPart(op, name, tmp, opts, final)
+	if err != nil {
+		f.release(tmp)
+		return nil, err
+	}
+	w := &atomicWriter{fs: f, file: file, name: name, tmp: tmp, exclusive: opts.Exclusive}
+	if final != nil {
+		w.perm, w.keepPerm = final.Mode().Perm(), true
+	}
+	return w, nil
+}
+
+// openPart opens the temporary file tmp for an upload to name, with its
+// content and position prepared as opts say.
+func (f *FS) openPart(op, name, tmp string, opts storage.CreateOptions, final fs.FileInfo) (*os.File, error) {
+	if opts.Offset > 0 {
+		// Continue the partial upload if it is a regular file long enough.
+		if fi, err := f.root.Lstat(tmp); err == nil && fi.Mode().IsRegular() && fi.Size() >= opts.Offset {
+			file, err := f.root.OpenFile(tmp, os.O_WRONLY|oNonblock, 0)
+			if err != nil {
+				return nil, f.mapErr(op, name, err)
+			}
+			if err := f.position(op, name, file, opts); err != nil {
+				file.Close()
+				return nil, err
+			}
+			return file, nil
+		}
+		if final == nil || final.Size() < opts.Offset {
+			return nil, pathErr(op, name, fs.ErrInvalid)
+		}
+	}
+	file, err := f.freshPart(op, name, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if final != nil && (opts.Offset > 0 || opts.Append) {
+		err = f.copyFinal(op, name, file, opts.Offset)
+	}
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
+}
+
+// freshPart creates tmp anew, so that whatever was there (even a link) is
+// gone and the file is a new regular file.
+func (f *FS) freshPart(op, name, tmp string) (*os.File, error) {
+	if err := f.root.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, f.mapErr(op, name, err)
+	}
+	file, err := f.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNonblock, f.opts.FileMode)
+	if err != nil {
+		return nil, f.mapErr(op, name, err)
+	}
+	return file, nil
+}
+
+// copyFinal copies the first n bytes of the final file name (all of it if n
+// is 0) into dst, with copy_file_range(2) where the system has it.
+func (f *FS) copyFinal(op, name string, dst *os.File, n int64) error {
+	src, err := f.root.OpenFile(name, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return f.mapErr(op, name, err)
+	}
+	defer src.Close()
+	if _, err := checkRegular(op, name, src); err != nil {
+		return err
+	}
+	if n == 0 {
+		_, err = io.Copy(dst, src)
+		return f.mapErr(op, name, err)
+	}
+	copied, err := io.CopyN(dst, src, n)
+	if errors.Is(err, io.EOF) || copied < n {
+		return pathErr(op, name, fs.ErrInvalid) // the file shrank meanwhile
+	}
+	return f.mapErr(op, name, err)
+}
+
+// claim marks the temporary file tmp as in use and reports whether it was
+// free.
+func (f *FS) claim(tmp string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.uploads[tmp] {
+		return false
+	}
+	f.uploads[tmp] = true
+	return true
+}
+
+func (f *FS) release(tmp string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.uploads, tmp)
+}
+
+// atomicWriter writes an atomic upload to its temporary file and publishes
+// it on Close.
+type atomicWriter struct {
+	fs        *FS
+	file      *os.File
+	name, tmp string
+	exclusive bool
+	perm      fs.FileMode // of the file being replaced, if keepPerm
+	keepPerm  bool
+
+	once sync.Once
+}
+
+// Write writes p to the temporary file.
+func (w *atomicWriter) Write(p []byte) (int, error) {
+	return w.file.Write(p)
+}
+
+// ReadFrom copies r to the temporary file through (*os.File).ReadFrom, so
+// that a *net.TCPConn source is spliced.
+func (w *atomicWriter) ReadFrom(r io.Reader) (int64, error) {
+	return w.file.ReadFrom(r)
+}
+
+// Close closes the temporary file and renames it over the final name. If
+// either step fails, the temporary file stays for a resume.
+func (w *atomicWriter) Close() error {
+	err := pathErr("close", w.name, fs.ErrClosed)
+	w.once.Do(func() {
+		defer w.fs.release(w.tmp)
+		if w.keepPerm {
+			if err = w.file.Chmod(w.perm); err != nil {
+				w.file.Close()
+				err = w.fs.mapErr("close", w.name, err)
+				return
+			}
+		}
+		if err = w.file.Close(); err != nil {
+			err = w.fs.mapErr("close", w.name, err)
+			return
+		}
+		err = w.fs.publish(w.tmp, w.name, w.exclusive)
+	})
+	return err
+}
+
+// Abort closes the temporary file and keeps it, so that a later Create with
+// an Offset resumes it. Nothing appears under the final name.
+func (w *atomicWriter) Abort() error {
+	err := pathErr("abort", w.name, fs.ErrClosed)
+	w.once.Do(func() {
+		defer w.fs.release(w.tmp)
+		err = w.fs.mapErr("abort", w.name, w.file.Close())
+	})
+	return err
+}
+
+// publish moves tmp to name; when exclusive it will not replace a file.
+func (f *FS) publish(tmp, name string, exclusive bool) error {
+	const op = "rename"
+	if !exclusive {
+		return f.mapErr(op, name, f.root.Rename(tmp, name))
+	}
+	err := f.root.Link(tmp, name)
+	switch {
+	case err == nil:
+		if err := f.root.Remove(tmp); err != nil {
+			return f.mapErr(op, name, err)
+		}
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return f.mapErr(op, name, err)
+	}
+	// No hard links here (EPERM, ENOTSUP, ...): check, then rename.
+	if _, err := f.root.Lstat(name); err == nil {
+		return pathErr(op, name, fs.ErrExist)
+	}
+	return f.mapErr(op, name, f.root.Rename(tmp, name))
+}

@@ -1,0 +1,397 @@
+// Package localfs is a storage.FS on a local directory tree, confined with
+// os.Root: no name and no symbolic link can lead outside the root directory.
+// Symbolic links inside the root that point inside it work as usual (Stat,
+// Open, ReadDir and Create follow them); a link that would leave the root —
+// absolute, or climbing out with ".." — yields an error matching
+// fs.ErrPermission.
+//
+// # Zero copy
+//
+// Open returns the *os.File itself, and Create in direct mode does too, so
+// that io.Copy between them and a *net.TCPConn uses sendfile(2) and
+// splice(2). The atomic-mode writer implements io.ReaderFrom by delegating
+// to its *os.File, which keeps splice. Append does not use O_APPEND, because
+// Go disables zero copy for files opened with it; it seeks to the end
+// instead, so two simultaneous appends to one file may overwrite each other.
+//
+// # Upload modes
+//
+// In direct mode (Options.Atomic false) Create writes the named file in
+// place, like any FTP server. In atomic mode it writes a hidden temporary
+// file, ".ferry-part.<name>" in the same directory, and renames it over the
+// final name when the writer is closed without error; until then, Stat and
+// Open of the final name see the previous content or nothing. The writer
+// implements storage.Aborter: Abort closes the temporary file and keeps it,
+// so that a later Create with an Offset resumes it. See Create for the
+// details of Offset, Append and Exclusive in atomic mode.
+//
+// In atomic mode the ".ferry-part." prefix is reserved: ReadDir hides such
+// entries, every call that looks a reserved name up fails with
+// fs.ErrNotExist, and every call that would create one fails with
+// fs.ErrPermission. Only one upload to a given name may run at a time in one
+// FS; a second one fails with storage.ErrBusy. Partial files left by aborted
+// uploads stay until an upload of the same name reuses them or RemoveDir
+// empties their directory; an administrator may delete old ones with
+// find(1).
+//
+// # Errors
+//
+// Errors are *fs.PathError values whose Path is the name given (never a host
+// path). Besides the io/fs errors that syscall.Errno already matches, the
+// backend maps ENOTEMPTY (and EEXIST from rmdir) to storage.ErrNotEmpty,
+// EISDIR to storage.ErrIsDir, ENOTDIR to storage.ErrNotDir, EINVAL to
+// fs.ErrInvalid, and os.Root's escape error to fs.ErrPermission. Open and
+// Create refuse files that are neither regular files nor directories (FIFOs,
+// devices, sockets) with fs.ErrInvalid.
+package localfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryftp/ferry/storage"
+)
+
+// partPrefix starts the name of an atomic upload's temporary file.
+const partPrefix = ".ferry-part."
+
+// Options configure an FS.
+type Options struct {
+	// Atomic selects atomic uploads (config upload_mode = "atomic"): data is
+	// written to a hidden temporary file and renamed into place on success.
+	Atomic bool
+	// FileMode holds the permission bits of new files, before the umask.
+	// Zero means 0644.
+	FileMode fs.FileMode
+	// DirMode holds the permission bits of new directories, before the
+	// umask. Zero means 0755.
+	DirMode fs.FileMode
+}
+
+// FS is a storage.FS on a local directory. Its methods are safe for
+// concurrent use.
+type FS struct {
+	root *os.Root
+	opts Options
+	// escape is the error os.Root returns for a path that leaves the root;
+	// os does not export it, so New learns it by asking for "..".
+	escape error
+
+	mu      sync.Mutex
+	uploads map[string]bool // temporary names of atomic uploads in progress
+}
+
+var (
+	_ storage.FS        = (*FS)(nil)
+	_ storage.Chmoder   = (*FS)(nil)
+	_ storage.Chtimeser = (*FS)(nil)
+)
+
+// New opens the directory root and returns an FS serving it. The directory
+// stays open (and is followed if it is moved) until Close.
+func New(root string, opts Options) (*FS, error) {
+	if opts.FileMode == 0 {
+		opts.FileMode = 0o644
+	}
+	if opts.DirMode == 0 {
+		opts.DirMode = 0o755
+	}
+	if opts.FileMode&^fs.ModePerm != 0 || opts.DirMode&^fs.ModePerm != 0 {
+		return nil, fmt.Errorf("localfs: FileMode %v and DirMode %v must hold permission bits only", opts.FileMode, opts.DirMode)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	f := &FS{root: r, opts: opts, uploads: map[string]bool{}}
+	if _, err := r.Lstat(".."); err != nil {
+		if inner := unwrapOS(err); !isErrno(inner) {
+			f.escape = inner
+		}
+	}
+	return f, nil
+}
+
+// Close closes the root directory. Files already open stay usable; every
+// later call fails.
+func (f *FS) Close() error {
+	return f.root.Close()
+}
+
+// Stat describes the named file or directory, following symbolic links.
+func (f *FS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	const op = "stat"
+	if err := f.begin(ctx, op, name); err != nil {
+		return nil, err
+	}
+	fi, err := f.root.Stat(name)
+	if err != nil {
+		return nil, f.mapErr(op, name, err)
+	}
+	return fi, nil
+}
+
+// ReadDir lists a directory sorted by name. Entries are described as Stat
+// does, following symbolic links; a link that dangles or leaves the root is
+// described as the link itself, so one bad link never fails a listing. In
+// atomic mode temporary upload files are left out.
+func (f *FS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	const op = "readdir"
+	if err := f.begin(ctx, op, name); err != nil {
+		return nil, err
+	}
+	d, err := f.root.OpenFile(name, os.O_RDONLY|oDirectory|oNonblock, 0)
+	if err != nil {
+		return nil, f.mapErr(op, name, err)
+	}
+	defer d.Close()
+	if fi, err := d.Stat(); err != nil {
+		return nil, f.mapErr(op, name, err)
+	} else if !fi.IsDir() {
+		return nil, pathErr(op, name, storage.ErrNotDir)
+	}
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, f.mapErr(op, name, err)
+	}
+	infos := make([]fs.FileInfo, 0, len(entries))
+	for _, e := range entries {
+		if f.opts.Atomic && strings.HasPrefix(e.Name(), partPrefix) {
+			continue
+		}
+		var fi fs.FileInfo
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi, _ = f.root.Stat(path.Join(name, e.Name()))
+		}
+		if fi == nil {
+			if fi, err = e.Info(); err != nil {
+				continue // removed since it was listed
+			}
+		}
+		infos = append(infos, fi)
+	}
+	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return infos, nil
+}
+
+// Open returns the named regular file as an *os.File positioned at offset.
+// A directory yields storage.ErrIsDir and any other non-regular file
+// fs.ErrInvalid.
+func (f *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error) {
+	const op = "open"
+	if err := f.begin(ctx, op, name); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, pathErr(op, name, fs.ErrInvalid)
+	}
+	file, err := f.root.OpenFile(name, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return nil, f.mapErr(op, name, err)
+	}
+	if _, err := checkRegular(op, name, file); err != nil {
+		file.Close()
+		return nil, err
+	}
+	if offset > 0 {
+		if _, err := file.Seek(offset, io.SeekStart); err != nil {
+			file.Close()
+			return nil, f.mapErr(op, name, err)
+		}
+	}
+	return file, nil
+}
+
+// checkRegular returns file's size, or an error if it is not a regular file.
+func checkRegular(op, name string, file *os.File) (int64, error) {
+	fi, err := file.Stat()
+	switch {
+	case err != nil:
+		return 0, pathErr(op, name, unwrapOS(err))
+	case fi.IsDir():
+		return 0, pathErr(op, name, storage.ErrIsDir)
+	case !fi.Mode().IsRegular():
+		return 0, pathErr(op, name, fs.ErrInvalid)
+	}
+	return fi.Size(), nil
+}
+
+// Remove deletes a file or a symbolic link (not its target). A directory
+// yields storage.ErrIsDir.
+func (f *FS) Remove(ctx context.Context, name string) error {
+	const op = "remove"
+	if err := f.begin(ctx, op, name); err != nil {
+		return err
+	}
+	// A directory swapped in between Lstat and Remove is removed if it is
+	// empty; that is no worse than what the client could do with RMD.
+	fi, err := f.root.Lstat(name)
+	if err != nil {
+		return f.mapErr(op, name, err)
+	}
+	if fi.IsDir() {
+		return pathErr(op, name, storage.ErrIsDir)
+	}
+	return f.mapErr(op, name, f.root.Remove(name))
+}
+
+// Mkdir creates one directory with Options.DirMode; its parent must exist.
+func (f *FS) Mkdir(ctx context.Context, name string) error {
+	const op = "mkdir"
+	if err := f.beginCreate(ctx, op, name); err != nil {
+		return err
+	}
+	return f.mapErr(op, name, f.root.Mkdir(name, f.opts.DirMode))
+}
+
+// RemoveDir deletes an empty directory. A directory with entries yields
+// storage.ErrNotEmpty, anything else storage.ErrNotDir, and the root
+// fs.ErrPermission. In atomic mode, a directory whose only entries are
+// partial uploads (not in progress) counts as empty: they are deleted too.
+func (f *FS) RemoveDir(ctx context.Context, name string) error {
+	const op = "rmdir"
+	if err := f.begin(ctx, op, name); err != nil {
+		return err
+	}
+	if name == "." {
+		return pathErr(op, name, fs.ErrPermission)
+	}
+	fi, err := f.root.Lstat(name)
+	if err != nil {
+		return f.mapErr(op, name, err)
+	}
+	if !fi.IsDir() {
+		return pathErr(op, name, storage.ErrNotDir)
+	}
+	err = f.mapErr(op, name, f.root.Remove(name))
+	if f.opts.Atomic && errors.Is(err, storage.ErrNotEmpty) && f.removeParts(name) {
+		err = f.mapErr(op, name, f.root.Remove(name))
+	}
+	return err
+}
+
+// removeParts deletes the partial uploads in dir if they are all it holds
+// and none is in progress, and reports whether it did.
+func (f *FS) removeParts(dir string) bool {
+	d, err := f.root.OpenFile(dir, os.O_RDONLY|oDirectory|oNonblock, 0)
+	if err != nil {
+		return false
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), partPrefix) || !e.Type().IsRegular() || f.uploads[path.Join(dir, e.Name())] {
+			return false
+		}
+	}
+	for _, e := range entries {
+		if err := f.root.Remove(path.Join(dir, e.Name())); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Rename moves a file or directory as os.Rename does: an existing file
+// destination is replaced by a file; an existing directory destination
+// yields fs.ErrExist, and a file destination for a directory
+// storage.ErrNotDir. Moving the root yields fs.ErrPermission, moving a
+// directory into itself fs.ErrInvalid. A symbolic link is moved, not its
+// target.
+func (f *FS) Rename(ctx context.Context, from, to string) error {
+	const op = "rename"
+	if err := f.begin(ctx, op, from); err != nil {
+		return err
+	}
+	if err := f.beginCreate(ctx, op, to); err != nil {
+		return err
+	}
+	if from == "." || to == "." {
+		return pathErr(op, from, fs.ErrPermission)
+	}
+	if err := f.root.Rename(from, to); err != nil {
+		// Report the name the failure is about where the error says so.
+		name := from
+		if _, err := f.root.Lstat(from); err == nil {
+			name = to
+		}
+		return f.mapErr(op, name, err)
+	}
+	return nil
+}
+
+// Chmod sets the permission bits of a file or directory, following
+// symbolic links. Bits outside 0777 yield fs.ErrInvalid.
+func (f *FS) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
+	const op = "chmod"
+	if err := f.begin(ctx, op, name); err != nil {
+		return err
+	}
+	if mode&^fs.ModePerm != 0 {
+		return pathErr(op, name, fs.ErrInvalid)
+	}
+	return f.mapErr(op, name, f.root.Chmod(name, mode))
+}
+
+// Chtimes sets the modification time of a file or directory, following
+// symbolic links; the access time is left alone.
+func (f *FS) Chtimes(ctx context.Context, name string, mtime time.Time) error {
+	const op = "chtimes"
+	if err := f.begin(ctx, op, name); err != nil {
+		return err
+	}
+	return f.mapErr(op, name, f.root.Chtimes(name, time.Time{}, mtime))
+}
+
+// begin checks ctx and name for an op that looks name up: in atomic mode a
+// reserved name does not exist.
+func (f *FS) begin(ctx context.Context, op, name string) error {
+	return f.check(ctx, op, name, fs.ErrNotExist)
+}
+
+// beginCreate checks ctx and name for an op that creates name: in atomic
+// mode a reserved name may not be created.
+func (f *FS) beginCreate(ctx context.Context, op, name string) error {
+	return f.check(ctx, op, name, fs.ErrPermission)
+}
+
+func (f *FS) check(ctx context.Context, op, name string, reservedErr error) error {
+	if err := ctx.Err(); err != nil {
+		return pathErr(op, name, err)
+	}
+	if err := storage.CheckName(op, name); err != nil {
+		return err
+	}
+	if f.reserved(name) {
+		return pathErr(op, name, reservedErr)
+	}
+	return nil
+}
+
+// reserved reports whether, in atomic mode, an element of name is reserved
+// for temporary upload files.
+func (f *FS) reserved(name string) bool {
+	if !f.opts.Atomic || !strings.Contains(name, partPrefix) {
+		return false
+	}
+	for elem := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(elem, partPrefix) {
+			return true
+		}
+	}
+	return false
+}
