@@ -301,7 +301,8 @@ func unixPermBits(m fs.FileMode) uint32 {
 
 // FormatMDTM formats t as an RFC 3659 time-val in UTC, "YYYYMMDDHHMMSS",
 // followed by ".sss" milliseconds when they are not zero. It is the text of
-// an MDTM reply and of the modify fact.
+// an MDTM reply and of the modify fact. Times outside the years 0000 to 9999
+// do not fit the format.
 func FormatMDTM(t time.Time) string {
 	var b [32]byte
 	return string(AppendMDTM(b[:0], t))
@@ -351,6 +352,9 @@ func ParseMDTM(s string) (time.Time, error) {
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	if time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
 		return time.Time{}, errMDTM() // e.g. February 30
+	}
+	if t.Year() > 9999 {
+		return time.Time{}, errMDTM() // a leap second rolled over into year 10000
 	}
 	return t, nil
 }

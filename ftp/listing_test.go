@@ -229,6 +229,7 @@ func TestMDTM(t *testing.T) {
 		{"nanoseconds are parsed", "20261126093000.123456789", time.Date(2026, 11, 26, 9, 30, 0, 123456789, time.UTC), true},
 		{"digits beyond nanoseconds are ignored", "20261126093000.1234567891", time.Date(2026, 11, 26, 9, 30, 0, 123456789, time.UTC), true},
 		{"a leap second rolls over", "20161231235960", time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"a leap second cannot roll over into year 10000", "99991231235960", time.Time{}, false},
 		{"February 29 of a leap year is valid", "20240229000000", time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), true},
 		{"February 30 is rejected", "20240230000000", time.Time{}, false},
 		{"month 13 is rejected", "20241301000000", time.Time{}, false},
