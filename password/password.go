@@ -80,7 +80,9 @@ func Hash(pw string) (string, error) {
 
 // Verify reports whether pw matches encoded, an argon2id PHC string or a
 // bcrypt hash. A wrong password yields false and a nil error; an error
-// (wrapping ErrMalformed) means encoded is not a usable hash.
+// (wrapping ErrMalformed) means encoded is not a usable hash. As in every
+// bcrypt implementation, only the first 72 bytes of pw count against a
+// bcrypt hash; argon2id uses all of it.
 func Verify(encoded, pw string) (bool, error) {
 	switch {
 	case encoded == "":
