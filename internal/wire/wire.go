@@ -217,7 +217,9 @@ func (r *Reader) trimBuf() {
 // The code must be three digits with the first one from 1 to 5. Malformed
 // replies give an error wrapping ftp.ErrBadReply; a reply longer than
 // MaxReplyLines lines or with a line longer than the limit is an error too.
-// A 4xx/5xx reply is not an error here: use Reply.Err.
+// A 4xx/5xx reply is not an error here: use Reply.Err. After an error the
+// rest of a multi-line reply may still be unread, so the connection is best
+// closed.
 func (r *Reader) ReadReply() (ftp.Reply, error) {
 	first, err := r.ReadLine()
 	if err != nil {
