@@ -1,6 +1,7 @@
 package localfs_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/ferryftp/ferry/storage"
@@ -34,5 +35,20 @@ func TestConformance(t *testing.T) {
 				return f
 			})
 		})
+	}
+}
+
+var bothModes = []struct {
+	desc string
+	opts localfs.Options
+}{
+	{"in direct mode", localfs.Options{}},
+	{"in atomic mode", localfs.Options{Atomic: true}},
+}
+
+func wantIs(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("error = %v, want one matching %v", err, target)
 	}
 }

@@ -3,7 +3,6 @@
 package localfs_test
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -60,14 +59,6 @@ func symlinkTree(t *testing.T, opts localfs.Options) (*localfs.FS, string) {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f, outside
-}
-
-var bothModes = []struct {
-	desc string
-	opts localfs.Options
-}{
-	{"in direct mode", localfs.Options{}},
-	{"in atomic mode", localfs.Options{Atomic: true}},
 }
 
 func TestSymlinksInsideTheRootWork(t *testing.T) {
@@ -212,11 +203,4 @@ func TestUploadToAnInsideLink(t *testing.T) {
 			t.Errorf("good = %q, want %q", got, "new")
 		}
 	})
-}
-
-func wantIs(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Errorf("error = %v, want one matching %v", err, target)
-	}
 }
