@@ -14,24 +14,27 @@ import (
 // client sees. It is the only place that does so: backend error text is never
 // sent to clients (it may name host paths); the caller logs it.
 func replyFor(err error) *ftp.Error {
+	// storage's sentinels come first: they also match the io/fs errors.
 	var fe *ftp.Error
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
 		return fe
-	case errors.Is(err, fs.ErrNotExist):
-		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "No such file or directory."}
-	case errors.Is(err, fs.ErrPermission):
-		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Permission denied."}
-	case errors.Is(err, fs.ErrExist):
-		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "File exists."}
 	case errors.Is(err, storage.ErrNotEmpty):
 		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Directory not empty."}
 	case errors.Is(err, storage.ErrIsDir):
 		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Is a directory."}
 	case errors.Is(err, storage.ErrNotDir):
 		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Not a directory."}
+	case errors.Is(err, storage.ErrBusy):
+		return &ftp.Error{Code: ftp.CodeFileBusy, Message: "File busy: another upload to it is running."}
+	case errors.Is(err, fs.ErrNotExist):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "No such file or directory."}
+	case errors.Is(err, fs.ErrPermission):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Permission denied."}
+	case errors.Is(err, fs.ErrExist):
+		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "File exists."}
 	case errors.Is(err, fs.ErrInvalid):
 		return &ftp.Error{Code: ftp.CodeBadFileName, Message: "File name not allowed."}
 	case errors.Is(err, syscall.ENOSPC):

@@ -249,6 +249,13 @@ func (w *atomicWriter) ReadFrom(r io.Reader) (int64, error) {
 	return w.file.ReadFrom(r)
 }
 
+// Seek moves within the temporary file; Seek(0, io.SeekCurrent) tells how
+// much has been written, which the server uses to watch progress on the
+// zero-copy path.
+func (w *atomicWriter) Seek(offset int64, whence int) (int64, error) {
+	return w.file.Seek(offset, whence)
+}
+
 // Close closes the temporary file and renames it over the final name. If
 // either step fails, the temporary file stays for a resume.
 func (w *atomicWriter) Close() error {

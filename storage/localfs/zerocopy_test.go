@@ -45,7 +45,7 @@ func TestZeroCopyShapes(t *testing.T) {
 			}
 		})
 	}
-	t.Run("an atomic Create returns a ReaderFrom and Aborter", func(t *testing.T) {
+	t.Run("an atomic Create returns a ReaderFrom, Seeker and Aborter", func(t *testing.T) {
 		f, _ := newFS(t, localfs.Options{Atomic: true})
 		w, err := f.Create(t.Context(), "f", storage.CreateOptions{})
 		if err != nil {
@@ -57,6 +57,9 @@ func TestZeroCopyShapes(t *testing.T) {
 		}
 		if _, ok := w.(storage.Aborter); !ok {
 			t.Errorf("%T does not implement storage.Aborter", w)
+		}
+		if _, ok := w.(io.Seeker); !ok {
+			t.Errorf("%T does not implement io.Seeker (the server's progress probe)", w)
 		}
 	})
 }
