@@ -22,10 +22,11 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ferry passwd < password-file\n\nReads a password (from the terminal without echo, or one line of standard input)\nand prints an argon2id hash to paste into ferry.toml as a user's password.")
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if len(pos) > 0 {
 		return usageError{"passwd takes no arguments; it reads the password from standard input"}
 	}
 	var pw string
