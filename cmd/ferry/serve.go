@@ -232,4 +232,3 @@ func quickOptions(f serveFlags, dir string, stderr io.Writer) (ftpserver.Options
 	log.Info("quick mode", "dir", abs, "anonymous", anon != nil, "users", len(users), "write", f.write)
 	return opts, store.Close, nil
 }
-
