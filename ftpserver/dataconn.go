@@ -160,7 +160,8 @@ func (s *session) pasvAddr() netip.Addr {
 func (s *session) openPassive() (uint16, bool) {
 	s.closePassive()
 	s.port = netipZero
-	l, err := listenRandom(s.local.Addr(), s.opts.PassivePortMin, s.opts.PassivePortMax)
+	// A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; listen on the plain IPv4 address.
+	l, err := listenRandom(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
 	if err != nil {
 		s.log.Error("cannot open passive port", "err", err)
 		s.reply(ftp.CodeCantOpenData, "Cannot open passive data connection.")

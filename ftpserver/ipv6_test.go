@@ -1,0 +1,82 @@
+package ftpserver_test
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
+	"github.com/ferryftp/ferry/storage/memfs"
+)
+
+func startOn(t *testing.T, addr string) *ftpservertest.Server {
+	t.Helper()
+	fsys := memfs.New()
+	fsys.WriteFile("f", []byte("over ip"))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s here: %v", addr, err)
+	}
+	l.Close()
+	return ftpservertest.Start(t, addr, ftpserver.Options{Auth: ftpservertest.Auth(
+		ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
+}
+
+func TestIPv6(t *testing.T) {
+	srv := startOn(t, "[::1]:0")
+	c := dial(t, srv.Addr)
+	c.login("u", "p")
+	t.Run("EPSV transfers over IPv6", func(t *testing.T) {
+		if got := c.retr("f"); got != "over ip" {
+			t.Errorf("got %q", got)
+		}
+	})
+	t.Run("EPRT connects back over IPv6", func(t *testing.T) {
+		l, err := net.Listen("tcp", "[::1]:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		c.do(200, "EPRT %s", ftp.FormatEPRT(l.Addr().(*net.TCPAddr).AddrPort()))
+		c.send("RETR f")
+		l.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+		d, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.expect(150)
+		b, _ := io.ReadAll(d)
+		d.Close()
+		c.expect(226)
+		if string(b) != "over ip" {
+			t.Errorf("got %q", b)
+		}
+	})
+	t.Run("PASV is refused on IPv6 and EPSV 1 names the right protocol", func(t *testing.T) {
+		c.do(502, "PASV")
+		if msg := c.do(522, "EPSV 1"); msg != "Network protocol not supported, use (2)" {
+			t.Errorf("EPSV 1 = %q", msg)
+		}
+	})
+}
+
+func TestDualStackListenerServesIPv4Clients(t *testing.T) {
+	srv := startOn(t, "[::]:0")
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	c := dial(t, net.JoinHostPort("127.0.0.1", port))
+	c.login("u", "p")
+	d := c.pasv()
+	c.do(150, "RETR f")
+	b, _ := io.ReadAll(d)
+	d.Close()
+	c.expect(226)
+	if string(b) != "over ip" {
+		t.Errorf("PASV got %q", b)
+	}
+	if got := c.retr("f"); got != "over ip" {
+		t.Errorf("EPSV got %q", got)
+	}
+}
