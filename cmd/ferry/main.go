@@ -41,6 +41,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stderr)
 	case "passwd":
 		err = passwd(args[1:], stdin, stdout, stderr)
+	case "ls", "get", "put", "mirror", "rm", "mkdir", "mv":
+		return clientMain(args[0], args[1:], stdin, stdout, stderr)
+	case "proxy":
+		err = proxyMain(args[1:], stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ferry", version)
 	case "help", "-h", "--help", "-help":
