@@ -57,6 +57,11 @@ func (s *session) cmdPASS(arg string) bool {
 		s.reply(ftp.CodeNotLoggedIn, "Login incorrect.")
 		return !s.countUnknown()
 	}
+	if ident.RequireTLS && s.tlsConn == nil {
+		s.log.Warn("login refused: user requires TLS", "user", ident.User)
+		s.reply(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
+		return true
+	}
 	limit := ident.MaxSessions
 	if limit == 0 {
 		limit = o.MaxSessionsPerUser
@@ -99,6 +104,7 @@ func (s *session) cmdREIN(string) bool {
 	s.restOffset = 0
 	s.renameFrom = ""
 	s.epsvAll = false
+	s.protP = s.implicit
 	s.port = netipZero
 	s.mlstFacts = ftp.DefaultFacts
 	s.hashAlgo = "SHA-256"

@@ -13,6 +13,7 @@ type cmdSpec struct {
 	login      bool                              // needs a logged-in user
 	arg        int                               // argOptional, argNone or argRequired
 	concurrent bool                              // may run while a transfer is in progress
+	data       bool                              // uses a data connection (PROT policy applies)
 	help       string                            // one-line syntax for HELP
 }
 
@@ -43,10 +44,10 @@ func init() {
 		"MODE": {fn: (*session).cmdMODE, login: true, arg: argRequired, help: "MODE S"},
 
 		// Service commands (RFC 959 4.1.3).
-		"RETR": {fn: (*session).cmdRETR, login: true, arg: argRequired, help: "RETR <path>"},
-		"STOR": {fn: (*session).cmdSTOR, login: true, arg: argRequired, help: "STOR <path>"},
-		"STOU": {fn: (*session).cmdSTOU, login: true, help: "STOU [<name>]"},
-		"APPE": {fn: (*session).cmdAPPE, login: true, arg: argRequired, help: "APPE <path>"},
+		"RETR": {fn: (*session).cmdRETR, login: true, data: true, arg: argRequired, help: "RETR <path>"},
+		"STOR": {fn: (*session).cmdSTOR, login: true, data: true, arg: argRequired, help: "STOR <path>"},
+		"STOU": {fn: (*session).cmdSTOU, login: true, data: true, help: "STOU [<name>]"},
+		"APPE": {fn: (*session).cmdAPPE, login: true, data: true, arg: argRequired, help: "APPE <path>"},
 		"ALLO": {fn: (*session).cmdALLO, login: true, arg: argRequired, help: "ALLO <bytes>"},
 		"REST": {fn: (*session).cmdREST, login: true, arg: argRequired, help: "REST <offset>"},
 		"RNFR": {fn: (*session).cmdRNFR, login: true, arg: argRequired, help: "RNFR <path>"},
@@ -59,13 +60,19 @@ func init() {
 		"XMKD": {fn: (*session).cmdMKD, login: true, arg: argRequired, help: "XMKD <path>"},
 		"PWD":  {fn: (*session).cmdPWD, login: true, arg: argNone, help: "PWD"},
 		"XPWD": {fn: (*session).cmdPWD, login: true, arg: argNone, help: "XPWD"},
-		"LIST": {fn: (*session).cmdLIST, login: true, help: "LIST [-al] [<path>]"},
-		"NLST": {fn: (*session).cmdNLST, login: true, help: "NLST [<path>]"},
+		"LIST": {fn: (*session).cmdLIST, login: true, data: true, help: "LIST [-al] [<path>]"},
+		"NLST": {fn: (*session).cmdNLST, login: true, data: true, help: "NLST [<path>]"},
 		"SITE": {fn: (*session).cmdSITE, login: true, arg: argRequired, help: "SITE HELP|CHMOD <mode> <path>"},
 		"SYST": {fn: (*session).cmdSYST, arg: argNone, help: "SYST"},
 		"STAT": {fn: (*session).cmdSTAT, login: true, concurrent: true, help: "STAT [<path>]"},
 		"HELP": {fn: (*session).cmdHELP, help: "HELP [<command>]"},
 		"NOOP": {fn: (*session).cmdNOOP, arg: argNone, concurrent: true, help: "NOOP"},
+
+		// Security extensions (RFC 2228, RFC 4217).
+		"AUTH": {fn: (*session).cmdAUTH, arg: argRequired, help: "AUTH TLS"},
+		"PBSZ": {fn: (*session).cmdPBSZ, arg: argRequired, help: "PBSZ 0"},
+		"PROT": {fn: (*session).cmdPROT, arg: argRequired, help: "PROT C|P"},
+		"CCC":  {fn: (*session).cmdCCC, login: true, arg: argNone, help: "CCC"},
 
 		// Extensions.
 		"FEAT": {fn: (*session).cmdFEAT, arg: argNone, help: "FEAT"},
@@ -74,7 +81,7 @@ func init() {
 		"MDTM": {fn: (*session).cmdMDTM, login: true, arg: argRequired, help: "MDTM <path>"},
 		"MFMT": {fn: (*session).cmdMFMT, login: true, arg: argRequired, help: "MFMT <YYYYMMDDHHMMSS> <path>"},
 		"MLST": {fn: (*session).cmdMLST, login: true, help: "MLST [<path>]"},
-		"MLSD": {fn: (*session).cmdMLSD, login: true, help: "MLSD [<path>]"},
+		"MLSD": {fn: (*session).cmdMLSD, login: true, data: true, help: "MLSD [<path>]"},
 		"HASH": {fn: (*session).cmdHASH, login: true, arg: argRequired, help: "HASH <path>"},
 	}
 }

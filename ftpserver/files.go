@@ -74,12 +74,12 @@ func (s *session) cmdRETR(arg string) bool {
 	if isFile && binary {
 		pos = func() int64 { p, _ := f.Seek(0, io.SeekCurrent); return p }
 	}
-	body := func(ctx context.Context, conn *net.TCPConn, x *transfer) (int64, error, error) {
+	body := func(ctx context.Context, conn net.Conn, x *transfer) (int64, error, error) {
 		var n int64
 		var err error
 		switch {
 		case isFile && binary:
-			n, err = io.Copy(conn, f) // sendfile(2)
+			n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
 		case binary:
 			n, err = io.Copy(countingWriter{conn, &x.count}, rc)
 		default:
@@ -180,12 +180,12 @@ func (s *session) receive(verb, vp, opening string, wc io.WriteCloser) {
 	if zeroCopy {
 		pos = func() int64 { p, _ := seeker.Seek(0, io.SeekCurrent); return p }
 	}
-	body := func(ctx context.Context, conn *net.TCPConn, x *transfer) (int64, error, error) {
+	body := func(ctx context.Context, conn net.Conn, x *transfer) (int64, error, error) {
 		var n int64
 		var err error
 		switch {
 		case zeroCopy:
-			n, err = rf.ReadFrom(conn) // splice(2)
+			n, err = rf.ReadFrom(conn) // splice(2) from a plain *net.TCPConn
 		case binary:
 			n, err = io.Copy(wc, countingReader{conn, &x.count})
 		default:

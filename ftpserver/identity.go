@@ -79,6 +79,9 @@ type Identity struct {
 	Perms Perms
 	// Anonymous marks an anonymous (guest) login.
 	Anonymous bool
+	// RequireTLS refuses the login unless the control connection is
+	// protected by TLS (the per-user form of TLSRequired).
+	RequireTLS bool
 	// MaxSessions caps this user's concurrent sessions; 0 means the server's
 	// PerUserSessions option.
 	MaxSessions int

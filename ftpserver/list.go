@@ -164,7 +164,7 @@ func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Wri
 		s.replyErr(err)
 		return
 	}
-	body := func(ctx context.Context, conn *net.TCPConn, x *transfer) (int64, error, error) {
+	body := func(ctx context.Context, conn net.Conn, x *transfer) (int64, error, error) {
 		cw := countingWriter{conn, &x.count}
 		w := bufio.NewWriterSize(cw, 16*1024)
 		format(w, l)

@@ -26,8 +26,14 @@ func (s *session) cmdFEAT(string) bool {
 	lines := []string{"Features:",
 		"EPRT", "EPSV", "MDTM", "MFMT", "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8",
 		ftp.FeatMLST(s.mlstFacts),
-		featHash(s.hashAlgo),
-		"End"}
+		featHash(s.hashAlgo)}
+	if s.opts.TLS != nil {
+		lines = append(lines, "AUTH TLS", "PBSZ", "PROT")
+		if s.opts.AllowCCC {
+			lines = append(lines, "CCC")
+		}
+	}
+	lines = append(lines, "End")
 	s.reply(ftp.CodeSystemStatus, joinLines(lines...))
 	return true
 }

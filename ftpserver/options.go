@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -78,6 +79,31 @@ type Options struct {
 	// DisableActive refuses PORT and EPRT.
 	DisableActive bool
 
+	// TLS enables FTPS (RFC 4217) when not nil: AUTH TLS on the control
+	// connection and ServeImplicitTLS listeners. It must provide a
+	// certificate (Certificates or GetCertificate). The server works on a
+	// clone: it enforces TLS 1.2 or newer, sets ALPN to "ftp" (a client that
+	// offers ALPN without "ftp" is refused, against ALPACA) and installs its
+	// own session-ticket hooks for data-connection session reuse.
+	TLS *tls.Config
+	// TLSMode says whether TLS is optional (the default when TLS is set) or
+	// required before login.
+	TLSMode TLSMode
+	// RequireProtP refuses transfers whose data connection is not protected
+	// (no PROT P) with 521. Default: on when TLSMode is TLSRequired.
+	RequireProtP ProtPolicy
+	// TLSReuse is the data-connection session-reuse rule (default
+	// ReuseRequired: a PROT P data connection must resume the control
+	// connection's TLS session, which defeats data-port stealing).
+	TLSReuse ReusePolicy
+	// AllowCCC lets clients drop TLS on the control connection with CCC
+	// after login (RFC 4217 section 12.3; off by default).
+	AllowCCC bool
+	// RequireSNI, when set, refuses TLS clients whose SNI is not this name.
+	RequireSNI string
+	// TLSHandshakeTimeout bounds each TLS handshake (default 10s).
+	TLSHandshakeTimeout time.Duration
+
 	// ShutdownGrace is how long Shutdown lets running transfers finish
 	// before closing them, when its context has no earlier deadline.
 	ShutdownGrace time.Duration
@@ -88,3 +114,32 @@ type NetAddr struct {
 	Net  netip.Prefix
 	Addr netip.Addr
 }
+
+// TLSMode is the server-wide TLS policy.
+type TLSMode int
+
+// TLS policies.
+const (
+	TLSOptional TLSMode = iota // clients may use AUTH TLS or stay in plain text
+	TLSRequired                // USER and PASS are refused before AUTH TLS
+)
+
+// ProtPolicy says whether data connections must be protected.
+type ProtPolicy int
+
+// Data-protection policies.
+const (
+	ProtDefault  ProtPolicy = iota // required when TLSMode is TLSRequired
+	ProtRequired                   // PROT P is required for every transfer
+	ProtOptional                   // PROT C is allowed even when TLS is required
+)
+
+// ReusePolicy says whether protected data connections must resume the
+// control connection's TLS session.
+type ReusePolicy int
+
+// Session-reuse policies.
+const (
+	ReuseRequired ReusePolicy = iota // refuse data connections that do not resume
+	ReuseRelaxed                     // accept full handshakes (e.g. Python's ftplib)
+)

@@ -117,6 +117,12 @@ func (o Options) withDefaults() (*Options, error) {
 			return nil, fmt.Errorf("ftpserver: PublicAddrByNet entry %v/%v needs a network and an IPv4 address", na.Net, na.Addr)
 		}
 	}
+	if err := o.prepareTLS(); err != nil {
+		return nil, err
+	}
+	if o.TLS == nil && (o.TLSMode == TLSRequired || o.RequireProtP == ProtRequired) {
+		return nil, errors.New("ftpserver: TLS is required by TLSMode or RequireProtP but Options.TLS is nil")
+	}
 	if o.ActivePort < -1 || o.ActivePort > 65535 {
 		return nil, fmt.Errorf("ftpserver: ActivePort %d out of range", o.ActivePort)
 	}
@@ -147,7 +153,20 @@ func ListenError(addr string, err error) error {
 
 // Serve accepts control connections on l until Shutdown or a fatal error.
 // It closes l when it returns.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, false) }
+
+// ServeImplicitTLS serves implicit FTPS (conventionally port 990): every
+// connection starts with a TLS handshake and data connections are protected
+// by default. Options.TLS must be set.
+func (s *Server) ServeImplicitTLS(l net.Listener) error {
+	if s.options().TLS == nil {
+		l.Close()
+		return errors.New("ftpserver: ServeImplicitTLS needs Options.TLS")
+	}
+	return s.serve(l, true)
+}
+
+func (s *Server) serve(l net.Listener, implicit bool) error {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -182,7 +201,7 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		backoff = 0
-		go s.handle(c)
+		go s.handle(c, implicit)
 	}
 }
 
@@ -256,7 +275,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // handle runs one control connection.
-func (s *Server) handle(c net.Conn) {
+func (s *Server) handle(c net.Conn, implicit bool) {
 	o := s.options()
 	remote := addrPort(c.RemoteAddr())
 	ip := remote.Addr().Unmap()
@@ -269,6 +288,7 @@ func (s *Server) handle(c net.Conn) {
 		return
 	}
 	ss := newSession(s, o, c, id, log)
+	ss.implicit = implicit
 	if msg := s.register(ss, ip, o); msg != "" {
 		log.Warn("session refused", "remote", remote.String(), "reason", msg)
 		refuse(c, msg)

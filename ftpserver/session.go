@@ -2,6 +2,7 @@ package ftpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,16 @@ type session struct {
 	cancel context.CancelFunc
 
 	wmu  sync.Mutex // serialises replies from the control loop and transfers
+	out  net.Conn   // where replies go: conn, or the TLS layer over it
 	wbuf []byte
+
+	// TLS state (RFC 4217).
+	tlsConn    *tls.Conn // control connection's TLS layer, when active
+	tlsControl *tls.Config
+	tlsData    *tls.Config
+	pbsz       bool
+	protP      bool
+	implicit   bool
 
 	// Login state.
 	pendingUser string
@@ -63,6 +73,7 @@ func newSession(srv *Server, o *Options, c net.Conn, id string, log *slog.Logger
 		opts:      o,
 		id:        id,
 		conn:      c,
+		out:       c,
 		remote:    addrPort(c.RemoteAddr()),
 		local:     addrPort(c.LocalAddr()),
 		r:         wire.NewReader(c, o.MaxLineLength),
@@ -81,8 +92,18 @@ func (s *session) serve() {
 	s.log.Info("connected", "remote", s.remote.String(), "local", s.local.String())
 	start := time.Now()
 	defer func() {
-		s.log.Info("disconnected", "user", s.userName(), "duration", time.Since(start).Round(time.Millisecond).String())
+		s.log.Info("disconnected", "duration", time.Since(start).Round(time.Millisecond).String())
 	}()
+	if s.implicit {
+		control, _ := s.tlsConfigs()
+		tc, err := s.handshake(s.ctx, s.conn, control)
+		if err != nil {
+			s.log.Info("implicit TLS handshake failed", "err", err)
+			return
+		}
+		s.startTLS(tc)
+		s.pbsz, s.protP = true, true // implicit FTPS protects data by default
+	}
 	s.reply(ftp.CodeServiceReady, s.opts.Banner)
 	for {
 		s.setReadDeadline()
@@ -144,6 +165,10 @@ func (s *session) dispatch(line string) bool {
 		s.reply(ftp.CodeNotImplemented, fmt.Sprintf("Command %q not implemented.", cmd.Verb))
 		return !s.countUnknown()
 	}
+	if msg := s.tlsRefusal(cmd.Verb); msg != "" {
+		s.reply(ftp.CodeNotLoggedIn, msg)
+		return !s.countUnknown()
+	}
 	if spec.login && s.ident == nil {
 		s.reply(ftp.CodeNotLoggedIn, "Please log in with USER and PASS first.")
 		return !s.countUnknown()
@@ -159,6 +184,11 @@ func (s *session) dispatch(line string) bool {
 			s.reply(ftp.CodeArgSyntax, cmd.Verb+" needs an argument.")
 			return true
 		}
+	}
+	if spec.data && s.opts.RequireProtP == ProtRequired && !s.protP {
+		s.takeDataSetup()
+		s.reply(521, "Data connections must be protected: send PBSZ 0 and PROT P.")
+		return true
 	}
 	if !spec.concurrent {
 		// Commands other than ABOR, STAT, NOOP and the like wait for a running
@@ -192,7 +222,7 @@ func (s *session) reply(code int, msg string) {
 	defer s.wmu.Unlock()
 	s.wbuf = wire.AppendReply(s.wbuf[:0], code, msg)
 	s.conn.SetWriteDeadline(time.Now().Add(s.opts.DataTimeout))
-	if _, err := s.conn.Write(s.wbuf); err != nil {
+	if _, err := s.out.Write(s.wbuf); err != nil {
 		s.log.Debug("reply write failed", "err", err)
 	}
 	if cap(s.wbuf) > 4096 {

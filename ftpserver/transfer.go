@@ -34,7 +34,7 @@ func (x *transfer) bytes() int64 { return x.pos() - x.base }
 // xferBody moves the data over an open data connection. It returns the bytes
 // moved, an error of the data connection (reading or writing the network)
 // and an error of the local side (storage); the two decide the final reply.
-type xferBody func(ctx context.Context, conn *net.TCPConn, x *transfer) (n int64, netErr, localErr error)
+type xferBody func(ctx context.Context, conn net.Conn, x *transfer) (n int64, netErr, localErr error)
 
 // transferRunning reports whether a transfer is in progress.
 func (s *session) transferRunning() bool {
@@ -78,10 +78,10 @@ func (s *session) startTransfer(verb, vpath, opening string, pos func() int64, b
 	s.xfer = x
 	s.xmu.Unlock()
 	s.conn.SetReadDeadline(time.Time{}) // the idle timeout never fires during a transfer
-	go s.runTransfer(ctx, x, p, target, opening, body, cleanup)
+	go s.runTransfer(ctx, x, p, target, s.protP, opening, body, cleanup)
 }
 
-func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort,
+func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort, protP bool,
 	opening string, body xferBody, cleanup func(ok bool) error) {
 	defer func() {
 		x.cancel()
@@ -97,12 +97,12 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 		}
 	}()
 
-	var conn *net.TCPConn
+	var tcp *net.TCPConn
 	var err error
 	if p != nil {
-		conn, err = s.accept(ctx, p)
+		tcp, err = s.accept(ctx, p)
 	} else {
-		conn, err = s.dial(ctx, target)
+		tcp, err = s.dial(ctx, target)
 	}
 	if err != nil {
 		if cleanup != nil {
@@ -117,9 +117,17 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 		return
 	}
 	s.reply(ftp.CodeFileStatusOK, opening)
+	conn, ok := s.protectData(ctx, tcp, protP)
+	if !ok {
+		tcp.Close()
+		if cleanup != nil {
+			cleanup(false)
+		}
+		return
+	}
 
-	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
-	stopWatch := s.watchStall(ctx, conn, x)
+	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
+	stopWatch := s.watchStall(ctx, tcp, x)
 	n, netErr, localErr := body(ctx, conn, x)
 	stopWatch()
 	stopClose()
@@ -129,7 +137,7 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 	} else {
 		conn.Close()
 	}
-	ok := netErr == nil && localErr == nil && !x.aborted.Load()
+	ok = netErr == nil && localErr == nil && !x.aborted.Load()
 	if cleanup != nil {
 		if err := cleanup(ok); err != nil && localErr == nil {
 			localErr = err

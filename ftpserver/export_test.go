@@ -1,0 +1,6 @@
+package ftpserver
+
+import "net"
+
+// NewRecordConn exposes recordConn to the external tests.
+func NewRecordConn(c net.Conn) net.Conn { return &recordConn{Conn: c} }
