@@ -18,13 +18,13 @@ type EntryType uint8
 
 // Entry types.
 const (
-	EntryFile    EntryType = iota // regular file (or anything unknown)
-	EntryDir                      // directory
-	EntryLink                     // symbolic link
-	EntryDevice                   // character or block device
-	EntryOther                    // FIFO, socket, door, ...
-	EntryCurDir                   // MLSD "cdir": the listed directory itself
-	EntryParDir                   // MLSD "pdir": its parent
+	EntryFile   EntryType = iota // regular file (or anything unknown)
+	EntryDir                     // directory
+	EntryLink                    // symbolic link
+	EntryDevice                  // character or block device
+	EntryOther                   // FIFO, socket, door, ...
+	EntryCurDir                  // MLSD "cdir": the listed directory itself
+	EntryParDir                  // MLSD "pdir": its parent
 )
 
 func (t EntryType) String() string {
