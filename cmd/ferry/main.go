@@ -17,6 +17,7 @@ const usage = `ferry — FTP server, client and proxy
 Usage:
   ferry serve [flags] [DIR]   run the FTP server (see ferry serve --help)
   ferry passwd                read a password and print its argon2id hash
+  ferry proxy [flags]         run the FTP proxy / gateway (see ferry proxy --help)
   ferry version               print the version
 
 `

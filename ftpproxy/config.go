@@ -1,0 +1,194 @@
+package ftpproxy
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/ferryftp/ferry/internal/config"
+)
+
+// Config is the TOML proxy configuration file (see docs/proxy.md). Keys are
+// lower case; unknown keys are errors.
+type Config struct {
+	Listen            []string          `toml:"listen"`
+	Mode              string            `toml:"mode"`
+	Backend           string            `toml:"backend"`
+	UserBackends      map[string]string `toml:"user_backends"`
+	AllowDestinations []string          `toml:"allow_destinations"`
+
+	ServerData          string `toml:"server_data"`
+	NoEPSV              bool   `toml:"no_epsv"`
+	UseControlIPForPASV bool   `toml:"use_control_ip_for_pasv"`
+	DataPorts           string `toml:"data_ports"`
+	ActiveSourcePort    int    `toml:"active_source_port"`
+
+	MaxLineLength    int              `toml:"max_line_length"`
+	IdleTimeout      *config.Duration `toml:"idle_timeout"`
+	ConnectTimeout   *config.Duration `toml:"connect_timeout"`
+	DataTimeout      *config.Duration `toml:"data_timeout"`
+	MaxSessions      int              `toml:"max_sessions"`
+	MaxSessionsPerIP int              `toml:"max_sessions_per_ip"`
+	ProxyProtocol    int              `toml:"proxy_protocol"`
+	Banner           string           `toml:"banner"`
+
+	ClientTLS  ClientTLSConfig  `toml:"client_tls"`
+	BackendTLS BackendTLSConfig `toml:"backend_tls"`
+
+	Rules []RuleConfig `toml:"rule"`
+}
+
+// ClientTLSConfig is the [client_tls] table: TLS presented to clients.
+type ClientTLSConfig struct {
+	Mode     string   `toml:"mode"` // off, explicit, implicit
+	Cert     string   `toml:"cert"`
+	Key      string   `toml:"key"`
+	Generate bool     `toml:"generate"` // create a self-signed pair when both files are missing
+	Hosts    []string `toml:"hosts"`    // names for a generated certificate
+	Require  bool     `toml:"require"`
+}
+
+// BackendTLSConfig is the [backend_tls] table: TLS toward servers.
+type BackendTLSConfig struct {
+	Mode       string `toml:"mode"`
+	CA         string `toml:"ca"`
+	ServerName string `toml:"server_name"`
+	Insecure   bool   `toml:"insecure_skip_verify"`
+}
+
+// RuleConfig is one [[rule]] table.
+type RuleConfig struct {
+	Action   string   `toml:"action"`
+	Commands []string `toml:"commands"`
+	Args     []string `toml:"args"`
+	Users    []string `toml:"users"`
+	Sources  []string `toml:"sources"`
+}
+
+// LoadConfig reads a proxy configuration file. Relative certificate paths
+// are relative to the file's directory.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&c.ClientTLS.Cert, &c.ClientTLS.Key, &c.BackendTLS.CA} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a configuration file; unknown keys are errors.
+func ParseConfig(data []byte) (*Config, error) {
+	var c Config
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, k := range md.Undecoded() {
+		errs = append(errs, fmt.Errorf("unknown key %q", k.String()))
+	}
+	for _, k := range md.Keys() {
+		if last := k[len(k)-1]; last != strings.ToLower(last) && !isUserBackendKey(k) {
+			errs = append(errs, fmt.Errorf("unknown key %q (keys are lower case)", k.String()))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func isUserBackendKey(k toml.Key) bool { return len(k) == 2 && k[0] == "user_backends" }
+
+// Options converts the file into proxy Options (without Logger).
+func (c *Config) Options() (Options, error) {
+	var o Options
+	var err error
+	if o.Mode, err = ParseMode(c.Mode); err != nil {
+		return o, err
+	}
+	if o.ServerData, err = ParseDataMode(c.ServerData); err != nil {
+		return o, err
+	}
+	o.Backend, o.UserBackends, o.AllowDestinations = c.Backend, c.UserBackends, c.AllowDestinations
+	o.NoEPSV, o.UseControlIPForPASV, o.ActiveSourcePort = c.NoEPSV, c.UseControlIPForPASV, c.ActiveSourcePort
+	if c.DataPorts != "" {
+		if o.DataPortMin, o.DataPortMax, err = ParsePortRange(c.DataPorts); err != nil {
+			return o, err
+		}
+	}
+	o.MaxLineLength, o.MaxSessions, o.MaxSessionsPerIP = c.MaxLineLength, c.MaxSessions, c.MaxSessionsPerIP
+	o.ProxyProtocol, o.Banner = c.ProxyProtocol, c.Banner
+	dur := func(d *config.Duration) time.Duration {
+		if d == nil {
+			return 0
+		}
+		return time.Duration(*d)
+	}
+	o.IdleTimeout, o.ConnectTimeout, o.DataTimeout = dur(c.IdleTimeout), dur(c.ConnectTimeout), dur(c.DataTimeout)
+	if o.ClientTLSMode, err = ParseTLSMode(c.ClientTLS.Mode); err != nil {
+		return o, fmt.Errorf("client_tls: %w", err)
+	}
+	o.RequireClientTLS = c.ClientTLS.Require
+	if o.ClientTLSMode != TLSOff {
+		if c.ClientTLS.Cert == "" || c.ClientTLS.Key == "" {
+			return o, errors.New("client_tls: cert and key are required")
+		}
+		cert, err := LoadOrCreateCert(c.ClientTLS.Cert, c.ClientTLS.Key, c.ClientTLS.Generate, c.ClientTLS.Hosts)
+		if err != nil {
+			return o, fmt.Errorf("client_tls: %w", err)
+		}
+		o.ClientTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if o.BackendTLSMode, err = ParseTLSMode(c.BackendTLS.Mode); err != nil {
+		return o, fmt.Errorf("backend_tls: %w", err)
+	}
+	if o.BackendTLSMode != TLSOff {
+		tc := &tls.Config{ServerName: c.BackendTLS.ServerName, InsecureSkipVerify: c.BackendTLS.Insecure}
+		if c.BackendTLS.CA != "" {
+			pem, err := os.ReadFile(c.BackendTLS.CA)
+			if err != nil {
+				return o, fmt.Errorf("backend_tls: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return o, fmt.Errorf("backend_tls: no certificate in %s", c.BackendTLS.CA)
+			}
+		}
+		o.BackendTLS = tc
+	}
+	for _, r := range c.Rules {
+		o.Rules = append(o.Rules, Rule{Action: r.Action, Commands: r.Commands, Args: r.Args, Users: r.Users, Sources: r.Sources})
+	}
+	// Check now, on a copy, so errors name the file rather than surface at start.
+	chk := o
+	if err := chk.setDefaults(); err != nil {
+		return o, errors.New(strings.TrimPrefix(err.Error(), "ftpproxy: "))
+	}
+	return o, nil
+}
+
+// ParsePortRange parses "lo-hi".
+func ParsePortRange(s string) (lo, hi int, err error) {
+	if _, err := fmt.Sscanf(s, "%d-%d", &lo, &hi); err != nil || lo < 1024 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("data_ports %q: want lo-hi within 1024-65535", s)
+	}
+	return lo, hi, nil
+}

@@ -1,0 +1,526 @@
+package ftpproxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+// dataSetup is the state of one PORT/EPRT/PASV/EPSV from the client: how
+// the proxy reaches each side for the next transfer.
+type dataSetup struct {
+	clientVerb   string
+	clientLn     *net.TCPListener // client passive: the proxy listens
+	clientTarget netip.AddrPort   // client active: the proxy connects
+	serverLn     *net.TCPListener // server active
+	serverTarget netip.AddrPort   // server passive
+}
+
+func (d *dataSetup) close() {
+	if d.clientLn != nil {
+		d.clientLn.Close()
+	}
+	if d.serverLn != nil {
+		d.serverLn.Close()
+	}
+}
+
+func (d *dataSetup) clientMode() string {
+	if d.clientLn != nil {
+		return "passive"
+	}
+	return "active"
+}
+
+func (d *dataSetup) serverMode() string {
+	if d.serverLn != nil {
+		return "active"
+	}
+	return "passive"
+}
+
+// replaceSetup installs a new data setup, closing the previous one.
+func (s *session) replaceSetup(d *dataSetup) {
+	s.mu.Lock()
+	old := s.setup
+	s.setup = d
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+}
+
+// clientPassive handles PASV and EPSV from the client.
+func (s *session) clientPassive(cmd ftp.Command) {
+	s.mu.Lock()
+	epsvAll := s.epsvAll
+	s.mu.Unlock()
+	local := s.clientLocal.Addr()
+	if cmd.Verb == "PASV" {
+		if epsvAll {
+			s.reply(503, "EPSV ALL in effect, use EPSV.")
+			return
+		}
+		if !local.Is4() {
+			s.reply(425, "Use EPSV on IPv6.")
+			return
+		}
+	} else {
+		switch strings.TrimSpace(cmd.Arg) {
+		case "":
+		case "1", "2":
+			if (cmd.Arg == "1") != local.Is4() {
+				s.reply(522, "Network protocol not supported, use ("+family(local)+")")
+				return
+			}
+		default:
+			s.reply(501, "Syntax error in EPSV argument.")
+			return
+		}
+	}
+	s.replaceSetup(nil)
+	ln, err := listenData(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
+	if err != nil {
+		s.log.Warn("cannot open client-side data listener", "err", err)
+		s.reply(425, "Cannot open data connection.")
+		return
+	}
+	d := &dataSetup{clientVerb: cmd.Verb, clientLn: ln}
+	s.serverSide(d)
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "1"
+	}
+	return "2"
+}
+
+// clientActive handles PORT and EPRT from the client.
+func (s *session) clientActive(cmd ftp.Command) {
+	s.mu.Lock()
+	epsvAll := s.epsvAll
+	s.mu.Unlock()
+	if epsvAll {
+		s.reply(503, "EPSV ALL in effect, use EPSV.")
+		return
+	}
+	var ap netip.AddrPort
+	var err error
+	if cmd.Verb == "PORT" {
+		ap, err = ftp.ParsePORT(cmd.Arg)
+	} else {
+		ap, err = ftp.ParseEPRT(cmd.Arg)
+	}
+	if err != nil {
+		var fe *ftp.Error
+		if errors.As(err, &fe) {
+			s.reply(fe.Code, fe.Message)
+		} else {
+			s.reply(501, "Syntax error in argument.")
+		}
+		return
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if ap.Addr() != s.clientAddr.Addr() {
+		s.log.Warn("PORT bounce refused: address is not the client's", "client", s.clientAddr.String(), "target", ap.String())
+		s.reply(501, "Data address must be your own.")
+		return
+	}
+	if ap.Port() < 1024 {
+		s.log.Warn("PORT to a low port refused", "client", s.clientAddr.String(), "target", ap.String())
+		s.reply(501, "Data port must be 1024 or higher.")
+		return
+	}
+	s.replaceSetup(nil)
+	s.serverSide(&dataSetup{clientVerb: cmd.Verb, clientTarget: ap})
+}
+
+// serverSide sends the server-facing data command for d.
+func (s *session) serverSide(d *dataSetup) {
+	o := &s.p.opts
+	passive := o.ServerData == DataPassive || o.ServerData == DataSame && d.clientLn != nil
+	if passive {
+		s.mu.Lock()
+		noEPSV := s.noEPSV || o.NoEPSV
+		s.mu.Unlock()
+		verb := "EPSV"
+		if noEPSV && s.serverAddr.Addr().Is4() {
+			verb = "PASV"
+		}
+		s.send(&pending{verb: d.clientVerb, kind: kData, sent: verb, setup: d}, verb)
+		return
+	}
+	ln, err := listenData(s.serverLocal.Addr(), o.DataPortMin, o.DataPortMax)
+	if err != nil {
+		d.close()
+		s.log.Warn("cannot open server-side data listener", "err", err)
+		s.reply(425, "Cannot open data connection.")
+		return
+	}
+	d.serverLn = ln
+	ap := addrPortOf(ln.Addr())
+	if s.serverAddr.Addr().Is4() {
+		arg, _ := ftp.FormatPORT(ap)
+		s.send(&pending{verb: d.clientVerb, kind: kData, sent: "PORT", setup: d}, "PORT "+arg)
+	} else {
+		s.send(&pending{verb: d.clientVerb, kind: kData, sent: "EPRT", setup: d}, "EPRT "+ftp.FormatEPRT(ap))
+	}
+}
+
+// dataReply checks the server's reply to a data command and answers the
+// client in the client's own form.
+func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, forward bool) {
+	d := pe.setup
+	fail := func(code int, msg string) (int, string, bool) {
+		d.close()
+		return code, msg, true
+	}
+	switch pe.sent {
+	case "EPSV", "PASV":
+		want := 229
+		if pe.sent == "PASV" {
+			want = 227
+		}
+		if rep.Code != want {
+			if pe.sent == "EPSV" && rep.Code >= 500 && s.serverAddr.Addr().Is4() {
+				// RFC 6384 fall-back: an IPv4 server without EPSV.
+				s.mu.Lock()
+				s.noEPSV = true
+				s.mu.Unlock()
+				s.smu.Lock()
+				s.mu.Lock()
+				alone := len(s.pending) == 0
+				s.mu.Unlock()
+				if alone {
+					err := s.sendLocked(&pending{verb: pe.verb, kind: kData, sent: "PASV", setup: d}, "PASV")
+					s.smu.Unlock()
+					if err != nil {
+						return fail(425, "Cannot open data connection.")
+					}
+					return 0, "", false
+				}
+				s.smu.Unlock()
+			}
+			if rep.Code < 400 {
+				s.log.Warn("unexpected reply to "+pe.sent, "server", s.serverAddr.String(), "code", rep.Code)
+				return fail(425, "Cannot open data connection.")
+			}
+			return fail(rep.Code, rep.Message())
+		}
+		var target netip.AddrPort
+		if pe.sent == "EPSV" {
+			port, err := ftp.ParseEPSVReply(rep.Message())
+			if err != nil {
+				s.log.Warn("malformed 229 from server", "server", s.serverAddr.String(), "err", err)
+				return fail(425, "Cannot open data connection.")
+			}
+			target = netip.AddrPortFrom(s.serverAddr.Addr(), port)
+		} else {
+			ap, err := ftp.ParsePASVReply(rep.Message())
+			if err != nil {
+				s.log.Warn("malformed 227 from server", "server", s.serverAddr.String(), "err", err)
+				return fail(425, "Cannot open data connection.")
+			}
+			if ap.Addr() != s.serverAddr.Addr() {
+				if !s.p.opts.UseControlIPForPASV {
+					s.log.Warn("227 names another host, refused", "server", s.serverAddr.String(), "named", ap.String())
+					return fail(425, "Cannot open data connection.")
+				}
+				ap = netip.AddrPortFrom(s.serverAddr.Addr(), ap.Port())
+			}
+			target = ap
+		}
+		if target.Port() < 1024 {
+			s.log.Warn("passive reply names a low port, refused", "server", s.serverAddr.String(), "port", target.Port())
+			return fail(425, "Cannot open data connection.")
+		}
+		d.serverTarget = target
+	default: // PORT, EPRT
+		if rep.Code != 200 {
+			if rep.Code < 400 {
+				return fail(425, "Cannot open data connection.")
+			}
+			return fail(rep.Code, rep.Message())
+		}
+	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.setup = d
+	}
+	s.mu.Unlock()
+	if closed {
+		d.close()
+	}
+	switch {
+	case d.clientLn == nil:
+		return 200, d.clientVerb + " command successful.", true
+	case d.clientVerb == "PASV":
+		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(d.clientLn.Addr()).Port()))
+		if err != nil {
+			return fail(425, "Cannot open data connection.")
+		}
+		return 227, m, true
+	default:
+		return 229, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
+	}
+}
+
+// transfer is one data transfer through the proxy.
+type transfer struct {
+	s        *session
+	d        *dataSetup
+	verb     string
+	arg      string
+	download bool
+
+	ctx      context.Context
+	stop     context.CancelFunc
+	mu       sync.Mutex
+	conns    []net.Conn
+	canceled bool
+	done     chan struct{}
+	bytes    int64
+	err      error
+}
+
+// startTransfer forwards a transfer command and starts its data path.
+func (s *session) startTransfer(cmd ftp.Command) {
+	s.mu.Lock()
+	d := s.setup
+	s.setup = nil
+	prot := s.clientProt
+	s.mu.Unlock()
+	if s.p.opts.RequireClientTLS && !prot {
+		if d != nil {
+			d.close()
+		}
+		s.reply(521, "Data connections must be protected (PROT P).")
+		return
+	}
+	if d == nil {
+		s.reply(425, "Use PORT, EPRT, PASV or EPSV first.")
+		return
+	}
+	x := &transfer{
+		s: s, d: d, verb: cmd.Verb, arg: cmd.Arg,
+		download: cmd.Verb != "STOR" && cmd.Verb != "STOU" && cmd.Verb != "APPE",
+		done:     make(chan struct{}),
+	}
+	x.ctx, x.stop = context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.xfer = x
+	s.mu.Unlock()
+	go x.run(prot)
+	line := cmd.Verb
+	if cmd.Arg != "" {
+		line += " " + cmd.Arg
+	}
+	s.send(&pending{verb: cmd.Verb, kind: kTransfer, xfer: x}, line)
+}
+
+func (x *transfer) track(c net.Conn) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.canceled {
+		c.Close()
+		return false
+	}
+	x.conns = append(x.conns, c)
+	return true
+}
+
+// cancel closes the data path (ABOR, failed transfer, session end).
+func (x *transfer) cancel() {
+	x.mu.Lock()
+	x.canceled = true
+	conns := x.conns
+	x.conns = nil
+	x.mu.Unlock()
+	x.stop()
+	x.d.close()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// finish is called with the server's final reply to the transfer command:
+// it waits (bounded) for the data to be delivered before the reply is
+// forwarded, or cancels the data path on a negative reply.
+func (x *transfer) finish(code int) {
+	if code >= 400 {
+		x.cancel()
+	}
+	t := time.NewTimer(x.s.p.opts.DataTimeout)
+	defer t.Stop()
+	select {
+	case <-x.done:
+	case <-t.C:
+		x.cancel()
+		<-x.done
+	}
+}
+
+func (x *transfer) run(prot bool) {
+	s, o := x.s, &x.s.p.opts
+	start := time.Now()
+	defer close(x.done)
+	defer x.stop()
+	deadline := start.Add(o.DataTimeout)
+	var cc, sc net.Conn
+	var cerr, serr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		cc, cerr = x.clientConn(deadline, prot)
+	}()
+	go func() {
+		defer wg.Done()
+		sc, serr = x.serverConn(deadline)
+	}()
+	wg.Wait()
+	x.d.close()
+	var n int64
+	err := errors.Join(cerr, serr)
+	if err == nil {
+		if x.download {
+			n, err = io.Copy(cc, sc)
+		} else {
+			n, err = io.Copy(sc, cc)
+		}
+	}
+	// Close the receiving side first and cleanly, so TLS sends close_notify.
+	for _, c := range []net.Conn{cc, sc} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	x.mu.Lock()
+	canceled := x.canceled
+	x.mu.Unlock()
+	if canceled && err != nil {
+		err = errors.New("aborted")
+	}
+	x.bytes, x.err = n, err
+	s.transfers.Add(1)
+	if x.download {
+		s.down.Add(n)
+	} else {
+		s.up.Add(n)
+	}
+	dir := "download"
+	if !x.download {
+		dir = "upload"
+	}
+	attrs := []any{"client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName(),
+		"command", x.verb, "path", x.arg, "direction", dir, "bytes", n,
+		"client_mode", x.d.clientMode(), "server_mode", x.d.serverMode(),
+		"client_tls", prot, "server_tls", o.BackendTLSMode != TLSOff,
+		"duration", time.Since(start).Round(time.Microsecond).String()}
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	s.log.Info("transfer", attrs...)
+}
+
+// clientConn accepts from or dials the client and adds TLS when PROT P.
+func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
+	s, o := x.s, &x.s.p.opts
+	var c net.Conn
+	var err error
+	if x.d.clientLn != nil {
+		c, err = x.acceptFrom(x.d.clientLn, s.clientAddr.Addr(), deadline, "client")
+	} else {
+		c, err = x.dial(s.clientLocal.Addr(), o.ActiveSourcePort, x.d.clientTarget, deadline)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !x.track(c) {
+		return nil, errors.New("aborted")
+	}
+	if !prot {
+		return c, nil
+	}
+	tc := tls.Server(c, s.clientTLSConfig())
+	tc.SetDeadline(deadline)
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	tc.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// serverConn accepts from or dials the server and adds TLS when the
+// backend side is protected.
+func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
+	s, o := x.s, &x.s.p.opts
+	var c net.Conn
+	var err error
+	if x.d.serverLn != nil {
+		c, err = x.acceptFrom(x.d.serverLn, s.serverAddr.Addr(), deadline, "server")
+	} else {
+		c, err = x.dial(s.serverLocal.Addr(), 0, x.d.serverTarget, deadline)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !x.track(c) {
+		return nil, errors.New("aborted")
+	}
+	if o.BackendTLSMode == TLSOff {
+		return c, nil
+	}
+	tc := tls.Client(c, s.backendTLSConfig())
+	tc.SetDeadline(deadline)
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	tc.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// acceptFrom accepts the one connection from ip; connections from other
+// addresses (port stealing) are closed and the listener keeps waiting.
+func (x *transfer) acceptFrom(ln *net.TCPListener, ip netip.Addr, deadline time.Time, side string) (net.Conn, error) {
+	ln.SetDeadline(deadline)
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			return nil, err
+		}
+		from := addrPortOf(c.RemoteAddr())
+		if from.Addr() == ip {
+			ln.Close()
+			return c, nil
+		}
+		x.s.log.Warn("data connection from a foreign address dropped", "side", side, "from", from.String(), "want", ip.String())
+		c.Close()
+	}
+}
+
+// dial connects from local (port lport, 0 for any) to target.
+func (x *transfer) dial(local netip.Addr, lport int, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}}
+	if lport != 0 {
+		d.Control = reuseAddr
+	}
+	c, err := d.DialContext(x.ctx, "tcp", target.String())
+	if err != nil && lport != 0 {
+		d.LocalAddr, d.Control = &net.TCPAddr{IP: local.AsSlice()}, nil
+		c, err = d.DialContext(x.ctx, "tcp", target.String())
+	}
+	return c, err
+}

@@ -1,0 +1,768 @@
+package ftpproxy
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/wire"
+)
+
+type cmdKind uint8
+
+const (
+	kOther cmdKind = iota
+	kUser
+	kPass
+	kData // PASV/EPSV/PORT/EPRT from the client
+	kTransfer
+	kFeat
+	kQuit
+)
+
+// pending is a command sent to the server whose final reply has not come.
+type pending struct {
+	verb  string // the client's verb
+	kind  cmdKind
+	sent  string // the verb sent to the server for kData
+	setup *dataSetup
+	xfer  *transfer
+}
+
+// session is one client control connection and its server connection.
+type session struct {
+	p   *Proxy
+	id  uint64
+	log *slog.Logger
+
+	rawClient   net.Conn
+	client      net.Conn // rawClient, or a *tls.Conn on it once TLS is up
+	cr          *wire.Reader
+	clientAddr  netip.AddrPort
+	clientLocal netip.AddrPort
+
+	rawServer   net.Conn
+	server      net.Conn
+	sr          *wire.Reader
+	serverAddr  netip.AddrPort
+	serverLocal netip.AddrPort
+	serverHost  string // for SNI toward TLS backends
+
+	wmu sync.Mutex // serialises writes to the client
+	smu sync.Mutex // serialises writes to the server with queueing
+
+	mu         sync.Mutex
+	pending    []*pending
+	user       string
+	loggedIn   bool
+	clientTLS  bool
+	clientProt bool
+	epsvAll    bool
+	noEPSV     bool
+	setup      *dataSetup
+	xfer       *transfer
+	closed     bool
+	serverDone chan struct{}
+
+	start     time.Time
+	up, down  atomic.Int64
+	transfers atomic.Int64
+	closeOnce sync.Once
+}
+
+func newSession(p *Proxy, c net.Conn, id uint64) *session {
+	s := &session{
+		p:           p,
+		id:          id,
+		client:      c,
+		rawClient:   c,
+		clientAddr:  addrPortOf(c.RemoteAddr()),
+		clientLocal: addrPortOf(c.LocalAddr()),
+		start:       time.Now(),
+	}
+	s.log = p.opts.Logger.With("session", id)
+	s.cr = wire.NewReader(&crlfReader{r: c}, p.opts.MaxLineLength)
+	return s
+}
+
+// reply writes a reply to the client.
+func (s *session) reply(code int, msg string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.client.SetWriteDeadline(time.Now().Add(s.p.opts.DataTimeout))
+	return wire.WriteReply(s.client, code, msg)
+}
+
+func (s *session) close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		setup, xfer := s.setup, s.xfer
+		s.setup = nil
+		s.mu.Unlock()
+		if setup != nil {
+			setup.close()
+		}
+		if xfer != nil {
+			xfer.cancel()
+		}
+		s.rawClient.Close()
+		s.mu.Lock()
+		if s.rawServer != nil {
+			s.rawServer.Close()
+		}
+		s.mu.Unlock()
+	})
+}
+
+func (s *session) closeIfIdle() {
+	s.mu.Lock()
+	idle := len(s.pending) == 0 && s.xfer == nil
+	s.mu.Unlock()
+	if idle {
+		s.reply(421, "Proxy shutting down, closing control connection.")
+		s.close()
+	}
+}
+
+func (s *session) run() {
+	defer func() {
+		s.close()
+		if s.serverDone != nil {
+			<-s.serverDone
+		}
+		s.mu.Lock()
+		user, loggedIn := s.user, s.loggedIn
+		s.mu.Unlock()
+		s.log.Info("session",
+			"client", s.clientAddr.String(), "proxy", s.clientLocal.String(),
+			"server", s.serverAddr.String(), "user", user, "logged_in", loggedIn,
+			"transfers", s.transfers.Load(), "bytes_up", s.up.Load(), "bytes_down", s.down.Load(),
+			"duration", time.Since(s.start).Round(time.Millisecond).String())
+	}()
+	o := &s.p.opts
+	if o.ClientTLSMode == TLSImplicit {
+		tc := tls.Server(s.client, s.clientTLSConfig())
+		tc.SetDeadline(time.Now().Add(o.ConnectTimeout))
+		if err := tc.Handshake(); err != nil {
+			s.log.Info("client TLS handshake failed", "client", s.clientAddr.String(), "err", err)
+			return
+		}
+		tc.SetDeadline(time.Time{})
+		s.client = tc
+		s.cr = wire.NewReader(&crlfReader{r: tc}, o.MaxLineLength)
+		s.clientTLS = true
+	}
+	switch {
+	case o.Mode == ModeTransparent:
+		dst, err := originalDst(s.rawClient)
+		if err != nil || dst == s.clientLocal {
+			s.log.Warn("transparent: no redirected destination", "client", s.clientAddr.String(), "err", err)
+			s.reply(421, "Not a redirected connection.")
+			return
+		}
+		if !s.connectAndGreet(dst.String()) {
+			return
+		}
+	case o.Mode == ModeReverse && len(o.UserBackends) == 0:
+		if !s.connectAndGreet(o.Backend) {
+			return
+		}
+	default:
+		if s.reply(220, o.Banner) != nil || !s.preLogin() {
+			return
+		}
+	}
+	s.clientLoop()
+}
+
+func (s *session) clientTLSConfig() *tls.Config {
+	c := s.p.opts.ClientTLS
+	if len(c.NextProtos) == 0 {
+		c = c.Clone()
+		c.NextProtos = []string{"ftp"}
+	}
+	return c
+}
+
+// connectAndGreet dials the server for a session whose server is known at
+// once and relays its greeting.
+func (s *session) connectAndGreet(addr string) bool {
+	greet, err := s.connect(addr)
+	if err != nil {
+		s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
+		s.reply(421, "Service not available: cannot reach the server.")
+		return false
+	}
+	s.startServerLoop()
+	return s.reply(greet.Code, greet.Message()) == nil
+}
+
+// connect dials addr, sends the PROXY header, reads the greeting and sets up
+// TLS toward the server.
+func (s *session) connect(addr string) (ftp.Reply, error) {
+	o := &s.p.opts
+	host, _, _ := net.SplitHostPort(addr)
+	s.serverHost = host
+	var c net.Conn
+	var err error
+	if o.Dial != nil {
+		c, err = o.Dial("tcp", addr)
+	} else {
+		d := net.Dialer{Timeout: o.ConnectTimeout}
+		c, err = d.Dial("tcp", addr)
+	}
+	if err != nil {
+		return ftp.Reply{}, err
+	}
+	s.mu.Lock()
+	s.server, s.rawServer = c, c
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		c.Close()
+		return ftp.Reply{}, net.ErrClosed
+	}
+	s.serverAddr = addrPortOf(c.RemoteAddr())
+	s.serverLocal = addrPortOf(c.LocalAddr())
+	c.SetDeadline(time.Now().Add(o.ConnectTimeout))
+	if o.ProxyProtocol != 0 {
+		if _, err := c.Write(appendProxyHeader(nil, o.ProxyProtocol, s.clientAddr, s.clientLocal)); err != nil {
+			return ftp.Reply{}, err
+		}
+	}
+	if o.BackendTLSMode == TLSImplicit {
+		tc := tls.Client(c, s.backendTLSConfig())
+		if err := tc.Handshake(); err != nil {
+			return ftp.Reply{}, err
+		}
+		s.server = tc
+	}
+	s.sr = wire.NewReader(&crlfReader{r: s.server}, o.MaxLineLength)
+	greet, err := s.sr.ReadReply()
+	for err == nil && greet.Code == 120 {
+		greet, err = s.sr.ReadReply()
+	}
+	if err != nil {
+		return ftp.Reply{}, err
+	}
+	if greet.Code != 220 {
+		return ftp.Reply{}, fmt.Errorf("greeting %d", greet.Code)
+	}
+	if err := checkReply(greet); err != nil {
+		return ftp.Reply{}, err
+	}
+	if o.BackendTLSMode == TLSExplicit {
+		if err := s.serverCmdSync("AUTH TLS", 234); err != nil {
+			return ftp.Reply{}, err
+		}
+		tc := tls.Client(s.server, s.backendTLSConfig())
+		if err := tc.Handshake(); err != nil {
+			return ftp.Reply{}, err
+		}
+		s.server = tc
+		s.sr.Reset(&crlfReader{r: tc})
+		if err := s.serverCmdSync("PBSZ 0", 200); err != nil {
+			return ftp.Reply{}, err
+		}
+		if err := s.serverCmdSync("PROT P", 200); err != nil {
+			return ftp.Reply{}, err
+		}
+	}
+	s.server.SetDeadline(time.Time{})
+	return greet, nil
+}
+
+func (s *session) backendTLSConfig() *tls.Config {
+	c := s.p.opts.BackendTLS.Clone()
+	if c.ServerName == "" {
+		c.ServerName = s.serverHost
+	}
+	if len(c.NextProtos) == 0 {
+		c.NextProtos = []string{"ftp"}
+	}
+	// Clone shares the session cache, so data connections resume the
+	// control connection's session.
+	return c
+}
+
+// serverCmdSync sends a command of the proxy's own during connection set-up
+// and expects the given reply code.
+func (s *session) serverCmdSync(line string, want int) error {
+	if _, err := io.WriteString(s.server, line+"\r\n"); err != nil {
+		return err
+	}
+	r, err := s.sr.ReadReply()
+	if err != nil {
+		return err
+	}
+	if r.Code != want {
+		return fmt.Errorf("%s: server answered %d", line, r.Code)
+	}
+	return nil
+}
+
+// checkReply refuses reply text with NUL or CR.
+func checkReply(r ftp.Reply) error {
+	for _, l := range r.Lines {
+		if bad := checkLine(l); bad != "" {
+			return fmt.Errorf("%w: %s", ftp.ErrBadReply, bad)
+		}
+	}
+	return nil
+}
+
+// readClient reads one command line with the idle timeout. ok is false when
+// the session must end.
+func (s *session) readClient() (cmd ftp.Command, ok bool) {
+	o := &s.p.opts
+	for {
+		s.client.SetReadDeadline(time.Now().Add(o.IdleTimeout))
+		line, err := s.cr.ReadLine()
+		if err != nil {
+			var ne net.Error
+			switch {
+			case errors.Is(err, wire.ErrLineTooLong):
+				s.log.Warn("client line too long", "client", s.clientAddr.String())
+				s.reply(500, "Line too long.")
+				continue
+			case errors.Is(err, errBareLF):
+				s.log.Warn("client line ends with bare LF", "client", s.clientAddr.String())
+				s.reply(500, "Lines must end with CRLF.")
+				return cmd, false
+			case errors.As(err, &ne) && ne.Timeout():
+				s.mu.Lock()
+				busy := s.xfer != nil
+				s.mu.Unlock()
+				if busy {
+					continue
+				}
+				s.reply(421, "Idle timeout, closing control connection.")
+			}
+			return cmd, false
+		}
+		if bad := checkLine(line); bad != "" {
+			s.log.Warn("client line refused", "client", s.clientAddr.String(), "reason", bad)
+			s.reply(500, "Syntax error: control characters in command.")
+			continue
+		}
+		cmd, err := ftp.ParseCommand(line)
+		if err != nil {
+			var fe *ftp.Error
+			if errors.As(err, &fe) {
+				s.reply(fe.Code, fe.Message)
+			}
+			continue
+		}
+		s.mu.Lock()
+		user := s.user
+		s.mu.Unlock()
+		if !allowed(o.Rules, cmd.Verb, cmd.Arg, user, s.clientAddr.Addr()) {
+			s.log.Info("command denied by policy", "client", s.clientAddr.String(), "user", user, "command", cmd.String())
+			s.reply(550, "Command not allowed by proxy policy.")
+			continue
+		}
+		return cmd, true
+	}
+}
+
+// preLogin serves the commands before USER when the server depends on it.
+func (s *session) preLogin() bool {
+	o := &s.p.opts
+	for {
+		cmd, ok := s.readClient()
+		if !ok {
+			return false
+		}
+		switch cmd.Verb {
+		case "AUTH", "PBSZ", "PROT", "CCC":
+			if !s.handleTLSCommand(cmd) {
+				return false
+			}
+		case "FEAT":
+			s.reply(211, "Features:\n"+strings.Join(s.proxyFeatures(), "\n")+"\nEnd")
+		case "NOOP":
+			s.reply(200, "NOOP ok.")
+		case "SYST":
+			s.reply(215, "UNIX Type: L8")
+		case "OPTS":
+			if strings.EqualFold(strings.TrimSpace(cmd.Arg), "UTF8 ON") {
+				s.reply(200, "UTF8 ok.")
+			} else {
+				s.reply(501, "Option not understood.")
+			}
+		case "QUIT":
+			s.reply(221, "Goodbye.")
+			return false
+		case "USER":
+			if o.RequireClientTLS && !s.clientTLS {
+				s.reply(530, "Use AUTH TLS first.")
+				continue
+			}
+			user, addr, err := s.route(cmd.Arg)
+			if err != nil {
+				s.log.Info("login refused", "client", s.clientAddr.String(), "user", cmd.Arg, "err", err)
+				s.reply(530, "Login refused by proxy: "+err.Error()+".")
+				continue
+			}
+			if !allowed(o.Rules, "USER", user, user, s.clientAddr.Addr()) {
+				s.log.Info("user denied by policy", "client", s.clientAddr.String(), "user", user)
+				s.reply(530, "Login not allowed by proxy policy.")
+				continue
+			}
+			if _, err := s.connect(addr); err != nil {
+				s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
+				s.reply(421, "Service not available: cannot reach the server.")
+				return false
+			}
+			s.mu.Lock()
+			s.user = user
+			s.mu.Unlock()
+			s.startServerLoop()
+			s.send(&pending{verb: "USER", kind: kUser}, "USER "+user)
+			return true
+		default:
+			s.reply(530, "Please login with USER first.")
+		}
+	}
+}
+
+// route picks the server for a USER argument.
+func (s *session) route(arg string) (user, addr string, err error) {
+	o := &s.p.opts
+	if o.Mode == ModeExplicit {
+		i := strings.LastIndexByte(arg, '@')
+		if i <= 0 || i == len(arg)-1 {
+			return "", "", errors.New("log in as user@host or user@host:port")
+		}
+		user = arg[:i]
+		host, port, err := splitDest(arg[i+1:], "21")
+		if err != nil {
+			return "", "", err
+		}
+		addr = net.JoinHostPort(host, port)
+		for _, pat := range o.AllowDestinations {
+			if ftp.MatchGlob(strings.ToLower(pat), strings.ToLower(addr)) {
+				return user, addr, nil
+			}
+		}
+		return "", "", fmt.Errorf("destination %s not allowed", addr)
+	}
+	if b, ok := o.UserBackends[arg]; ok {
+		return arg, b, nil
+	}
+	if o.Backend == "" {
+		return "", "", errors.New("unknown user")
+	}
+	return arg, o.Backend, nil
+}
+
+func (s *session) proxyFeatures() []string {
+	f := []string{"EPRT", "EPSV"}
+	if s.p.opts.ClientTLSMode == TLSExplicit {
+		f = append(f, "AUTH TLS", "PBSZ", "PROT")
+	}
+	return f
+}
+
+// send queues p and writes line to the server, atomically, so the queue
+// order is the order on the wire.
+func (s *session) send(p *pending, line string) error {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.sendLocked(p, line)
+}
+
+func (s *session) sendLocked(p *pending, line string) error {
+	s.mu.Lock()
+	s.pending = append(s.pending, p)
+	s.mu.Unlock()
+	s.server.SetWriteDeadline(time.Now().Add(s.p.opts.DataTimeout))
+	_, err := io.WriteString(s.server, line+"\r\n")
+	if err != nil {
+		s.close()
+	}
+	return err
+}
+
+func (s *session) clientLoop() {
+	for {
+		cmd, ok := s.readClient()
+		if !ok {
+			return
+		}
+		if !s.handleCommand(cmd) {
+			return
+		}
+	}
+}
+
+var transferVerbs = map[string]bool{"RETR": true, "LIST": true, "NLST": true, "MLSD": true, "STOR": true, "STOU": true, "APPE": true}
+
+// handleCommand acts on one client command once connected to the server.
+func (s *session) handleCommand(cmd ftp.Command) bool {
+	o := &s.p.opts
+	switch v := cmd.Verb; {
+	case v == "AUTH" || v == "PBSZ" || v == "PROT" || v == "CCC":
+		return s.handleTLSCommand(cmd)
+	case v == "REIN" || v == "LPRT" || v == "LPSV" || v == "ADAT" || v == "MIC" || v == "CONF" || v == "ENC":
+		s.reply(502, "Command not supported by the proxy.")
+	case v == "EPSV" && strings.EqualFold(strings.TrimSpace(cmd.Arg), "ALL"):
+		s.mu.Lock()
+		s.epsvAll = true
+		s.mu.Unlock()
+		s.reply(200, "EPSV ALL ok.")
+	case v == "PASV" || v == "EPSV":
+		s.clientPassive(cmd)
+	case v == "PORT" || v == "EPRT":
+		s.clientActive(cmd)
+	case transferVerbs[v]:
+		s.startTransfer(cmd)
+	case v == "USER":
+		if o.RequireClientTLS && !s.clientTLS {
+			s.reply(530, "Use AUTH TLS first.")
+			return true
+		}
+		user := cmd.Arg
+		if o.Mode == ModeExplicit || len(o.UserBackends) > 0 {
+			u, addr, err := s.route(cmd.Arg)
+			if err != nil || addr != s.routeAddr() {
+				s.reply(530, "Cannot change server within a session.")
+				return true
+			}
+			user = u
+		}
+		if !allowed(o.Rules, "USER", user, user, s.clientAddr.Addr()) {
+			s.reply(530, "Login not allowed by proxy policy.")
+			return true
+		}
+		s.mu.Lock()
+		s.user, s.loggedIn = user, false
+		s.mu.Unlock()
+		return s.send(&pending{verb: v, kind: kUser}, "USER "+user) == nil
+	case v == "PASS":
+		return s.send(&pending{verb: v, kind: kPass}, "PASS "+cmd.Arg) == nil
+	case v == "FEAT":
+		return s.send(&pending{verb: v, kind: kFeat}, "FEAT") == nil
+	case v == "ABOR":
+		s.mu.Lock()
+		x := s.xfer
+		s.mu.Unlock()
+		if x != nil {
+			x.cancel()
+		}
+		return s.send(&pending{verb: v}, "ABOR") == nil
+	case v == "QUIT":
+		return s.send(&pending{verb: v, kind: kQuit}, "QUIT") == nil
+	default:
+		line := cmd.Verb
+		if cmd.Arg != "" {
+			line += " " + cmd.Arg
+		}
+		return s.send(&pending{verb: v}, line) == nil
+	}
+	return true
+}
+
+// routeAddr is the "host:port" the session's server was chosen by.
+func (s *session) routeAddr() string {
+	return net.JoinHostPort(s.serverHost, fmt.Sprint(s.serverAddr.Port()))
+}
+
+// handleTLSCommand answers AUTH, PBSZ, PROT and CCC for the client side;
+// TLS toward the server is the proxy's own business.
+func (s *session) handleTLSCommand(cmd ftp.Command) bool {
+	o := &s.p.opts
+	arg := strings.ToUpper(strings.TrimSpace(cmd.Arg))
+	switch cmd.Verb {
+	case "AUTH":
+		switch {
+		case o.ClientTLSMode != TLSExplicit:
+			s.reply(502, "AUTH not available.")
+		case s.clientTLS:
+			s.reply(503, "TLS already active.")
+		case arg != "TLS" && arg != "TLS-C" && arg != "SSL":
+			s.reply(504, "AUTH type not supported.")
+		default:
+			s.wmu.Lock()
+			defer s.wmu.Unlock()
+			s.client.SetWriteDeadline(time.Now().Add(o.DataTimeout))
+			if wire.WriteReply(s.client, 234, "AUTH TLS ok.") != nil {
+				return false
+			}
+			if n := s.cr.Buffered(); n > 0 {
+				s.log.Warn("discarding plaintext pipelined after AUTH TLS", "client", s.clientAddr.String(), "bytes", n)
+			}
+			tc := tls.Server(s.client, s.clientTLSConfig())
+			tc.SetDeadline(time.Now().Add(o.ConnectTimeout))
+			if err := tc.Handshake(); err != nil {
+				s.log.Info("client TLS handshake failed", "client", s.clientAddr.String(), "err", err)
+				return false
+			}
+			tc.SetDeadline(time.Time{})
+			s.client = tc
+			s.cr.Reset(&crlfReader{r: tc})
+			s.mu.Lock()
+			s.clientTLS = true
+			s.mu.Unlock()
+		}
+	case "PBSZ":
+		if !s.clientTLS {
+			s.reply(503, "PBSZ needs AUTH TLS first.")
+		} else {
+			s.reply(200, "PBSZ=0")
+		}
+	case "PROT":
+		switch {
+		case !s.clientTLS:
+			s.reply(503, "PROT needs AUTH TLS first.")
+		case arg == "P":
+			s.mu.Lock()
+			s.clientProt = true
+			s.mu.Unlock()
+			s.reply(200, "Protection level set to Private.")
+		case arg == "C" && o.RequireClientTLS:
+			s.reply(534, "Clear data connections are refused.")
+		case arg == "C":
+			s.mu.Lock()
+			s.clientProt = false
+			s.mu.Unlock()
+			s.reply(200, "Protection level set to Clear.")
+		default:
+			s.reply(504, "Protection level not supported.")
+		}
+	case "CCC":
+		s.reply(502, "CCC not supported by the proxy.")
+	}
+	return true
+}
+
+func (s *session) startServerLoop() {
+	s.serverDone = make(chan struct{})
+	go func() {
+		defer close(s.serverDone)
+		s.serverLoop()
+	}()
+}
+
+// serverLoop reads replies, pairs each with its command and forwards it.
+func (s *session) serverLoop() {
+	for {
+		rep, err := s.sr.ReadReply()
+		if err == nil {
+			err = checkReply(rep)
+		}
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if !closed {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
+					s.log.Warn("bad reply from server, closing", "server", s.serverAddr.String(), "err", err)
+				}
+				s.reply(421, "Service not available, connection to server closed.")
+			}
+			s.close()
+			return
+		}
+		s.mu.Lock()
+		var pe *pending
+		if len(s.pending) > 0 {
+			pe = s.pending[0]
+			if rep.Code >= 200 {
+				s.pending[0] = nil
+				s.pending = s.pending[1:]
+			}
+		}
+		s.mu.Unlock()
+		if pe == nil {
+			if rep.Code == 421 {
+				s.reply(rep.Code, rep.Message())
+				s.close()
+				return
+			}
+			s.log.Warn("unsolicited reply from server dropped", "server", s.serverAddr.String(), "code", rep.Code)
+			continue
+		}
+		if rep.Code < 200 {
+			s.reply(rep.Code, rep.Message())
+			continue
+		}
+		code, msg, forward := rep.Code, rep.Message(), true
+		switch pe.kind {
+		case kUser, kPass:
+			if rep.Code == 230 {
+				s.mu.Lock()
+				s.loggedIn = true
+				s.mu.Unlock()
+				s.log.Info("login", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+			}
+		case kFeat:
+			if rep.Code == 211 {
+				msg = s.rewriteFEAT(rep)
+			}
+		case kData:
+			code, msg, forward = s.dataReply(pe, rep)
+		case kTransfer:
+			pe.xfer.finish(rep.Code)
+			s.mu.Lock()
+			if s.xfer == pe.xfer {
+				s.xfer = nil
+			}
+			s.mu.Unlock()
+		}
+		if forward {
+			if s.reply(code, msg) != nil {
+				s.close()
+				return
+			}
+		}
+		if pe.kind == kQuit && code == 221 {
+			s.close()
+			return
+		}
+	}
+}
+
+// rewriteFEAT replaces the server's TLS features by the proxy's own.
+func (s *session) rewriteFEAT(rep ftp.Reply) string {
+	if len(rep.Lines) < 2 {
+		return rep.Message()
+	}
+	lines := []string{rep.Lines[0]}
+	have := map[string]bool{}
+	for _, l := range rep.Lines[1 : len(rep.Lines)-1] {
+		f := strings.ToUpper(strings.TrimSpace(l))
+		name, _, _ := strings.Cut(f, " ")
+		switch name {
+		case "AUTH", "PBSZ", "PROT", "CCC", "LPSV", "LPRT":
+			continue
+		}
+		have[name] = true
+		lines = append(lines, strings.TrimSpace(l))
+	}
+	for _, f := range s.proxyFeatures() {
+		name, _, _ := strings.Cut(f, " ")
+		if !have[name] {
+			lines = append(lines, f)
+		}
+	}
+	lines = append(lines, rep.Lines[len(rep.Lines)-1])
+	return strings.Join(lines, "\n")
+}
+
+func (s *session) userName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
+}
