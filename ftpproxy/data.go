@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -113,31 +114,10 @@ func (s *session) clientActive(cmd ftp.Command) {
 		s.reply(503, "EPSV ALL in effect, use EPSV.")
 		return
 	}
-	var ap netip.AddrPort
-	var err error
-	if cmd.Verb == "PORT" {
-		ap, err = ftp.ParsePORT(cmd.Arg)
-	} else {
-		ap, err = ftp.ParseEPRT(cmd.Arg)
-	}
+	ap, err := activeTarget(cmd.Verb, cmd.Arg, s.clientAddr.Addr())
 	if err != nil {
-		var fe *ftp.Error
-		if errors.As(err, &fe) {
-			s.reply(fe.Code, fe.Message)
-		} else {
-			s.reply(501, "Syntax error in argument.")
-		}
-		return
-	}
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if ap.Addr() != s.clientAddr.Addr() {
-		s.log.Warn("PORT bounce refused: address is not the client's", "client", s.clientAddr.String(), "target", ap.String())
-		s.reply(501, "Data address must be your own.")
-		return
-	}
-	if ap.Port() < 1024 {
-		s.log.Warn("PORT to a low port refused", "client", s.clientAddr.String(), "target", ap.String())
-		s.reply(501, "Data port must be 1024 or higher.")
+		s.log.Warn(cmd.Verb+" refused", "client", s.clientAddr.String(), "arg", cmd.Arg, "err", err)
+		s.reply(err.Code, err.Message)
 		return
 	}
 	s.replaceSetup(nil)
@@ -216,31 +196,9 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 			}
 			return fail(rep.Code, rep.Message())
 		}
-		var target netip.AddrPort
-		if pe.sent == "EPSV" {
-			port, err := ftp.ParseEPSVReply(rep.Message())
-			if err != nil {
-				s.log.Warn("malformed 229 from server", "server", s.serverAddr.String(), "err", err)
-				return fail(425, "Cannot open data connection.")
-			}
-			target = netip.AddrPortFrom(s.serverAddr.Addr(), port)
-		} else {
-			ap, err := ftp.ParsePASVReply(rep.Message())
-			if err != nil {
-				s.log.Warn("malformed 227 from server", "server", s.serverAddr.String(), "err", err)
-				return fail(425, "Cannot open data connection.")
-			}
-			if ap.Addr() != s.serverAddr.Addr() {
-				if !s.p.opts.UseControlIPForPASV {
-					s.log.Warn("227 names another host, refused", "server", s.serverAddr.String(), "named", ap.String())
-					return fail(425, "Cannot open data connection.")
-				}
-				ap = netip.AddrPortFrom(s.serverAddr.Addr(), ap.Port())
-			}
-			target = ap
-		}
-		if target.Port() < 1024 {
-			s.log.Warn("passive reply names a low port, refused", "server", s.serverAddr.String(), "port", target.Port())
+		target, err := passiveTarget(pe.sent, rep.Message(), s.serverAddr.Addr(), s.p.opts.UseControlIPForPASV)
+		if err != nil {
+			s.log.Warn("passive reply refused", "server", s.serverAddr.String(), "reply", rep.Code, "err", err)
 			return fail(425, "Cannot open data connection.")
 		}
 		d.serverTarget = target
@@ -523,4 +481,64 @@ func (x *transfer) dial(local netip.Addr, lport int, target netip.AddrPort, dead
 		c, err = d.DialContext(x.ctx, "tcp", target.String())
 	}
 	return c, err
+}
+
+// activeTarget parses a client's PORT or EPRT argument and applies RFC 2577:
+// the address must be the client's own (no bounce) and the port 1024 or
+// higher.
+func activeTarget(verb, arg string, client netip.Addr) (netip.AddrPort, *ftp.Error) {
+	var ap netip.AddrPort
+	var err error
+	if verb == "PORT" {
+		ap, err = ftp.ParsePORT(arg)
+	} else {
+		ap, err = ftp.ParseEPRT(arg)
+	}
+	if err != nil {
+		var fe *ftp.Error
+		if errors.As(err, &fe) {
+			return ap, fe
+		}
+		return ap, &ftp.Error{Code: 501, Message: "Syntax error in argument."}
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if ap.Addr() != client.Unmap() {
+		return ap, &ftp.Error{Code: 501, Message: "Data address must be your own."}
+	}
+	if ap.Port() < 1024 {
+		return ap, &ftp.Error{Code: 501, Message: "Data port must be 1024 or higher."}
+	}
+	return ap, nil
+}
+
+// passiveTarget extracts the server's data address from the text of its
+// 229 (sent EPSV) or 227 (sent PASV) reply: the address must be the
+// server's control address (unless useControlIP substitutes it) and the port
+// 1024 or higher.
+func passiveTarget(sent, msg string, server netip.Addr, useControlIP bool) (netip.AddrPort, error) {
+	server = server.Unmap()
+	var target netip.AddrPort
+	if sent == "EPSV" {
+		port, err := ftp.ParseEPSVReply(msg)
+		if err != nil {
+			return target, err
+		}
+		target = netip.AddrPortFrom(server, port)
+	} else {
+		ap, err := ftp.ParsePASVReply(msg)
+		if err != nil {
+			return target, err
+		}
+		if ap.Addr() != server {
+			if !useControlIP {
+				return target, fmt.Errorf("227 names %s, not the server %s", ap.Addr(), server)
+			}
+			ap = netip.AddrPortFrom(server, ap.Port())
+		}
+		target = ap
+	}
+	if target.Port() < 1024 {
+		return target, fmt.Errorf("passive reply names low port %d", target.Port())
+	}
+	return target, nil
 }

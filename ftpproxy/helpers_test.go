@@ -1,0 +1,230 @@
+package ftpproxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/wire"
+)
+
+const testTimeout = 10 * time.Second
+
+// logBuf collects the proxy's logs so tests can look for warnings.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startProxy runs a proxy on addr ("127.0.0.1:0" when empty) until the test
+// ends and returns its address and log.
+func startProxy(t *testing.T, addr string, opts Options) (string, *logBuf) {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	logs := &logBuf{}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	if opts.ConnectTimeout == 0 {
+		opts.ConnectTimeout = 5 * time.Second
+	}
+	if opts.DataTimeout == 0 {
+		opts.DataTimeout = 5 * time.Second
+	}
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); p.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.Shutdown(ctx)
+		<-done
+	})
+	return l.Addr().String(), logs
+}
+
+// fakeServer is a scripted FTP server: each connection runs script.
+type fakeServer struct {
+	Addr string
+	ln   net.Listener
+	wg   sync.WaitGroup
+}
+
+// fakeConn is one connection to a fake server.
+type fakeConn struct {
+	t *testing.T
+	c net.Conn
+	r *wire.Reader
+}
+
+func startFake(t *testing.T, addr string, script func(fc *fakeConn)) *fakeServer {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &fakeServer{Addr: ln.Addr().String(), ln: ln}
+	fs.wg.Add(1)
+	go func() {
+		defer fs.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fs.wg.Add(1)
+			go func() {
+				defer fs.wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(testTimeout))
+				script(&fakeConn{t: t, c: c, r: wire.NewReader(c, 8192)})
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); fs.wg.Wait() })
+	return fs
+}
+
+// send writes raw reply text; "\n" becomes CRLF.
+func (f *fakeConn) send(s string) {
+	io.WriteString(f.c, strings.ReplaceAll(s, "\n", "\r\n"))
+}
+
+// expect reads one command line and checks it.
+func (f *fakeConn) expect(want string) bool {
+	f.t.Helper()
+	got, err := f.r.ReadLine()
+	if err != nil {
+		f.t.Errorf("fake server: want %q, read error %v", want, err)
+		return false
+	}
+	if got != want {
+		f.t.Errorf("fake server got %q, want %q", got, want)
+		return false
+	}
+	return true
+}
+
+// login plays greeting, USER and PASS.
+func (f *fakeConn) login() bool {
+	f.send("220 fake ready\n")
+	if !f.expect("USER u") {
+		return false
+	}
+	f.send("331 pass\n")
+	if !f.expect("PASS p") {
+		return false
+	}
+	f.send("230 ok\n")
+	return true
+}
+
+// serveRest answers every further line with 200, QUIT with 221.
+func (f *fakeConn) serveRest() {
+	for {
+		l, err := f.r.ReadLine()
+		if err != nil {
+			return
+		}
+		if l == "QUIT" {
+			f.send("221 bye\n")
+			return
+		}
+		f.send("200 ok " + l + "\n")
+	}
+}
+
+// testClient is a raw control connection to the proxy.
+type testClient struct {
+	t *testing.T
+	c net.Conn
+	r *wire.Reader
+}
+
+func dialProxy(t *testing.T, addr string) *testClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(testTimeout))
+	t.Cleanup(func() { c.Close() })
+	return &testClient{t: t, c: c, r: wire.NewReader(c, 8192)}
+}
+
+func (tc *testClient) read() ftp.Reply {
+	tc.t.Helper()
+	r, err := tc.r.ReadReply()
+	if err != nil {
+		tc.t.Fatalf("client: reading reply: %v", err)
+	}
+	return r
+}
+
+// expect reads a reply and checks its code.
+func (tc *testClient) expect(code int) ftp.Reply {
+	tc.t.Helper()
+	r := tc.read()
+	if r.Code != code {
+		tc.t.Fatalf("client: got %d %q, want %d", r.Code, r.Message(), code)
+	}
+	return r
+}
+
+// raw writes bytes as they are.
+func (tc *testClient) raw(s string) {
+	io.WriteString(tc.c, s)
+}
+
+// cmd sends a line and expects a reply code.
+func (tc *testClient) cmd(line string, code int) ftp.Reply {
+	tc.t.Helper()
+	tc.raw(line + "\r\n")
+	return tc.expect(code)
+}
+
+func (tc *testClient) login() {
+	tc.t.Helper()
+	tc.expect(220)
+	tc.cmd("USER u", 331)
+	tc.cmd("PASS p", 230)
+}
+
+// eof checks that the proxy closed the connection.
+func (tc *testClient) eof() {
+	tc.t.Helper()
+	if r, err := tc.r.ReadReply(); err == nil {
+		tc.t.Fatalf("client: want connection closed, got %d %q", r.Code, r.Message())
+	}
+}
