@@ -1,0 +1,192 @@
+package ftpclient
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+type mode struct {
+	name string
+	v6   bool
+	opts Options
+}
+
+var modes = []mode{
+	{"passive EPSV over IPv4", false, Options{}},
+	{"passive PASV over IPv4", false, Options{DisableEPSV: true}},
+	{"active EPRT over IPv4", false, Options{Active: true}},
+	{"active PORT over IPv4", false, Options{Active: true, DisableEPSV: true}},
+	{"passive EPSV over IPv6", true, Options{}},
+	{"active EPRT over IPv6", true, Options{Active: true}},
+}
+
+func TestTransfersWorkInEveryDataConnectionMode(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if m.v6 {
+				ipv6Available(t)
+				addr = "[::1]:0"
+			}
+			addr, root := server(t, addr)
+			c := dial(t, addr, m.opts)
+			ctx := testCtx(t)
+			data := randomBytes(300_000)
+			if n, err := c.Stor(ctx, "up.bin", 0, bytes.NewReader(data)); err != nil || n != int64(len(data)) {
+				t.Fatalf("Stor = %d, %v", n, err)
+			}
+			mustEqualFile(t, filepath.Join(root, "up.bin"), data)
+			var buf bytes.Buffer
+			if n, err := c.Retr(ctx, "up.bin", 0, &buf); err != nil || n != int64(len(data)) {
+				t.Fatalf("Retr = %d, %v", n, err)
+			}
+			if !bytes.Equal(buf.Bytes(), data) {
+				t.Fatal("downloaded bytes differ")
+			}
+			buf.Reset()
+			if _, err := c.Retr(ctx, "up.bin", 1000, &buf); err != nil || !bytes.Equal(buf.Bytes(), data[1000:]) {
+				t.Fatalf("Retr from offset 1000: %v (%d bytes)", err, buf.Len())
+			}
+			if _, err := c.Append(ctx, "up.bin", strings.NewReader("tail")); err != nil {
+				t.Fatal(err)
+			}
+			mustEqualFile(t, filepath.Join(root, "up.bin"), append(data, "tail"...))
+			entries, err := c.List(ctx, "")
+			if err != nil || len(entries) != 1 || entries[0].Name != "up.bin" || entries[0].Size != int64(len(data)+4) {
+				t.Fatalf("List = %+v, %v", entries, err)
+			}
+			raw, err := c.ListRaw(ctx, "/")
+			if err != nil || len(raw) != 1 || raw[0].Name != "up.bin" || raw[0].Size != int64(len(data)+4) {
+				t.Fatalf("ListRaw = %+v, %v", raw, err)
+			}
+		})
+	}
+}
+
+func TestFileCommandsReportTheServersReply(t *testing.T) {
+	addr, root := server(t, "")
+	c := dial(t, addr, Options{})
+	ctx := testCtx(t)
+	writeFile(t, filepath.Join(root, "a.txt"), []byte("hello"))
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"mkdir creates a directory", func() error { return c.Mkdir(ctx, "d") }},
+		{"mkdir -p creates parents and accepts existing ones", func() error { return c.MkdirAll(ctx, "d/e/f") }},
+		{"rename moves a file", func() error { return c.Rename(ctx, "a.txt", "d/b.txt") }},
+		{"stat sees the moved file", func() error {
+			e, err := c.Stat(ctx, "d/b.txt")
+			if err == nil && (e.Size != 5 || e.Type != ftp.EntryFile || e.Name != "b.txt" || e.ModTime.IsZero()) {
+				return errors.New("bad entry")
+			}
+			return err
+		}},
+		{"stat sees a directory", func() error {
+			e, err := c.Stat(ctx, "d/e")
+			if err == nil && !e.IsDir() {
+				return errors.New("not a dir")
+			}
+			return err
+		}},
+		{"size and mdtm answer", func() error {
+			if n, err := c.Size(ctx, "d/b.txt"); err != nil || n != 5 {
+				return errors.New("bad size")
+			}
+			_, err := c.ModTime(ctx, "d/b.txt")
+			return err
+		}},
+		{"delete removes the file", func() error { return c.Delete(ctx, "d/b.txt") }},
+		{"rmdir removes empty directories", func() error {
+			if err := c.Rmdir(ctx, "d/e/f"); err != nil {
+				return err
+			}
+			return c.Rmdir(ctx, "d/e")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.run(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	t.Run("a missing file is a 550 ftp.Error naming the command", func(t *testing.T) {
+		_, err := c.Retr(ctx, "nope", 0, &bytes.Buffer{})
+		var fe *ftp.Error
+		if !errors.As(err, &fe) || fe.Code != 550 || !strings.Contains(err.Error(), "RETR nope") {
+			t.Fatalf("err = %v", err)
+		}
+		if err := c.Noop(ctx); err != nil {
+			t.Fatalf("connection unusable after the error: %v", err)
+		}
+	})
+	t.Run("stat of a missing path is an error", func(t *testing.T) {
+		if _, err := c.Stat(ctx, "nope"); err == nil {
+			t.Fatal("no error")
+		}
+	})
+	t.Run("the SIZE/MDTM fallback stats files and directories", func(t *testing.T) {
+		c2 := dial(t, addr, Options{DisableMLSx: true})
+		writeFile(t, filepath.Join(root, "x/y.txt"), []byte("abc"))
+		e, err := c2.Stat(ctx, "x/y.txt")
+		if err != nil || e.Size != 3 || e.IsDir() || e.ModTime.IsZero() {
+			t.Fatalf("Stat file = %+v, %v", e, err)
+		}
+		e, err = c2.Stat(ctx, "x")
+		if err != nil || !e.IsDir() {
+			t.Fatalf("Stat dir = %+v, %v", e, err)
+		}
+	})
+}
+
+func TestWalkVisitsTheTreeInOrderAndHonoursSkipDir(t *testing.T) {
+	addr, root := server(t, "")
+	for _, f := range []string{"a/1.txt", "a/2.txt", "b/skip/3.txt", "c.txt"} {
+		writeFile(t, filepath.Join(root, f), []byte(f))
+	}
+	for _, o := range []Options{{}, {DisableMLSx: true}} {
+		name := "with MLSD"
+		if o.DisableMLSx {
+			name = "with LIST"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := dial(t, addr, o)
+			var got []string
+			err := c.Walk(testCtx(t), "/", func(p string, e ftp.Entry, err error) error {
+				if err != nil {
+					return err
+				}
+				if e.Name == "skip" {
+					return fs.SkipDir
+				}
+				got = append(got, p)
+				return nil
+			})
+			want := "/ /a /a/1.txt /a/2.txt /b /c.txt"
+			if err != nil || strings.Join(got, " ") != want {
+				t.Fatalf("Walk = %v, %v; want %s", got, err, want)
+			}
+		})
+	}
+}
+
+func TestHashUsesTheStrongestAlgorithmTheServerOffers(t *testing.T) {
+	addr, root := server(t, "")
+	writeFile(t, filepath.Join(root, "h.bin"), []byte("hash me"))
+	c := dial(t, addr, Options{})
+	algo, sum, err := c.Hash(testCtx(t), "h.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHash(algo)
+	h.Write([]byte("hash me"))
+	if algo != "SHA-256" || !bytes.Equal(h.Sum(nil), sum) {
+		t.Fatalf("Hash = %s %x", algo, sum)
+	}
+}

@@ -1,0 +1,260 @@
+package ftpclient
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"net"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+// Retr downloads path from offset (REST) into w and returns the number of
+// bytes written. A plain transfer into an *os.File uses splice.
+func (c *Conn) Retr(ctx context.Context, path string, offset int64, w io.Writer) (int64, error) {
+	var n int64
+	err := c.transfer(ctx, "RETR "+path, offset, func(conn net.Conn) error {
+		var err error
+		n, err = io.Copy(w, conn)
+		return err
+	})
+	return n, err
+}
+
+// RetrRange downloads length bytes of path starting at offset into w and
+// then aborts the transfer (unless the file ended). It is the building block
+// of segmented downloads.
+func (c *Conn) RetrRange(ctx context.Context, path string, offset, length int64, w io.Writer) (int64, error) {
+	var n int64
+	err := c.transfer(ctx, "RETR "+path, offset, func(conn net.Conn) error {
+		var err error
+		n, err = io.CopyN(w, conn, length)
+		if err == io.EOF {
+			return nil
+		}
+		if err == nil {
+			return errAbortDone
+		}
+		return err
+	})
+	return n, err
+}
+
+// Stor uploads r to path, replacing it. With offset > 0 it sends REST first
+// and the server writes from that offset (resume).
+func (c *Conn) Stor(ctx context.Context, path string, offset int64, r io.Reader) (int64, error) {
+	return c.upload(ctx, "STOR "+path, offset, r)
+}
+
+// Append uploads r to the end of path (APPE).
+func (c *Conn) Append(ctx context.Context, path string, r io.Reader) (int64, error) {
+	return c.upload(ctx, "APPE "+path, 0, r)
+}
+
+func (c *Conn) upload(ctx context.Context, line string, offset int64, r io.Reader) (int64, error) {
+	var n int64
+	err := c.transfer(ctx, line, offset, func(conn net.Conn) error {
+		var err error
+		n, err = io.Copy(conn, r)
+		return err
+	})
+	return n, err
+}
+
+// Size returns the size of a file (SIZE, RFC 3659).
+func (c *Conn) Size(ctx context.Context, path string) (int64, error) {
+	rep, err := c.expect(ctx, 2, "SIZE "+path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(rep.Message()), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("ftpclient: SIZE %s: %w: %q", path, ftp.ErrBadReply, rep.Message())
+	}
+	return n, nil
+}
+
+// ModTime returns a file's modification time (MDTM, RFC 3659), in UTC.
+func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
+	rep, err := c.expect(ctx, 2, "MDTM "+path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := ftp.ParseMDTM(strings.TrimSpace(rep.Message()))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ftpclient: MDTM %s: %w: %q", path, ftp.ErrBadReply, rep.Message())
+	}
+	return t, nil
+}
+
+// SetModTime sets a file's modification time with MFMT, or with the
+// two-argument MDTM form when the server does not list MFMT.
+func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
+	verb := "MDTM "
+	if c.HasFeature("MFMT") {
+		verb = "MFMT "
+	}
+	_, err := c.expect(ctx, 2, verb+t.UTC().Format("20060102150405")+" "+path)
+	return err
+}
+
+// Mkdir creates a directory (MKD).
+func (c *Conn) Mkdir(ctx context.Context, path string) error {
+	_, err := c.expect(ctx, 2, "MKD "+path)
+	return err
+}
+
+// MkdirAll creates path and any missing parents; existing directories are
+// not an error.
+func (c *Conn) MkdirAll(ctx context.Context, p string) error {
+	if p == "" || p == "/" || p == "." {
+		return nil
+	}
+	if e, err := c.Stat(ctx, p); err == nil && e.IsDir() {
+		return nil
+	}
+	if err := c.MkdirAll(ctx, path.Dir(p)); err != nil {
+		return err
+	}
+	err := c.Mkdir(ctx, p)
+	if err != nil {
+		if e, serr := c.Stat(ctx, p); serr == nil && e.IsDir() {
+			return nil
+		}
+	}
+	return err
+}
+
+// Rmdir removes an empty directory (RMD).
+func (c *Conn) Rmdir(ctx context.Context, path string) error {
+	_, err := c.expect(ctx, 2, "RMD "+path)
+	return err
+}
+
+// Delete removes a file (DELE).
+func (c *Conn) Delete(ctx context.Context, path string) error {
+	_, err := c.expect(ctx, 2, "DELE "+path)
+	return err
+}
+
+// Rename renames from to to (RNFR, RNTO).
+func (c *Conn) Rename(ctx context.Context, from, to string) error {
+	if _, err := c.expect(ctx, 3, "RNFR "+from); err != nil {
+		return err
+	}
+	_, err := c.expect(ctx, 2, "RNTO "+to)
+	return err
+}
+
+// Cwd changes the working directory (CWD).
+func (c *Conn) Cwd(ctx context.Context, path string) error {
+	_, err := c.expect(ctx, 2, "CWD "+path)
+	return err
+}
+
+// Pwd returns the working directory (PWD).
+func (c *Conn) Pwd(ctx context.Context) (string, error) {
+	rep, err := c.expect(ctx, 2, "PWD")
+	if err != nil {
+		return "", err
+	}
+	msg := rep.Message()
+	i := strings.IndexByte(msg, '"')
+	if i < 0 {
+		return "", fmt.Errorf("ftpclient: PWD: %w: %q", ftp.ErrBadReply, msg)
+	}
+	// RFC 959 appendix II: a quote inside the name is doubled.
+	var b strings.Builder
+	for j := i + 1; j < len(msg); j++ {
+		if msg[j] == '"' {
+			if j+1 < len(msg) && msg[j+1] == '"' {
+				b.WriteByte('"')
+				j++
+				continue
+			}
+			return b.String(), nil
+		}
+		b.WriteByte(msg[j])
+	}
+	return "", fmt.Errorf("ftpclient: PWD: %w: %q", ftp.ErrBadReply, msg)
+}
+
+// hashAlgos are the HASH algorithms the client can verify, best first.
+var hashAlgos = []struct {
+	name string
+	new  func() hash.Hash
+}{
+	{"SHA-512", sha512.New},
+	{"SHA-256", sha256.New},
+	{"SHA-1", sha1.New},
+	{"MD5", md5.New},
+	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }},
+}
+
+// NewHash returns a hash.Hash for a HASH algorithm name, or nil.
+func NewHash(algo string) hash.Hash {
+	for _, a := range hashAlgos {
+		if strings.EqualFold(a.name, algo) {
+			return a.new()
+		}
+	}
+	return nil
+}
+
+// Hash asks the server for the digest of a whole file with the HASH command
+// (draft-bryan-ftpext-hash), choosing the strongest algorithm both sides
+// know. It fails with an *ftp.Error 502 when the server has no HASH.
+func (c *Conn) Hash(ctx context.Context, path string) (algo string, sum []byte, err error) {
+	feat, ok := c.Feature("HASH")
+	if !ok {
+		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w", path, &ftp.Error{Code: ftp.CodeNotImplemented, Message: "server does not offer HASH"})
+	}
+	var selected string
+	offered := map[string]bool{}
+	for a := range strings.SplitSeq(feat, ";") {
+		a = strings.TrimSpace(a)
+		if strings.HasSuffix(a, "*") {
+			a = strings.TrimSuffix(a, "*")
+			selected = strings.ToUpper(a)
+		}
+		if a != "" {
+			offered[strings.ToUpper(a)] = true
+		}
+	}
+	for _, a := range hashAlgos {
+		if offered[a.name] {
+			if selected != a.name {
+				if _, err := c.expect(ctx, 2, "OPTS HASH "+a.name); err != nil {
+					return "", nil, err
+				}
+				c.features["HASH"] = strings.ReplaceAll(strings.ReplaceAll(feat, "*", ""), a.name, a.name+"*")
+			}
+			break
+		}
+	}
+	rep, err := c.expect(ctx, 2, "HASH "+path)
+	if err != nil {
+		return "", nil, err
+	}
+	// "213 SHA-256 0-1234 <hex> <path>"
+	f := strings.Fields(rep.Message())
+	if len(f) < 3 {
+		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w: %q", path, ftp.ErrBadReply, rep.Message())
+	}
+	sum, err = hex.DecodeString(f[2])
+	if err != nil {
+		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w: %q", path, ftp.ErrBadReply, rep.Message())
+	}
+	return strings.ToUpper(f[0]), sum, nil
+}
