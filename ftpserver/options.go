@@ -140,6 +140,13 @@ type ReusePolicy int
 
 // Session-reuse policies.
 const (
-	ReuseRequired ReusePolicy = iota // refuse data connections that do not resume
-	ReuseRelaxed                     // accept full handshakes (e.g. Python's ftplib)
+	// ReuseRequired refuses data connections that do not resume the control
+	// connection's session, except from TLS 1.2 clients that offered no
+	// session tickets, which cannot resume with Go's TLS stack.
+	ReuseRequired ReusePolicy = iota
+	// ReuseRelaxed accepts full handshakes (e.g. Python's ftplib).
+	ReuseRelaxed
+	// ReuseStrict requires resumption from every client, refusing ticketless
+	// TLS 1.2 clients too.
+	ReuseStrict
 )

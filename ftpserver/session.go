@@ -43,6 +43,10 @@ type session struct {
 	pbsz       bool
 	protP      bool
 	implicit   bool
+	// ticketsOffered records whether the control connection's ClientHello
+	// offered session tickets (the only TLS 1.2 resumption Go supports).
+	ticketsOffered bool
+	noReuseOnce    sync.Once
 
 	// Login state.
 	pendingUser string

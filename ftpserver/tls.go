@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 // tlsTagLen is the length of the random tag that ties a data connection's
 // TLS session to its control connection.
 const tlsTagLen = 16
+
+// extSessionTicket is the TLS session_ticket extension (RFC 5077).
+const extSessionTicket = 35
 
 // prepareTLS builds the server-wide TLS configuration from opts.TLS.
 func (o *Options) prepareTLS() error {
@@ -82,6 +86,14 @@ func (s *session) tlsConfigs() (control, data *tls.Config) {
 		return base.EncryptTicket(cs, ss)
 	}
 	control = base.Clone()
+	next := base.GetConfigForClient
+	control.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		s.ticketsOffered = slices.Contains(h.Extensions, extSessionTicket)
+		if next != nil {
+			return next(h)
+		}
+		return nil, nil
+	}
 	control.WrapSession = wrap
 	// The control connection never resumes: it always gets a fresh session
 	// and so fresh tickets carrying this session's tag.
@@ -258,13 +270,34 @@ func (s *session) protectData(ctx context.Context, c net.Conn, protP bool) (net.
 		s.reply(ftp.CodeCantOpenData, "TLS handshake on the data connection failed.")
 		return nil, false
 	}
-	if s.opts.TLSReuse == ReuseRequired && !tc.ConnectionState().DidResume {
+	if !tc.ConnectionState().DidResume && !s.reuseExempt() {
 		s.log.Warn("refused data connection that did not resume the control connection's TLS session")
 		tc.Close()
 		s.reply(522, "Data connection must resume the TLS session of the control connection.")
 		return nil, false
 	}
 	return tc, true
+}
+
+// reuseExempt reports whether a data connection may skip session
+// resumption. With ReuseRequired, a TLS 1.2 client that offered no session
+// ticket extension on the control connection (curl with OpenSSL does so) is
+// exempt: it could only resume by session ID, which Go's TLS stack does not
+// offer, so the data connection is tied to the client by its address alone
+// (the passive-port and PORT checks). ReuseStrict refuses such clients.
+func (s *session) reuseExempt() bool {
+	switch s.opts.TLSReuse {
+	case ReuseRelaxed:
+		return true
+	case ReuseRequired:
+		if s.tlsConn != nil && s.tlsConn.ConnectionState().Version == tls.VersionTLS12 && !s.ticketsOffered {
+			s.noReuseOnce.Do(func() {
+				s.log.Info("client offers no TLS 1.2 session tickets; data connections are tied to it by address only")
+			})
+			return true
+		}
+	}
+	return false
 }
 
 // tlsRefusal explains why a command is refused before TLS, or "".

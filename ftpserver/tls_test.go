@@ -328,3 +328,42 @@ func TestRequiredSNI(t *testing.T) {
 		t.Error("handshake without SNI succeeded")
 	}
 }
+
+func TestTicketlessTLS12Clients(t *testing.T) {
+	// curl with OpenSSL offers no session tickets under TLS 1.2; Go's TLS
+	// stack cannot resume by session ID, so the default policy lets such a
+	// client's data connections through and ReuseStrict refuses them.
+	for _, tc := range []struct {
+		name   string
+		policy ftpserver.ReusePolicy
+		want   int
+	}{
+		{"the default policy accepts them", ftpserver.ReuseRequired, 226},
+		{"the strict policy refuses them", ftpserver.ReuseStrict, 522},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startTLS(t, ftpserver.Options{TLSReuse: tc.policy})
+			c := dial(t, srv.Addr)
+			cfg := clientTLS(tls.VersionTLS12)
+			cfg.SessionTicketsDisabled = true
+			c.authTLS(cfg)
+			c.login("u", "p")
+			c.do(200, "PBSZ 0")
+			c.do(200, "PROT P")
+			if _, code := c.retrTLS("f.txt", cfg); code != tc.want {
+				t.Errorf("got %d, want %d", code, tc.want)
+			}
+		})
+	}
+	t.Run("a TLS 1.3 client is never exempt", func(t *testing.T) {
+		srv := startTLS(t, ftpserver.Options{})
+		c := dial(t, srv.Addr)
+		c.authTLS(clientTLS(tls.VersionTLS13))
+		c.login("u", "p")
+		c.do(200, "PBSZ 0")
+		c.do(200, "PROT P")
+		if _, code := c.retrTLS("f.txt", clientTLS(0)); code != 522 {
+			t.Errorf("got %d, want 522", code)
+		}
+	})
+}

@@ -37,6 +37,8 @@ type User struct {
 	// MaxSessions caps the user's concurrent sessions; 0 means the server's
 	// MaxSessionsPerUser option.
 	MaxSessions int
+	// RequireTLS refuses this user's login on a control connection without TLS.
+	RequireTLS bool
 	// FS, when set, is served instead of a localfs on Root. The caller owns
 	// it: Static.Close does not close it.
 	FS storage.FS
@@ -108,6 +110,7 @@ type account struct {
 	perms       ftpserver.Perms
 	maxSessions int
 	anonymous   bool
+	requireTLS  bool
 }
 
 // NewStatic checks users and anon (nil disables anonymous logins) and opens
@@ -191,7 +194,7 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 		if err := password.Check(u.PasswordHash); err != nil {
 			return nil, fmt.Errorf("userstore: user %q: password hash: %w", u.Name, err)
 		}
-		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, fs: u.FS}
+		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, fs: u.FS, requireTLS: u.RequireTLS}
 		if a.perms == 0 {
 			a.perms = ftpserver.PermReadOnly
 		}
@@ -302,6 +305,7 @@ func (a *account) identity() *ftpserver.Identity {
 		Perms:       a.perms,
 		Anonymous:   a.anonymous,
 		MaxSessions: a.maxSessions,
+		RequireTLS:  a.requireTLS,
 	}
 }
 

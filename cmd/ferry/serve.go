@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +51,11 @@ type serveFlags struct {
 	atomic    bool
 	pasvRange string
 	publicIP  string
+	tls       bool
+	tlsOpt    bool
+	implicit  string
+	certFile  string
+	keyFile   string
 }
 
 func serve(args []string, stderr io.Writer) error {
@@ -65,6 +71,11 @@ func serve(args []string, stderr io.Writer) error {
 	fs.BoolVar(&f.atomic, "atomic", false, "quick mode: atomic uploads (hidden temporary file, renamed when complete)")
 	fs.StringVar(&f.pasvRange, "passive-ports", "", "quick mode: passive port `range` such as 30000-30100")
 	fs.StringVar(&f.publicIP, "public-addr", "", "quick mode: IPv4 `address` announced in PASV replies (behind NAT)")
+	fs.BoolVar(&f.tls, "tls", false, "quick mode: require FTPS (AUTH TLS); without --tls-cert a self-signed certificate is generated")
+	fs.BoolVar(&f.tlsOpt, "tls-optional", false, "quick mode: offer FTPS but also allow plain FTP")
+	fs.StringVar(&f.implicit, "implicit-listen", "", "quick mode: also serve implicit FTPS on `address` (e.g. :990)")
+	fs.StringVar(&f.certFile, "tls-cert", "", "quick mode: certificate PEM `file`")
+	fs.StringVar(&f.keyFile, "tls-key", "", "quick mode: private key PEM `file`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -79,16 +90,22 @@ func serve(args []string, stderr io.Writer) error {
 
 	var load func() (ftpserver.Options, func() error, error)
 	if f.config != "" {
-		if len(pos) > 0 || f.write || len(f.users) > 0 || f.atomic || f.noAnon || f.pasvRange != "" || f.publicIP != "" {
+		if len(pos) > 0 || f.write || len(f.users) > 0 || f.atomic || f.noAnon || f.pasvRange != "" || f.publicIP != "" ||
+			f.tls || f.tlsOpt || f.implicit != "" || f.certFile != "" || f.keyFile != "" {
 			return usageError{"--config cannot be combined with DIR or quick-mode flags; put those settings in the file"}
 		}
-		load = func() (ftpserver.Options, func() error, error) { return loadConfig(f.config, stderr) }
+		load = func() (ftpserver.Options, func() error, error) {
+			opts, closeFn, implicit, err := loadConfig(f.config, stderr)
+			f.implicit = implicit
+			return opts, closeFn, err
+		}
 	} else {
 		dir := "."
 		if len(pos) == 1 {
 			dir = pos[0]
 		}
-		load = func() (ftpserver.Options, func() error, error) { return quickOptions(f, dir, stderr) }
+		var cert *tls.Certificate // generated once, kept across reloads
+		load = func() (ftpserver.Options, func() error, error) { return quickOptions(f, dir, &cert, stderr) }
 	}
 	opts, closeFn, err := load()
 	if err != nil {
@@ -117,6 +134,17 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	log := opts.Logger
 	log.Info("ferry FTP server listening", "addr", l.Addr().String(), "version", version)
+	var implicitServed chan error
+	if f.implicit != "" {
+		il, err := net.Listen("tcp", f.implicit)
+		if err != nil {
+			l.Close()
+			return ftpserver.ListenError(f.implicit, err)
+		}
+		log.Info("implicit FTPS listening", "addr", il.Addr().String())
+		implicitServed = make(chan error, 1)
+		go func() { implicitServed <- srv.ServeImplicitTLS(il) }()
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -150,6 +178,9 @@ func serve(args []string, stderr io.Writer) error {
 			err := srv.Shutdown(ctx)
 			cancel()
 			<-served
+			if implicitServed != nil {
+				<-implicitServed
+			}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("shutdown deadline passed; sessions were closed", "err", err)
 			}
@@ -159,17 +190,18 @@ func serve(args []string, stderr io.Writer) error {
 	}
 }
 
-func loadConfig(path string, stderr io.Writer) (ftpserver.Options, func() error, error) {
+func loadConfig(path string, stderr io.Writer) (ftpserver.Options, func() error, string, error) {
 	c, err := config.Load(path)
 	if err != nil {
-		return ftpserver.Options{}, nil, err
+		return ftpserver.Options{}, nil, "", err
 	}
-	return c.ServerOptions(c.NewLogger(stderr))
+	opts, closeFn, err := c.ServerOptions(c.NewLogger(stderr))
+	return opts, closeFn, c.TLS.ImplicitListen, err
 }
 
 // quickOptions builds the options of quick mode: DIR served to anonymous
 // users and to --user accounts.
-func quickOptions(f serveFlags, dir string, stderr io.Writer) (ftpserver.Options, func() error, error) {
+func quickOptions(f serveFlags, dir string, cert **tls.Certificate, stderr io.Writer) (ftpserver.Options, func() error, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return ftpserver.Options{}, nil, usageError{"--log-level: " + err.Error()}
@@ -228,6 +260,10 @@ func quickOptions(f serveFlags, dir string, stderr io.Writer) (ftpserver.Options
 			return ftpserver.Options{}, nil, usageError{"--public-addr: " + err.Error()}
 		}
 		opts.PublicAddr = a
+	}
+	if err := quickTLS(f, &opts, cert, log); err != nil {
+		store.Close()
+		return ftpserver.Options{}, nil, err
 	}
 	log.Info("quick mode", "dir", abs, "anonymous", anon != nil, "users", len(users), "write", f.write)
 	return opts, store.Close, nil

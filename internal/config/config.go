@@ -42,7 +42,31 @@ type Config struct {
 	Passive   Passive   `toml:"passive"`
 	Active    Active    `toml:"active"`
 	Anonymous Anonymous `toml:"anonymous"`
+	TLS       TLS       `toml:"tls"`
 	Users     []User    `toml:"users"`
+}
+
+// TLS is the [tls] table: FTPS (RFC 4217).
+type TLS struct {
+	// Mode is "off" (default), "optional" or "required".
+	Mode string `toml:"mode"`
+	// CertFile and KeyFile are PEM files, re-read on SIGHUP.
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+	// ImplicitListen, when set, serves implicit FTPS on that address
+	// (conventionally ":990").
+	ImplicitListen string `toml:"implicit_listen"`
+	// RequireProtP refuses unprotected data connections (default: true
+	// when mode is "required", else false).
+	RequireProtP *bool `toml:"require_prot_p"`
+	// SessionReuse is "required" (default), "strict" or "relaxed".
+	SessionReuse string `toml:"session_reuse"`
+	// AllowCCC lets clients drop TLS on the control connection.
+	AllowCCC bool `toml:"allow_ccc"`
+	// RequireSNI refuses clients whose SNI is not this name.
+	RequireSNI string `toml:"require_sni"`
+	// HandshakeTimeout bounds each handshake (default "10s").
+	HandshakeTimeout *Duration `toml:"handshake_timeout"`
 }
 
 // Limits is the [limits] table: sizes, timeouts and session caps.
@@ -119,6 +143,9 @@ type User struct {
 	Perms       []string `toml:"perms"`
 	ReadOnly    bool     `toml:"read_only"`
 	MaxSessions int      `toml:"max_sessions"`
+	// TLS is "" (follow the server) or "required" (refuse this user's
+	// login without TLS on the control connection).
+	TLS string `toml:"tls"`
 }
 
 // Duration is a time.Duration written in the file as a string such as
@@ -188,6 +215,8 @@ func (c *Config) resolve(dir string) {
 		}
 	}
 	abs(&c.TransferLog)
+	abs(&c.TLS.CertFile)
+	abs(&c.TLS.KeyFile)
 	abs(&c.Anonymous.Root)
 	for i := range c.Users {
 		abs(&c.Users[i].Root)

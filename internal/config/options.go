@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 			Root:         u.Root,
 			Perms:        perms,
 			MaxSessions:  u.MaxSessions,
+			RequireTLS:   u.TLS == "required",
 		}
 	}
 	var anon *userstore.Anonymous
@@ -98,6 +100,10 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		addr, _ := parseIPv4(n.Addr)
 		opts.PublicAddrByNet = append(opts.PublicAddrByNet, ftpserver.NetAddr{Net: prefix.Masked(), Addr: addr})
 	}
+	if err := c.tlsOptions(&opts); err != nil {
+		closeAll()
+		return ftpserver.Options{}, nil, err
+	}
 	if c.TransferLog != "" {
 		f, err := os.OpenFile(c.TransferLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
@@ -140,4 +146,37 @@ func (c *Config) Level() slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// tlsOptions fills the TLS fields of opts from the [tls] table, loading the
+// certificate files (so a reload picks up renewed certificates).
+func (c *Config) tlsOptions(opts *ftpserver.Options) error {
+	t := c.TLS
+	if t.Mode != "optional" && t.Mode != "required" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return fmt.Errorf("tls.cert_file: %w", err)
+	}
+	opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if t.Mode == "required" {
+		opts.TLSMode = ftpserver.TLSRequired
+	}
+	if t.RequireProtP != nil {
+		opts.RequireProtP = ftpserver.ProtOptional
+		if *t.RequireProtP {
+			opts.RequireProtP = ftpserver.ProtRequired
+		}
+	}
+	switch t.SessionReuse {
+	case "relaxed":
+		opts.TLSReuse = ftpserver.ReuseRelaxed
+	case "strict":
+		opts.TLSReuse = ftpserver.ReuseStrict
+	}
+	opts.AllowCCC = t.AllowCCC
+	opts.RequireSNI = t.RequireSNI
+	opts.TLSHandshakeTimeout = t.HandshakeTimeout.get()
+	return nil
 }

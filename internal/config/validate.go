@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -77,8 +78,41 @@ func (c *Config) Validate() error {
 	if a := c.Active.Port; a < -1 || a > 65535 {
 		add("active.port", "%d is not a port (0 = control port - 1, -1 = ephemeral)", a)
 	}
+	c.validateTLS(add)
 	c.validateUsers(add)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateTLS(add addFunc) {
+	t := c.TLS
+	oneOf(add, "tls.mode", t.Mode, "off", "optional", "required")
+	oneOf(add, "tls.session_reuse", t.SessionReuse, "required", "strict", "relaxed")
+	positive(add, "tls.handshake_timeout", t.HandshakeTimeout)
+	on := t.Mode == "optional" || t.Mode == "required"
+	if !on {
+		if t.ImplicitListen != "" {
+			add("tls.implicit_listen", "needs tls.mode = \"optional\" or \"required\"")
+		}
+		if t.RequireProtP != nil && *t.RequireProtP {
+			add("tls.require_prot_p", "needs tls.mode = \"optional\" or \"required\"")
+		}
+		for i, u := range c.Users {
+			if u.TLS == "required" {
+				add(fmt.Sprintf("users[%d].tls", i), "\"required\" needs tls.mode = \"optional\" or \"required\"")
+			}
+		}
+		return
+	}
+	if t.CertFile == "" || t.KeyFile == "" {
+		add("tls", "cert_file and key_file are required when TLS is on")
+	} else if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		add("tls.cert_file", "%v", err)
+	}
+	if t.ImplicitListen != "" {
+		if err := checkListen(t.ImplicitListen); err != nil {
+			add("tls.implicit_listen", "%v", err)
+		}
+	}
 }
 
 type addFunc func(key, format string, args ...any)
@@ -156,6 +190,7 @@ func (c *Config) validateUsers(add addFunc) {
 			add(key+".perms", "%v", err)
 		}
 		atLeast(add, key+".max_sessions", u.MaxSessions, 0)
+		oneOf(add, key+".tls", u.TLS, "required")
 	}
 }
 
