@@ -287,6 +287,7 @@ func (s *Server) handle(c net.Conn, implicit bool) {
 		refuse(c, "Too many failed logins from your address; try again later.")
 		return
 	}
+	oobInline(c)
 	ss := newSession(s, o, c, id, log)
 	ss.implicit = implicit
 	if msg := s.register(ss, ip, o); msg != "" {
