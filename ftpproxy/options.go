@@ -167,8 +167,9 @@ type Options struct {
 	// data transfers without PROT P.
 	RequireClientTLS bool
 	// BackendTLS is the TLS client configuration toward servers (roots,
-	// ServerName, InsecureSkipVerify). A session cache is added when missing
-	// so that data connections resume the control connection's session.
+	// ServerName, InsecureSkipVerify). Each session gets its own session
+	// cache so that data connections resume the control connection's
+	// session. ServerName defaults to the backend's host.
 	BackendTLS *tls.Config
 	// BackendTLSMode is TLS toward servers.
 	BackendTLSMode TLSMode
@@ -233,9 +234,6 @@ func (o *Options) setDefaults() error {
 		c := &tls.Config{}
 		if o.BackendTLS != nil {
 			c = o.BackendTLS.Clone()
-		}
-		if c.ClientSessionCache == nil {
-			c.ClientSessionCache = tls.NewLRUClientSessionCache(256)
 		}
 		if c.MinVersion == 0 {
 			c.MinVersion = tls.VersionTLS12

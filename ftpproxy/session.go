@@ -57,6 +57,7 @@ type session struct {
 	serverAddr  netip.AddrPort
 	serverLocal netip.AddrPort
 	serverHost  string // for SNI toward TLS backends
+	backendTLS  *tls.Config
 
 	wmu sync.Mutex // serialises writes to the client
 	smu sync.Mutex // serialises writes to the server with queueing
@@ -283,7 +284,15 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	return greet, nil
 }
 
+// backendTLSConfig is the session's TLS client configuration toward the
+// server. Each session has its own session cache, so that its data
+// connections resume its own control connection's TLS session (servers
+// such as vsftpd with require_ssl_reuse, and ferry, refuse another
+// session's ticket).
 func (s *session) backendTLSConfig() *tls.Config {
+	if s.backendTLS != nil {
+		return s.backendTLS
+	}
 	c := s.p.opts.BackendTLS.Clone()
 	if c.ServerName == "" {
 		c.ServerName = s.serverHost
@@ -291,8 +300,8 @@ func (s *session) backendTLSConfig() *tls.Config {
 	if len(c.NextProtos) == 0 {
 		c.NextProtos = []string{"ftp"}
 	}
-	// Clone shares the session cache, so data connections resume the
-	// control connection's session.
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	s.backendTLS = c
 	return c
 }
 
@@ -367,7 +376,8 @@ func (s *session) readClient() (cmd ftp.Command, ok bool) {
 		s.mu.Lock()
 		user := s.user
 		s.mu.Unlock()
-		if !allowed(o.Rules, cmd.Verb, cmd.Arg, user, s.clientAddr.Addr()) {
+		// USER is checked with the name it sets, once routed.
+		if cmd.Verb != "USER" && !allowed(o.Rules, cmd.Verb, cmd.Arg, user, s.clientAddr.Addr()) {
 			s.log.Info("command denied by policy", "client", s.clientAddr.String(), "user", user, "command", cmd.String())
 			s.reply(550, "Command not allowed by proxy policy.")
 			continue

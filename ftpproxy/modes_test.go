@@ -1,0 +1,233 @@
+package ftpproxy
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestModes(t *testing.T) {
+	t.Run("explicit mode connects to the host named after the at sign and logs in with the rest", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) {
+			f.send("220 real server\n")
+			if !f.expect("USER alice@corp") {
+				return
+			}
+			f.send("331 pass\n")
+			if !f.expect("PASS p") {
+				return
+			}
+			f.send("230 in\n")
+			f.serveRest()
+		})
+		addr, _ := startProxy(t, "", Options{Mode: ModeExplicit, AllowDestinations: []string{"127.0.0.1:*"}})
+		tc := dialProxy(t, addr)
+		tc.expect(220)
+		tc.cmd("NOOP", 200)
+		tc.cmd("PWD", 530)
+		tc.cmd("USER alice@corp@"+fs.Addr, 331)
+		tc.cmd("PASS p", 230)
+		tc.cmd("USER bob@192.0.2.1", 530)
+		tc.cmd("QUIT", 221)
+	})
+
+	t.Run("explicit mode refuses destinations outside the allow list without connecting", func(t *testing.T) {
+		addr, logs := startProxy(t, "", Options{Mode: ModeExplicit, AllowDestinations: []string{"ftp.example.org:21"}})
+		tc := dialProxy(t, addr)
+		tc.expect(220)
+		tc.cmd("USER u@127.0.0.1:21", 530)
+		tc.cmd("USER u@127.0.0.1", 530)
+		tc.cmd("USER nohost", 530)
+		if !strings.Contains(logs.String(), "not allowed") {
+			t.Errorf("no log:\n%s", logs)
+		}
+	})
+
+	t.Run("reverse mode picks the backend by user name", func(t *testing.T) {
+		mk := func(name string) *fakeServer {
+			return startFake(t, "", func(f *fakeConn) {
+				f.send("220 " + name + "\n")
+				if !f.expect("USER " + name) {
+					return
+				}
+				f.send("230 hello " + name + "\n")
+				f.serveRest()
+			})
+		}
+		a, b := mk("alice"), mk("bob")
+		addr, _ := startProxy(t, "", Options{UserBackends: map[string]string{"alice": a.Addr, "bob": b.Addr}})
+		for _, u := range []string{"alice", "bob"} {
+			tc := dialProxy(t, addr)
+			tc.expect(220)
+			if r := tc.cmd("USER "+u, 230); r.Message() != "hello "+u {
+				t.Errorf("%s reached %q", u, r.Message())
+			}
+		}
+		tc := dialProxy(t, addr)
+		tc.expect(220)
+		tc.cmd("USER mallory", 530)
+	})
+
+	t.Run("PROXY protocol headers of version 1 and 2 precede the session", func(t *testing.T) {
+		for _, v := range []int{1, 2} {
+			got := make(chan []byte, 1)
+			fs := startFake(t, "", func(f *fakeConn) {
+				br := bufio.NewReader(f.c)
+				var hdr []byte
+				if v == 1 {
+					hdr, _ = br.ReadBytes('\n')
+				} else {
+					hdr = make([]byte, 28)
+					io.ReadFull(br, hdr)
+				}
+				got <- hdr
+				f.send("220 hi\n")
+			})
+			addr, _ := startProxy(t, "", Options{Backend: fs.Addr, ProxyProtocol: v})
+			tc := dialProxy(t, addr)
+			tc.expect(220)
+			hdr := <-got
+			want := appendProxyHeader(nil, v, addrPortOf(tc.c.LocalAddr()), addrPortOf(tc.c.RemoteAddr()))
+			if !bytes.Equal(hdr, want) {
+				t.Errorf("v%d header = %q, want %q", v, hdr, want)
+			}
+		}
+	})
+
+	t.Run("session caps refuse the connection over the per-IP limit", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) { f.send("220 hi\n"); f.serveRest() })
+		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, MaxSessionsPerIP: 1})
+		tc := dialProxy(t, addr)
+		tc.expect(220)
+		tc2 := dialProxy(t, addr)
+		tc2.expect(421)
+		tc2.eof()
+	})
+
+	t.Run("an idle client is disconnected with 421", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) { f.login(); f.serveRest() })
+		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, IdleTimeout: 200 * time.Millisecond})
+		tc := dialProxy(t, addr)
+		tc.login()
+		tc.expect(421)
+		tc.eof()
+	})
+
+	t.Run("transparent mode refuses connections that were not redirected", func(t *testing.T) {
+		addr, _ := startProxy(t, "", Options{Mode: ModeTransparent})
+		tc := dialProxy(t, addr)
+		tc.expect(421)
+		tc.eof()
+	})
+}
+
+func TestPolicy(t *testing.T) {
+	rules := []Rule{
+		{Action: "deny", Commands: []string{"SITE"}, Args: []string{"exec*"}},
+		{Action: "allow", Commands: []string{"STOR", "DELE"}, Users: []string{"admin"}},
+		{Action: "deny", Commands: []string{"STOR", "DELE", "RNFR", "RNTO", "MKD", "RMD", "APPE", "STOU"}},
+		{Action: "deny", Commands: []string{"USER"}, Args: []string{"root"}},
+		{Action: "deny", Commands: []string{"RETR"}, Sources: []string{"127.0.0.0/8"}, Args: []string{"*.key"}},
+	}
+	t.Run("rules match by command, argument, user and source, first match wins", func(t *testing.T) {
+		rs := append([]Rule(nil), rules...)
+		for i := range rs {
+			if err := rs[i].compile(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lo, far := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1")
+		for _, c := range []struct {
+			verb, arg, user string
+			src             netip.Addr
+			want            bool
+		}{
+			{"SITE", "EXEC /bin/sh", "u", lo, false},
+			{"SITE", "exec x", "u", lo, false},
+			{"SITE", "CHMOD 644 f", "u", lo, true},
+			{"STOR", "f", "u", lo, false},
+			{"STOR", "f", "admin", lo, true},
+			{"DELE", "f", "u", far, false},
+			{"RETR", "f", "u", lo, true},
+			{"RETR", "server.key", "u", lo, false},
+			{"RETR", "server.key", "u", far, true},
+			{"USER", "root", "root", far, false},
+		} {
+			if got := allowed(rs, c.verb, c.arg, c.user, c.src); got != c.want {
+				t.Errorf("%s %q user %q from %s: allowed=%v, want %v", c.verb, c.arg, c.user, c.src, got, c.want)
+			}
+		}
+	})
+
+	t.Run("denied commands are answered by the proxy and never reach the server", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) {
+			f.send("220 hi\n")
+			if !f.expect("USER u") {
+				return
+			}
+			f.send("230 in\n")
+			if !f.expect("NOOP") {
+				return
+			}
+			f.send("200 only NOOP got here\n")
+			f.serveRest()
+		})
+		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, Rules: append([]Rule(nil), rules...)})
+		tc := dialProxy(t, addr)
+		tc.expect(220)
+		tc.cmd("USER root", 530)
+		tc.cmd("USER u", 230)
+		tc.cmd("SITE EXEC rm -rf /", 550)
+		tc.cmd("STOR f", 550)
+		tc.cmd("DELE f", 550)
+		tc.cmd("NOOP", 200)
+	})
+
+	t.Run("bad rules are refused", func(t *testing.T) {
+		for _, r := range []Rule{{Action: "drop"}, {Action: "deny", Sources: []string{"nonsense"}}} {
+			if _, err := New(Options{Backend: "127.0.0.1:21", Rules: []Rule{r}}); err == nil {
+				t.Errorf("rule %+v accepted", r)
+			}
+		}
+	})
+}
+
+func TestProxyHeader(t *testing.T) {
+	src := netip.MustParseAddrPort("192.0.2.1:40000")
+	dst := netip.MustParseAddrPort("198.51.100.2:21")
+	t.Run("version 1 is one text line", func(t *testing.T) {
+		got := string(appendProxyHeader(nil, 1, src, dst))
+		if got != "PROXY TCP4 192.0.2.1 198.51.100.2 40000 21\r\n" {
+			t.Errorf("got %q", got)
+		}
+		got = string(appendProxyHeader(nil, 1, netip.MustParseAddrPort("[2001:db8::1]:5"), dst))
+		if got != "PROXY TCP6 2001:db8::1 ::ffff:198.51.100.2 5 21\r\n" {
+			t.Errorf("mixed families: got %q", got)
+		}
+	})
+	t.Run("version 2 is binary with the signature, family and addresses", func(t *testing.T) {
+		got := appendProxyHeader(nil, 2, src, dst)
+		want := append([]byte("\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c"), 192, 0, 2, 1, 198, 51, 100, 2, 0x9c, 0x40, 0, 21)
+		if !bytes.Equal(got, want) {
+			t.Errorf("got % x\nwant % x", got, want)
+		}
+		if len(appendProxyHeader(nil, 2, netip.MustParseAddrPort("[2001:db8::1]:5"), dst)) != 16+36 {
+			t.Error("IPv6 header has the wrong length")
+		}
+	})
+}
+
+// listenerAddr is used by tests that need a free port.
+func freeAddr(t *testing.T, host string) string {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", host, err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
