@@ -159,7 +159,7 @@ func TestIPv4AndIPv6(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, proxyAt, backendAt, url string
-		args                         []string
+		args                          []string
 	}{
 		{"an IPv4 client reaches an IPv6 server in passive mode", "127.0.0.1:0", "[::1]:0", "", []string{"--disable-epsv"}},
 		{"an IPv4 client reaches an IPv6 server in active mode", "127.0.0.1:0", "[::1]:0", "", []string{"-P", "127.0.0.1", "--disable-eprt"}},
