@@ -64,9 +64,22 @@ type Options struct {
 	Timeout time.Duration
 	// Dialer dials the control and passive data connections.
 	Dialer *net.Dialer
+	// DialContext, when set, replaces Dialer (for proxies and tests).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Debug, when set, receives the control connection transcript
 	// ("> CMD" / "< reply"), with passwords redacted.
 	Debug io.Writer
+}
+
+func (o *Options) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if o.DialContext != nil {
+		return o.DialContext(ctx, "tcp", addr)
+	}
+	d := o.Dialer
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 func (o *Options) timeout() time.Duration {
@@ -106,13 +119,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ftpclient: %w", err)
 	}
-	d := opts.Dialer
-	if d == nil {
-		d = &net.Dialer{}
-	}
 	dctx, cancel := context.WithTimeout(ctx, opts.timeout())
 	defer cancel()
-	raw, err := d.DialContext(dctx, "tcp", addr)
+	raw, err := opts.dial(dctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("ftpclient: %w", err)
 	}

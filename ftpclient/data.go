@@ -94,13 +94,9 @@ func (c *Conn) prepareData(ctx context.Context) (*dataSetup, error) {
 		}
 		target = c.fixPASV(ap)
 	}
-	d := c.opts.Dialer
-	if d == nil {
-		d = &net.Dialer{}
-	}
 	dctx, cancel := context.WithTimeout(ctx, c.opts.timeout())
 	defer cancel()
-	conn, err := d.DialContext(dctx, "tcp", target.String())
+	conn, err := c.opts.dial(dctx, target.String())
 	if err != nil {
 		return nil, fmt.Errorf("ftpclient: data connection to %s: %w", target, ctxErr(ctx, err))
 	}

@@ -1,0 +1,361 @@
+package ftpclient
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+)
+
+// MirrorOptions tune Mirror.
+type MirrorOptions struct {
+	// OnlyNewer transfers a file only when the destination lacks it or
+	// the source is newer (by modification time, to the second). Without
+	// it a file is also transferred when the sizes differ.
+	OnlyNewer bool
+	// Delete removes destination files and directories the source lacks.
+	Delete bool
+	// DryRun reports what would be done without doing it.
+	DryRun bool
+	// Parallel is the number of simultaneous transfers (default 1).
+	Parallel int
+	// Verify checks each transfer (HASH, else size).
+	Verify bool
+	// Exclude holds glob patterns (ftp.MatchGlob) matched against each
+	// relative path and each base name; matches are neither copied nor
+	// deleted.
+	Exclude []string
+	// Log, when set, is called for every action (from several goroutines
+	// when Parallel > 1).
+	Log func(MirrorAction)
+}
+
+// MirrorAction describes one step of a mirror.
+type MirrorAction struct {
+	Op   string // "mkdir", "get", "put", "delete", "rmdir"
+	Path string // relative to the mirrored roots, with "/"
+	Size int64
+}
+
+// MirrorStats counts what a mirror did (or would do, in a dry run).
+type MirrorStats struct {
+	Files, Dirs, Deleted, Skipped int
+	Bytes                         int64
+}
+
+type mirrorEntry struct {
+	dir     bool
+	size    int64
+	modTime time.Time
+}
+
+// MirrorDown makes localDir a copy of remoteDir.
+func (cl *Client) MirrorDown(ctx context.Context, remoteDir, localDir string, o MirrorOptions) (MirrorStats, error) {
+	remoteDir = path.Clean(remoteDir)
+	src, err := cl.remoteTree(ctx, remoteDir, o)
+	if err != nil {
+		return MirrorStats{}, err
+	}
+	if !o.DryRun {
+		if err := os.MkdirAll(localDir, 0o755); err != nil {
+			return MirrorStats{}, err
+		}
+	}
+	dst, err := localTree(localDir, o)
+	if err != nil {
+		return MirrorStats{}, err
+	}
+	ops := mirrorOps{
+		mkdir: func(rel string) error { return os.MkdirAll(filepath.Join(localDir, filepath.FromSlash(rel)), 0o755) },
+		copy: func(ctx context.Context, rel string, e mirrorEntry) (int64, error) {
+			local := filepath.Join(localDir, filepath.FromSlash(rel))
+			n, err := cl.Download(ctx, path.Join(remoteDir, rel), local, TransferOptions{Verify: o.Verify})
+			if err == nil && !e.modTime.IsZero() {
+				err = os.Chtimes(local, e.modTime, e.modTime)
+			}
+			return n, err
+		},
+		remove: func(ctx context.Context, rel string, dir bool) error {
+			return os.Remove(filepath.Join(localDir, filepath.FromSlash(rel)))
+		},
+		copyOp: "get",
+	}
+	return runMirror(ctx, src, dst, o, ops)
+}
+
+// MirrorUp makes remoteDir a copy of localDir. Modification times are set
+// on the server with MFMT (or MDTM) when it allows it.
+func (cl *Client) MirrorUp(ctx context.Context, localDir, remoteDir string, o MirrorOptions) (MirrorStats, error) {
+	remoteDir = path.Clean(remoteDir)
+	src, err := localTree(localDir, o)
+	if err != nil {
+		return MirrorStats{}, err
+	}
+	if _, ok := src[""]; !ok {
+		return MirrorStats{}, &fs.PathError{Op: "mirror", Path: localDir, Err: fs.ErrNotExist}
+	}
+	if !o.DryRun {
+		if err := cl.Do(ctx, func(c *Conn) error { return c.MkdirAll(ctx, remoteDir) }); err != nil {
+			return MirrorStats{}, err
+		}
+	}
+	dst, err := cl.remoteTree(ctx, remoteDir, o)
+	if err != nil && !o.DryRun {
+		return MirrorStats{}, err
+	}
+	ops := mirrorOps{
+		mkdir: func(rel string) error {
+			return cl.Do(ctx, func(c *Conn) error { return c.MkdirAll(ctx, path.Join(remoteDir, rel)) })
+		},
+		copy: func(ctx context.Context, rel string, e mirrorEntry) (int64, error) {
+			remote := path.Join(remoteDir, rel)
+			n, err := cl.Upload(ctx, filepath.Join(localDir, filepath.FromSlash(rel)), remote, TransferOptions{Verify: o.Verify})
+			if err == nil {
+				cl.Do(ctx, func(c *Conn) error {
+					c.SetModTime(ctx, remote, e.modTime) // best effort
+					return nil
+				})
+			}
+			return n, err
+		},
+		remove: func(ctx context.Context, rel string, dir bool) error {
+			return cl.Do(ctx, func(c *Conn) error {
+				if dir {
+					return c.Rmdir(ctx, path.Join(remoteDir, rel))
+				}
+				return c.Delete(ctx, path.Join(remoteDir, rel))
+			})
+		},
+		copyOp: "put",
+	}
+	return runMirror(ctx, src, dst, o, ops)
+}
+
+func excluded(rel string, o MirrorOptions) bool {
+	for _, p := range o.Exclude {
+		if ftp.MatchGlob(p, rel) || ftp.MatchGlob(p, path.Base(rel)) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteTree lists remoteDir recursively; keys are relative paths ("" is
+// the root).
+func (cl *Client) remoteTree(ctx context.Context, remoteDir string, o MirrorOptions) (map[string]mirrorEntry, error) {
+	tree := map[string]mirrorEntry{}
+	err := cl.Do(ctx, func(c *Conn) error {
+		clear(tree)
+		return c.Walk(ctx, remoteDir, func(p string, e ftp.Entry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel := relOf(remoteDir, p)
+			if rel != "" && excluded(rel, o) {
+				if e.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if e.Type != ftp.EntryFile && !e.IsDir() {
+				return nil // links, devices: not mirrored
+			}
+			tree[rel] = mirrorEntry{dir: e.IsDir(), size: e.Size, modTime: e.ModTime}
+			return nil
+		})
+	})
+	return tree, err
+}
+
+func localTree(dir string, o MirrorOptions) (map[string]mirrorEntry, error) {
+	tree := map[string]mirrorEntry{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			rel = ""
+		}
+		if rel != "" && excluded(rel, o) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		tree[rel] = mirrorEntry{dir: d.IsDir(), size: info.Size(), modTime: info.ModTime()}
+		return nil
+	})
+	return tree, err
+}
+
+type mirrorOps struct {
+	mkdir  func(rel string) error
+	copy   func(ctx context.Context, rel string, e mirrorEntry) (int64, error)
+	remove func(ctx context.Context, rel string, dir bool) error
+	copyOp string
+}
+
+func needsCopy(s, d mirrorEntry, ok bool, o MirrorOptions) bool {
+	if !ok || d.dir {
+		return true
+	}
+	newer := !s.modTime.IsZero() && !d.modTime.IsZero() &&
+		s.modTime.Truncate(time.Second).After(d.modTime.Truncate(time.Second))
+	if o.OnlyNewer {
+		return newer
+	}
+	return newer || s.size != d.size
+}
+
+func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOptions, ops mirrorOps) (MirrorStats, error) {
+	var st MirrorStats
+	log := func(a MirrorAction) {
+		if o.Log != nil {
+			o.Log(a)
+		}
+	}
+	keys := make([]string, 0, len(src))
+	for k := range src {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var files []string
+	for _, rel := range keys {
+		s := src[rel]
+		d, ok := dst[rel]
+		if s.dir {
+			if rel != "" && (!ok || !d.dir) {
+				log(MirrorAction{Op: "mkdir", Path: rel})
+				st.Dirs++
+				if !o.DryRun {
+					if ok && !d.dir {
+						if err := ops.remove(ctx, rel, false); err != nil {
+							return st, err
+						}
+					}
+					if err := ops.mkdir(rel); err != nil {
+						return st, err
+					}
+				}
+			}
+			continue
+		}
+		if !needsCopy(s, d, ok, o) {
+			st.Skipped++
+			continue
+		}
+		files = append(files, rel)
+	}
+
+	// Transfers, Parallel at a time.
+	par := max(o.Parallel, 1)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		bytes    atomic.Int64
+		next     atomic.Int64
+	)
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := 0; w < par; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || tctx.Err() != nil {
+					return
+				}
+				rel := files[i]
+				log(MirrorAction{Op: ops.copyOp, Path: rel, Size: src[rel].size})
+				if o.DryRun {
+					bytes.Add(src[rel].size)
+					continue
+				}
+				n, err := ops.copy(tctx, rel, src[rel])
+				bytes.Add(n)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st.Files = len(files)
+	st.Bytes = bytes.Load()
+	if firstErr != nil {
+		return st, firstErr
+	}
+	if !o.Delete {
+		return st, nil
+	}
+	// Deletions, deepest first so directories are empty when removed.
+	var gone []string
+	for rel := range dst {
+		if _, ok := src[rel]; !ok && rel != "" {
+			gone = append(gone, rel)
+		}
+	}
+	slices.SortFunc(gone, func(a, b string) int {
+		if da, db := strings.Count(a, "/"), strings.Count(b, "/"); da != db {
+			return db - da
+		}
+		return strings.Compare(b, a)
+	})
+	for _, rel := range gone {
+		op := "delete"
+		if dst[rel].dir {
+			op = "rmdir"
+		}
+		log(MirrorAction{Op: op, Path: rel})
+		st.Deleted++
+		if !o.DryRun {
+			if err := ops.remove(ctx, rel, dst[rel].dir); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
+}
+
+// relOf returns p relative to the walked root dir ("" for dir itself).
+func relOf(dir, p string) string {
+	if p == dir {
+		return ""
+	}
+	if dir == "." {
+		return p
+	}
+	prefix := dir
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return strings.TrimPrefix(p, prefix)
+}
