@@ -412,4 +412,3 @@ func TestMirrorCopiesTreesBothWays(t *testing.T) {
 		mustEqualFile(t, filepath.Join(down, "a.txt"), []byte("alpha, longer"))
 	})
 }
-
