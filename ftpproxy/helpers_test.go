@@ -228,3 +228,5 @@ func (tc *testClient) eof() {
 		tc.t.Fatalf("client: want connection closed, got %d %q", r.Code, r.Message())
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
