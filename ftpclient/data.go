@@ -268,20 +268,32 @@ func indexByte(s string, b byte) int {
 	return -1
 }
 
-// abort ends a running transfer: it closes the data connection, sends ABOR
-// and NOOP and reads replies up to NOOP's 200, so the control connection is
-// in step again. cause is returned (nil for a range read in full); if the
-// exchange fails the Conn is broken.
+// abort ends a running transfer: it closes the data connection (already
+// done by the caller), sends ABOR and reads its replies (426 then 226, or a
+// lone 225/226), then sends NOOP and reads up to its 200, so the control
+// connection is in step again whichever of the transfer's and ABOR's
+// replies the server sent. NOOP is not pipelined after ABOR: pure-ftpd
+// discards input that arrives with an ABOR. cause is returned (nil for a
+// range read in full); if the exchange fails the Conn is broken.
 func (c *Conn) abort(ctx context.Context, cause error) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.timeout())
 	defer cancel()
 	if err := c.send(actx, "ABOR"); err != nil {
 		return errors.Join(cause, err)
 	}
+	rep, err := c.readReply(actx)
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	if rep.Code/100 == 4 {
+		if _, err := c.readReply(actx); err != nil {
+			return errors.Join(cause, err)
+		}
+	}
 	if err := c.send(actx, "NOOP"); err != nil {
 		return errors.Join(cause, err)
 	}
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 4; i++ {
 		rep, err := c.readReply(actx)
 		if err != nil {
 			return errors.Join(cause, err)

@@ -67,9 +67,29 @@ func (c *Conn) upload(ctx context.Context, line string, offset int64, r io.Reade
 	err := c.transfer(ctx, line, offset, func(conn net.Conn) error {
 		var err error
 		n, err = io.Copy(conn, r)
-		return err
+		if err != nil {
+			return err
+		}
+		return finishUpload(conn, c.opts.timeout())
 	})
 	return n, err
+}
+
+// finishUpload half-closes the data connection (TLS: close_notify) and
+// waits for the server to close its side. Closing at once could reset the
+// connection while unread data (such as TLS 1.3 session tickets) sits in our
+// receive buffer, and the server would report a failed upload.
+func finishUpload(conn net.Conn, timeout time.Duration) error {
+	cw, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		return nil
+	}
+	if err := cw.CloseWrite(); err != nil {
+		return err
+	}
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
+	return nil
 }
 
 // Size returns the size of a file (SIZE, RFC 3659).

@@ -169,6 +169,12 @@ func (cl *Client) remoteTree(ctx context.Context, remoteDir string, o MirrorOpti
 			if e.Type != ftp.EntryFile && !e.IsDir() {
 				return nil // links, devices: not mirrored
 			}
+			if !e.IsDir() && !c.useMLSx() {
+				// LIST times have minutes at best; MDTM is exact.
+				if t, err := c.ModTime(ctx, p); err == nil {
+					e.ModTime = t
+				}
+			}
 			tree[rel] = mirrorEntry{dir: e.IsDir(), size: e.Size, modTime: e.ModTime}
 			return nil
 		})

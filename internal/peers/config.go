@@ -74,6 +74,9 @@ func vsftpdConfig(work, host string, port int, pasv [2]int, root string, opts Op
 			"ssl_sslv3=NO",
 			"ssl_ciphers=HIGH",
 		)
+		if opts.ImplicitTLS {
+			lines = append(lines, "implicit_ssl=YES")
+		}
 	}
 	lines = append(lines, opts.Extra...)
 	conf := filepath.Join(work, "vsftpd.conf")

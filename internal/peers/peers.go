@@ -25,6 +25,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -70,6 +71,9 @@ type Options struct {
 	RequireTLS bool
 	// NoSSLReuse turns off vsftpd's require_ssl_reuse.
 	NoSSLReuse bool
+	// ImplicitTLS makes vsftpd speak TLS from the first byte (implicit
+	// FTPS, implicit_ssl=YES); it needs CertFile. vsftpd only.
+	ImplicitTLS bool
 	// Root is the directory served; default a new temporary directory.
 	Root string
 	// PassivePorts is the passive port range as "lo-hi"; default a random
@@ -88,9 +92,10 @@ type Server struct {
 	User     string
 	Password string
 
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
+	implicit bool
+	cmd      *exec.Cmd
+	out      *syncBuffer
+	done     chan struct{}
 }
 
 // packages lists the Debian packages that carry each kind.
@@ -345,7 +350,10 @@ func start(t testing.TB, kind string, opts Options) (*Server, error) {
 	s := &Server{
 		Kind: kind, Addr: net.JoinHostPort(host, strconv.Itoa(port)), Root: root,
 		User: UserName, Password: DefaultPassword,
-		out: &syncBuffer{}, done: make(chan struct{}),
+		out: &syncBuffer{}, done: make(chan struct{}), implicit: opts.ImplicitTLS,
+	}
+	if opts.ImplicitTLS && (kind != Vsftpd || opts.CertFile == "") {
+		return nil, fmt.Errorf("ImplicitTLS needs vsftpd and a certificate")
 	}
 	cache := filepath.Join(CacheDir(), "root")
 	var args []string
@@ -423,6 +431,9 @@ func (s *Server) waitReady(limit time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.Addr)
 		cancel()
+		if err == nil && s.implicit {
+			c = tls.Client(c, &tls.Config{InsecureSkipVerify: true}) // only to see the greeting
+		}
 		if err == nil {
 			c.SetDeadline(time.Now().Add(3 * time.Second))
 			line, _ := bufio.NewReader(c).ReadString('\n')
