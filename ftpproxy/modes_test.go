@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -220,14 +219,4 @@ func TestProxyHeader(t *testing.T) {
 			t.Error("IPv6 header has the wrong length")
 		}
 	})
-}
-
-// listenerAddr is used by tests that need a free port.
-func freeAddr(t *testing.T, host string) string {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", host, err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -2,7 +2,6 @@ package ftpproxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -181,5 +180,3 @@ func (p *Proxy) Sessions() int {
 	defer p.mu.Unlock()
 	return len(p.sessions)
 }
-
-func (p *Proxy) clientTLSConfig() *tls.Config { return p.opts.ClientTLS }
