@@ -17,6 +17,13 @@ const usage = `ferry — FTP server, client and proxy
 Usage:
   ferry serve [flags] [DIR]   run the FTP server (see ferry serve --help)
   ferry passwd                read a password and print its argon2id hash
+  ferry ls URL                list a remote folder (ftp:// or ftps:// URL)
+  ferry get URL [DEST]        download a file (-c resume, --segments N)
+  ferry put FILE... URL       upload files (-c resume, --parallel N)
+  ferry mirror SRC DST        mirror a tree up or down (--delete, --only-newer)
+  ferry rm URL...             delete remote files (-r trees, --dir folders)
+  ferry mkdir URL...          create remote folders (-p parents)
+  ferry mv URL NEWPATH        rename a remote file or folder
   ferry proxy [flags]         run the FTP proxy / gateway (see ferry proxy --help)
   ferry version               print the version
 

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// remoteURL is a parsed ftp:// or ftps:// URL.
+type remoteURL struct {
+	addr        string // host:port
+	host        string
+	user        string
+	password    string
+	hasPassword bool
+	path        string // "" is the login folder; "/x" is absolute
+	implicitTLS bool
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "ftp://") || strings.HasPrefix(s, "ftps://")
+}
+
+// parseRemoteURL parses ftp://[user[:password]@]host[:port]/path. As in
+// RFC 1738 the path is relative to the login folder; an absolute path starts
+// with %2F (ftp://host/%2Fetc/motd).
+func parseRemoteURL(raw string) (*remoteURL, error) {
+	if !isURL(raw) {
+		return nil, usageError{fmt.Sprintf("%q is not an ftp:// or ftps:// URL", raw)}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if u.Hostname() == "" {
+		return nil, usageError{fmt.Sprintf("%q has no host", raw)}
+	}
+	r := &remoteURL{host: u.Hostname(), implicitTLS: u.Scheme == "ftps"}
+	port := u.Port()
+	if port == "" {
+		port = "21"
+		if r.implicitTLS {
+			port = "990"
+		}
+	}
+	r.addr = net.JoinHostPort(r.host, port)
+	if u.User != nil {
+		r.user = u.User.Username()
+		r.password, r.hasPassword = u.User.Password()
+	}
+	p := u.Path
+	if strings.HasPrefix(p, "/") {
+		p = p[1:]
+	}
+	r.path = p
+	return r, nil
+}
+
+// resolvePassword fills in the user and password: from the URL, then
+// $FERRY_PASSWORD, then ~/.netrc (or $NETRC), then a prompt on the terminal.
+// Without a user anywhere the login is anonymous.
+func (r *remoteURL) resolvePassword(stdin io.Reader, stderr io.Writer) error {
+	if r.hasPassword {
+		return nil
+	}
+	if pw, ok := os.LookupEnv("FERRY_PASSWORD"); ok {
+		r.password, r.hasPassword = pw, true
+		if r.user == "" {
+			r.user = os.Getenv("FERRY_USER")
+		}
+		return nil
+	}
+	if login, pw, ok := netrcLookup(r.host, r.user); ok {
+		if r.user == "" {
+			r.user = login
+		}
+		r.password, r.hasPassword = pw, true
+		return nil
+	}
+	if r.user == "" || r.user == "anonymous" || r.user == "ftp" {
+		return nil
+	}
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return usageError{fmt.Sprintf("no password for %s@%s: put it in the URL, $FERRY_PASSWORD or ~/.netrc", r.user, r.host)}
+	}
+	fmt.Fprintf(stderr, "Password for %s@%s: ", r.user, r.host)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return err
+	}
+	r.password, r.hasPassword = string(pw), true
+	return nil
+}
+
+// netrcLookup finds the login and password for host (and user, when
+// given) in $NETRC or ~/.netrc; "default" entries match any host.
+func netrcLookup(host, user string) (login, password string, ok bool) {
+	name := os.Getenv("NETRC")
+	if name == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", "", false
+		}
+		name = filepath.Join(home, ".netrc")
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return "", "", false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Split(bufio.ScanWords)
+	var toks []string
+	for sc.Scan() {
+		toks = append(toks, sc.Text())
+	}
+	type entry struct{ machine, login, password string }
+	var entries []entry
+	var cur *entry
+	for i := 0; i < len(toks); i++ {
+		switch toks[i] {
+		case "machine":
+			if i+1 < len(toks) {
+				entries = append(entries, entry{machine: toks[i+1]})
+				cur = &entries[len(entries)-1]
+				i++
+			}
+		case "default":
+			entries = append(entries, entry{machine: ""})
+			cur = &entries[len(entries)-1]
+		case "login", "password", "account":
+			if cur != nil && i+1 < len(toks) {
+				if toks[i] == "login" {
+					cur.login = toks[i+1]
+				} else if toks[i] == "password" {
+					cur.password = toks[i+1]
+				}
+				i++
+			}
+		case "macdef":
+			cur = nil // macro bodies are not parsed
+		}
+	}
+	for _, e := range entries {
+		if (e.machine == host || e.machine == "") && (user == "" || e.login == user) && e.password != "" {
+			return e.login, e.password, true
+		}
+	}
+	return "", "", false
+}
