@@ -192,10 +192,10 @@ func exitCode(err error) int {
 }
 
 type clientCmd struct {
-	f                 clientFlags
-	stdin             io.Reader
-	stdout, stderr    io.Writer
-	clients           []*ftpclient.Client
+	f              clientFlags
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	clients        []*ftpclient.Client
 }
 
 func (cc *clientCmd) close() {
