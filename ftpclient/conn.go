@@ -136,6 +136,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		if c.tlsConf.ClientSessionCache == nil {
 			c.tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(32)
 		}
+		if len(c.tlsConf.NextProtos) == 0 {
+			c.tlsConf.NextProtos = []string{"ftp"} // ALPN, against cross-protocol attacks (ALPACA)
+		}
 	}
 	if err := c.handshake(ctx); err != nil {
 		c.conn.Close()
