@@ -55,7 +55,7 @@ Flags:
 type clientFlags struct {
 	active, noEPSV, tlsExplicit, insecure bool
 	caFile                                string
-	cont, quiet, progress, noProgress     bool
+	cont, quiet, progress                 bool
 	parallel, segments                    int
 	limitRate                             string
 	verify                                bool

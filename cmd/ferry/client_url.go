@@ -55,11 +55,7 @@ func parseRemoteURL(raw string) (*remoteURL, error) {
 		r.user = u.User.Username()
 		r.password, r.hasPassword = u.User.Password()
 	}
-	p := u.Path
-	if strings.HasPrefix(p, "/") {
-		p = p[1:]
-	}
-	r.path = p
+	r.path = strings.TrimPrefix(u.Path, "/")
 	return r, nil
 }
 
