@@ -247,6 +247,7 @@ type transfer struct {
 	conns    []net.Conn
 	canceled bool
 	done     chan struct{}
+	ready    chan struct{} // closed once both data connections are up
 	bytes    int64
 	err      error
 }
@@ -273,6 +274,7 @@ func (s *session) startTransfer(cmd ftp.Command) {
 		s: s, d: d, verb: cmd.Verb, arg: cmd.Arg,
 		download: cmd.Verb != "STOR" && cmd.Verb != "STOU" && cmd.Verb != "APPE",
 		done:     make(chan struct{}),
+		ready:    make(chan struct{}),
 	}
 	x.ctx, x.stop = context.WithCancel(context.Background())
 	s.mu.Lock()
@@ -312,8 +314,11 @@ func (x *transfer) cancel() {
 }
 
 // finish is called with the server's final reply to the transfer command:
-// it waits (bounded) for the data to be delivered before the reply is
-// forwarded, or cancels the data path on a negative reply.
+// it cancels the data path on a negative reply; otherwise it waits for the
+// data to be delivered before the reply is forwarded. Waiting for the data
+// connections is bounded by DataTimeout; once both are up, the copy runs to
+// its end (the server has finished; what remains is buffered data the client
+// is reading), unless the client aborts or the session ends.
 func (x *transfer) finish(code int) {
 	if code >= 400 {
 		x.cancel()
@@ -322,10 +327,12 @@ func (x *transfer) finish(code int) {
 	defer t.Stop()
 	select {
 	case <-x.done:
+		return
+	case <-x.ready:
 	case <-t.C:
 		x.cancel()
-		<-x.done
 	}
+	<-x.done
 }
 
 func (x *transfer) run(prot bool) {
@@ -351,6 +358,7 @@ func (x *transfer) run(prot bool) {
 	var n int64
 	err := errors.Join(cerr, serr)
 	if err == nil {
+		close(x.ready)
 		if x.download {
 			n, err = io.Copy(cc, sc)
 		} else {
