@@ -51,6 +51,7 @@ func run(t *testing.T, name string, args ...string) string {
 // ferryBackend serves a temporary directory holding f.bin (1 MiB of random
 // bytes) to user u, password p.
 type ferryBackend struct {
+	Srv  *ftpservertest.Server
 	Addr string
 	Dir  string
 	Data []byte
@@ -74,7 +75,7 @@ func startFerry(t *testing.T, addr string, mod func(*ftpserver.Options)) *ferryB
 		mod(&opts)
 	}
 	s := ftpservertest.Start(t, addr, opts)
-	return &ferryBackend{Addr: s.Addr, Dir: dir, Data: data}
+	return &ferryBackend{Srv: s, Addr: s.Addr, Dir: dir, Data: data}
 }
 
 func (b *ferryBackend) check(t *testing.T, got []byte) {
@@ -298,6 +299,27 @@ func TestTLSPerSide(t *testing.T) {
 			waitLog(t, logs, "client_tls=false server_tls=true")
 		})
 	}
+	t.Run("a plain client reaches an implicit-TLS ferry server", func(t *testing.T) {
+		back := startFerry(t, "127.0.0.1:0", tlsServer)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go back.Srv.ServeImplicitTLS(l)
+		addr, _ := startProxy(t, "", Options{Backend: l.Addr().String(), BackendTLSMode: TLSImplicit,
+			BackendTLS: &tls.Config{RootCAs: serverCert.Pool(), ServerName: "localhost"}})
+		dst := filepath.Join(t.TempDir(), "got")
+		run(t, curl, "-sS", "--max-time", "20", "-o", dst, hostURL(addr)+"/f.bin")
+		b, _ := os.ReadFile(dst)
+		back.check(t, b)
+	})
+	t.Run("a server certificate that does not verify ends the session with 421", func(t *testing.T) {
+		back := startFerry(t, "127.0.0.1:0", tlsServer)
+		addr, logs := startProxy(t, "", Options{Backend: back.Addr, BackendTLSMode: TLSExplicit})
+		tc := dialProxy(t, addr)
+		tc.expect(421)
+		waitLog(t, logs, "certificate")
+	})
 	t.Run("TLS on both sides with different certificates", func(t *testing.T) {
 		back := startFerry(t, "127.0.0.1:0", tlsServer)
 		addr, _ := startProxy(t, "", Options{Backend: back.Addr, ClientTLS: proxyTLS, ClientTLSMode: TLSExplicit,

@@ -452,6 +452,17 @@ func TestTranscripts(t *testing.T) {
 		}
 	})
 
+	t.Run("a backend that never greets gets 421 after the connect timeout", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) { f.r.ReadLine() })
+		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, ConnectTimeout: 200 * time.Millisecond})
+		tc := dialProxy(t, addr)
+		start := time.Now()
+		tc.expect(421)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("took %v", d)
+		}
+	})
+
 	t.Run("unreachable backends get 421", func(t *testing.T) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		dead := ln.Addr().String()
