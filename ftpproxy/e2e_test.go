@@ -151,6 +151,19 @@ func TestLftpThroughProxy(t *testing.T) {
 	}
 }
 
+func TestLftpUsesTheGatewayAsItsFTPProxy(t *testing.T) {
+	lftp := need(t, "lftp")
+	back := startFerry(t, "127.0.0.1:0", nil)
+	addr, logs := startProxy(t, "", Options{Mode: ModeExplicit, AllowDestinations: []string{"127.0.0.1:*"}})
+	host, port, _ := net.SplitHostPort(back.Addr)
+	dst := filepath.Join(t.TempDir(), "got")
+	script := fmt.Sprintf("set net:max-retries 1; set net:timeout 10; set ftp:ssl-allow no; set ftp:proxy ftp://%s; get f.bin -o %s; bye", addr, dst)
+	run(t, lftp, "-u", "u,p", "-p", port, "-e", script, host)
+	b, _ := os.ReadFile(dst)
+	back.check(t, b)
+	waitLog(t, logs, "server="+back.Addr)
+}
+
 func TestIPv4AndIPv6(t *testing.T) {
 	curl := need(t, "curl")
 	if l, err := net.Listen("tcp", "[::1]:0"); err != nil {
