@@ -3,6 +3,7 @@ package ftpclient
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -188,5 +189,26 @@ func TestHashUsesTheStrongestAlgorithmTheServerOffers(t *testing.T) {
 	h.Write([]byte("hash me"))
 	if algo != "SHA-256" || !bytes.Equal(h.Sum(nil), sum) {
 		t.Fatalf("Hash = %s %x", algo, sum)
+	}
+}
+
+func TestActiveModeListensInsideTheConfiguredPortRange(t *testing.T) {
+	addr, root := server(t, "")
+	writeFile(t, filepath.Join(root, "n1"), nil)
+	writeFile(t, filepath.Join(root, "n2"), nil)
+	var transcript bytes.Buffer
+	c := dial(t, addr, Options{Active: true, DisableEPSV: true, ActivePortMin: 41000, ActivePortMax: 41019, Debug: &transcript})
+	names, err := c.NameList(testCtx(t), "")
+	if err != nil || strings.Join(names, ",") != "n1,n2" {
+		t.Fatalf("NameList = %v, %v", names, err)
+	}
+	var h1, h2, h3, h4, p1, p2 int
+	i := strings.Index(transcript.String(), "> PORT ")
+	if i < 0 {
+		t.Fatalf("no PORT:\n%s", transcript.String())
+	}
+	fmt.Sscanf(transcript.String()[i:], "> PORT %d,%d,%d,%d,%d,%d", &h1, &h2, &h3, &h4, &p1, &p2)
+	if port := p1<<8 | p2; port < 41000 || port > 41019 {
+		t.Fatalf("PORT announced port %d outside 41000-41019", port)
 	}
 }
