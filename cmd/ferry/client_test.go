@@ -229,3 +229,28 @@ func TestMirrorCommandCopiesTreesBothWays(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressAndRateLimit(t *testing.T) {
+	addr, root := clientServer(t)
+	mustWrite(t, filepath.Join(root, "p.bin"), randomData(1<<20))
+	url := "ftp://alice:secret@" + addr + "/p.bin"
+	t.Run("no progress is drawn when stderr is not a terminal", func(t *testing.T) {
+		code, _, errOut := ferryCLI(t, "get", url, filepath.Join(t.TempDir(), "a"))
+		if code != 0 || errOut != "" {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("--progress draws size, percentage, speed and ETA", func(t *testing.T) {
+		code, _, errOut := ferryCLI(t, "get", "--progress", url, filepath.Join(t.TempDir(), "b"))
+		if code != 0 || !strings.Contains(errOut, "100.0%") || !strings.Contains(errOut, "/s ETA") || !strings.Contains(errOut, "1.0 MiB") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("--limit-rate slows the transfer down", func(t *testing.T) {
+		start := time.Now()
+		code, _, errOut := ferryCLI(t, "get", "--limit-rate", "2M", url, filepath.Join(t.TempDir(), "c"))
+		if el := time.Since(start); code != 0 || el < 400*time.Millisecond {
+			t.Fatalf("exit %d after %v (want >= 0.4s at 2 MiB/s for 1 MiB): %s", code, el, errOut)
+		}
+	})
+}
