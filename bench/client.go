@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -123,6 +124,81 @@ func (c *ftpConn) retr(name string, w io.Writer, buf []byte) (int64, error) {
 	}
 	if _, _, err := c.tp.ReadResponse(226); err != nil {
 		return n, fmt.Errorf("RETR end: %w", err)
+	}
+	return n, nil
+}
+
+// authTLS upgrades the control connection with AUTH TLS.
+func (c *ftpConn) authTLS(conf *tls.Config) error {
+	if _, _, err := c.cmd(234, "AUTH TLS"); err != nil {
+		return err
+	}
+	tc := tls.Client(c.nc, conf)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	c.nc = tc
+	c.tp = textproto.NewConn(tc)
+	return nil
+}
+
+// data opens a passive data connection, protected when conf is set (the
+// shared ClientSessionCache makes it resume the control session).
+func (c *ftpConn) data(conf *tls.Config) (net.Conn, error) {
+	addr, err := c.pasv()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := net.DialTimeout("tcp", addr, 30*time.Second)
+	if err != nil || conf == nil {
+		return dc, err
+	}
+	return tls.Client(dc, conf), nil
+}
+
+// retrTLS is retr over a data connection protected when conf is set.
+func (c *ftpConn) retrTLS(name string, w io.Writer, buf []byte, conf *tls.Config) (int64, error) {
+	if conf == nil {
+		return c.retr(name, w, buf)
+	}
+	dc, err := c.data(conf)
+	if err != nil {
+		return 0, err
+	}
+	defer dc.Close()
+	if _, _, err := c.cmd(1, "RETR %s", name); err != nil {
+		return 0, err
+	}
+	n, err := io.CopyBuffer(w, dc, buf)
+	dc.Close()
+	if err != nil {
+		return n, err
+	}
+	if _, _, err := c.tp.ReadResponse(226); err != nil {
+		return n, fmt.Errorf("RETR end: %w", err)
+	}
+	return n, nil
+}
+
+// stor uploads r as name.
+func (c *ftpConn) stor(name string, r io.Reader, conf *tls.Config) (int64, error) {
+	dc, err := c.data(conf)
+	if err != nil {
+		return 0, err
+	}
+	defer dc.Close()
+	if _, _, err := c.cmd(1, "STOR %s", name); err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(dc, r)
+	if err != nil {
+		return n, err
+	}
+	if err := dc.Close(); err != nil {
+		return n, err
+	}
+	if _, _, err := c.tp.ReadResponse(226); err != nil {
+		return n, fmt.Errorf("STOR end: %w", err)
 	}
 	return n, nil
 }
