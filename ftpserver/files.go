@@ -63,6 +63,11 @@ func (s *session) cmdRETR(arg string) bool {
 		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
 		return true
 	}
+	if off > fi.Size() {
+		s.takeDataSetup()
+		s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the file is shorter.")
+		return true
+	}
 	rc, err := s.ident.FS.Open(s.ctx, name, off)
 	if err != nil {
 		s.replyErr(err)

@@ -121,6 +121,10 @@ func TestTransfersRoundTrip(t *testing.T) {
 		d := c.epsv()
 		defer d.Close()
 		c.do(554, "STOR resume.txt")
+		c.do(350, "REST 1000")
+		d2 := c.epsv()
+		defer d2.Close()
+		c.do(554, "RETR resume.txt")
 	})
 	t.Run("APPE appends and creates", func(t *testing.T) {
 		c.stor("APPE", "log.txt", "one\n")
