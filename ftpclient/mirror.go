@@ -34,7 +34,7 @@ type MirrorOptions struct {
 	// relative path and each base name; matches are neither copied nor
 	// deleted.
 	Exclude []string
-	// Log, when set, is called for every action (from several goroutines
+	// Log, when set, is called for every action, one call at a time (even
 	// when Parallel > 1).
 	Log func(MirrorAction)
 }
@@ -236,8 +236,11 @@ func needsCopy(s, d mirrorEntry, ok bool, o MirrorOptions) bool {
 
 func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOptions, ops mirrorOps) (MirrorStats, error) {
 	var st MirrorStats
+	var logMu sync.Mutex
 	log := func(a MirrorAction) {
 		if o.Log != nil {
+			logMu.Lock()
+			defer logMu.Unlock()
 			o.Log(a)
 		}
 	}
