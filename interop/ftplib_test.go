@@ -154,7 +154,6 @@ func TestPythonFtplib(t *testing.T) {
 		t.Run("aborts a big download and goes on "+c.name, func(t *testing.T) {
 			t.Parallel()
 			c.fam.need(t)
-			skipUrgentABOR(t)
 			s := startServer(t, c.fam.listen)
 			writeFile(t, filepath.Join(s.Root, "big.bin"), big)
 			rep := runFtplib(t, python, s, c.mode, string(names), t.TempDir(), "abort")

@@ -553,14 +553,3 @@ func (c *ctrl) epsv() net.Conn {
 	c.t.Cleanup(func() { d.Close() })
 	return d
 }
-
-// skipUrgentABOR skips tests of ABOR sent as TCP urgent data until the
-// server reads urgent data inline. Set FERRY_TEST_URGENT_ABOR=1 to run them.
-func skipUrgentABOR(t testing.TB) {
-	t.Helper()
-	if os.Getenv("FERRY_TEST_URGENT_ABOR") != "1" {
-		t.Skip("server bug: control connections lack SO_OOBINLINE, so the urgent byte of an ABOR " +
-			"sent with MSG_OOB (Python ftplib's LF, BSD ftp's IAC before DM) never reaches the " +
-			"command reader and ABOR hangs or is answered 500; FERRY_TEST_URGENT_ABOR=1 runs it")
-	}
-}
