@@ -75,6 +75,11 @@ func (s *session) activeAllowed() bool {
 // remembers it for the next transfer.
 func (s *session) setActive(ap netip.AddrPort, verb string) {
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if ap.Addr().IsUnspecified() {
+		// lftp sends EPRT |2|::|port| over IPv6: "the address you see me
+		// at". Taking it as the control peer cannot bounce anywhere.
+		ap = netip.AddrPortFrom(s.remote.Addr().Unmap(), ap.Port())
+	}
 	if !s.opts.AllowForeignPORT && ap.Addr() != s.remote.Addr().Unmap() {
 		s.log.Warn("refused "+verb+" to a foreign address", "target", ap.String())
 		s.reply(ftp.CodeArgSyntax, verb+" refused: the address must be your own.")

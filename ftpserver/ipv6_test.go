@@ -55,6 +55,24 @@ func TestIPv6(t *testing.T) {
 			t.Errorf("got %q", b)
 		}
 	})
+	t.Run("EPRT naming the unspecified address connects back to the client, as lftp expects", func(t *testing.T) {
+		l, err := net.Listen("tcp", "[::1]:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		c.do(200, "EPRT |2|::|%d|", l.Addr().(*net.TCPAddr).Port)
+		c.send("RETR f")
+		l.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+		d, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.expect(150)
+		io.ReadAll(d)
+		d.Close()
+		c.expect(226)
+	})
 	t.Run("PASV is refused on IPv6 and EPSV 1 names the right protocol", func(t *testing.T) {
 		c.do(502, "PASV")
 		if msg := c.do(522, "EPSV 1"); msg != "Network protocol not supported, use (2)" {
