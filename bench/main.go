@@ -53,7 +53,7 @@ type workloadInfo struct {
 func main() {
 	var (
 		rounds    = flag.Int("rounds", 3, "rounds (each runs every workload against every server)")
-		only      = flag.String("workloads", "", "comma-separated workload ids to run (default all): retr,stor,small,login_pw,login_anon,idle_mem,par,tls_retr,tls_stor,idle10k")
+		only      = flag.String("workloads", "", "comma-separated workload ids to run (default all): retr,stor,small,login_pw,login_anon,idle_mem,idle_mem_anon,par,tls_retr,tls_stor,idle10k")
 		servers   = flag.String("servers", "ferry,vsftpd,pure-ftpd,proftpd", "servers to compare")
 		quick     = flag.Bool("quick", false, "smoke run: small sizes and counts, 1 round (< 2 minutes)")
 		bigMiB    = flag.Int64("big", 1024, "MiB of the single-transfer file (workloads 1, 2, 7)")
@@ -276,6 +276,8 @@ func measure(ctx context.Context, cfg *config, w workload, t *target, profile st
 	s.ClientCPU = 100 * (selfCPU() - cli0).Seconds() / wall.Seconds()
 	if pid != 0 {
 		s.ServerCPU = 100 * (treeCPU(pid) - srv0[pid]).Seconds() / wall.Seconds()
+	} else {
+		s.ServerCPU = -1 // not measured
 	}
 	if t.name == Ferry && t.pid == 0 {
 		s.ServerCPU, s.ClientCPU = 0, 0 // one process: not separable

@@ -164,8 +164,11 @@ func markdown(res *results, rawName string) string {
 				b.WriteString(" – |")
 				continue
 			}
-			fmt.Fprintf(&b, " %.0f / %.0f |", medianOf(row[s], func(x sample) float64 { return x.ServerCPU }),
-				medianOf(row[s], func(x sample) float64 { return x.ClientCPU }))
+			srv := "–"
+			if v := medianOf(row[s], func(x sample) float64 { return x.ServerCPU }); v >= 0 {
+				srv = fmt.Sprintf("%.0f", v)
+			}
+			fmt.Fprintf(&b, " %s / %.0f |", srv, medianOf(row[s], func(x sample) float64 { return x.ClientCPU }))
 		}
 		b.WriteString("\n")
 	}
@@ -176,7 +179,7 @@ func markdown(res *results, rawName string) string {
 				notes = append(notes, fmt.Sprintf("- %s, %s: error in at least one round: %s", w.ID, s, firstLine(e)))
 			}
 			for _, x := range res.Samples[w.ID][s] {
-				if x.Note != "" && w.ID == "idle_mem" {
+				if x.Note != "" && strings.HasPrefix(w.ID, "idle_mem") {
 					notes = append(notes, fmt.Sprintf("- %s, %s: %s", w.ID, s, x.Note))
 					break
 				}

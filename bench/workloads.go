@@ -53,7 +53,8 @@ var workloads = []workload{
 	{ID: "small", Name: "3. 4 KiB RETRs, one session", Unit: "files/s", run: smallFiles},
 	{ID: "login_pw", Name: "4a. login storm, password", Unit: "sessions/s", run: loginStorm(false)},
 	{ID: "login_anon", Name: "4b. login storm, anonymous", Unit: "sessions/s", run: loginStorm(true)},
-	{ID: "idle_mem", Name: "5. idle session memory (Pss)", Unit: "KiB/session", LowerBetter: true, run: idleMemory},
+	{ID: "idle_mem", Name: "5. idle session memory (Pss), password logins", Unit: "KiB/session", LowerBetter: true, run: idleMemory(false)},
+	{ID: "idle_mem_anon", Name: "5b. idle session memory (Pss), anonymous logins", Unit: "KiB/session", LowerBetter: true, run: idleMemory(true)},
 	{ID: "par", Name: "6. 32 concurrent 256 MiB RETRs", Unit: "MB/s", run: parallelRetr},
 	{ID: "tls_retr", Name: "7a. TLS RETR 1 GiB (curl)", Unit: "MB/s", run: curlRetr(true)},
 	{ID: "tls_stor", Name: "7b. TLS STOR 1 GiB (curl)", Unit: "MB/s", run: curlStor(true)},
@@ -310,49 +311,68 @@ func closeAll(conns []*ftpConn) {
 }
 
 // idleMemory holds cfg.idle logged-in sessions and reports the growth of
-// the server's Pss (summed over its process tree) per session.
-func idleMemory(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
-	if t.pid == 0 {
-		return 0, 0, "", errNA
-	}
-	addr, pid := t.addr, t.pid
-	if t.fresh != nil {
-		a, p, stop, err := t.fresh(ctx)
-		if err != nil {
-			return 0, 0, "", err
+// the server's Pss (summed over its process tree) per session. ferry gets a
+// fresh process for it (see target.fresh); its CPU is then not reported.
+func idleMemory(anon bool) func(context.Context, *config, *target) (float64, int, string, error) {
+	return func(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+		addr, pid, user, pass := t.addr, t.pid, t.user, t.pass
+		if anon {
+			if t.anonAddr == "" {
+				return 0, 0, "", errNA
+			}
+			addr, pid, user, pass = t.anonAddr, t.anonPid, "anonymous", "bench@example.com"
 		}
-		defer stop()
-		addr, pid = a, p
+		if pid == 0 && t.fresh == nil {
+			return 0, 0, "", errNA
+		}
+		measured := pid
+		if t.fresh != nil {
+			a, p, stop, err := t.fresh(ctx)
+			if err != nil {
+				return 0, 0, "", err
+			}
+			defer stop()
+			addr, pid, measured = a, p, 0
+		}
+		time.Sleep(500 * time.Millisecond) // let sessions of earlier workloads exit
+		before := treePss(pid)
+		conns, err := holdSessions(ctx, addr, user, pass, cfg.idle, 32, false)
+		if err != nil {
+			return 0, measured, "", err
+		}
+		time.Sleep(3 * time.Second)
+		after := treePss(pid)
+		procs := len(tree(pid))
+		closeAll(conns)
+		time.Sleep(time.Second)
+		return float64(after-before) / float64(cfg.idle), measured,
+			fmt.Sprintf("Pss %d -> %d KiB, %d processes", before, after, procs), nil
 	}
-	time.Sleep(500 * time.Millisecond) // let sessions of earlier workloads exit
-	before := treePss(pid)
-	conns, err := holdSessions(ctx, addr, t.user, t.pass, cfg.idle, 32, false)
-	if err != nil {
-		return 0, pid, "", err
-	}
-	time.Sleep(3 * time.Second)
-	after := treePss(pid)
-	procs := len(tree(pid))
-	closeAll(conns)
-	time.Sleep(time.Second)
-	return float64(after-before) / float64(cfg.idle), pid,
-		fmt.Sprintf("Pss %d -> %d KiB, %d processes", before, after, procs), nil
 }
 
 // idleMany holds cfg.idleMax anonymous sessions against one server, then
 // checks every one still answers NOOP.
 func idleMany(ctx context.Context, cfg *config, t *target) (sample, error) {
+	addr, pid := t.anonAddr, t.anonPid
+	if t.fresh != nil {
+		a, p, stop, err := t.fresh(ctx)
+		if err != nil {
+			return sample{}, err
+		}
+		defer stop()
+		addr, pid = a, p
+	}
 	time.Sleep(500 * time.Millisecond)
-	before := treePss(t.anonPid)
+	before := treePss(pid)
 	start := time.Now()
-	conns, err := holdSessions(ctx, t.anonAddr, "anonymous", "bench@example.com", cfg.idleMax, 64, true)
+	conns, err := holdSessions(ctx, addr, "anonymous", "bench@example.com", cfg.idleMax, 64, true)
 	if err != nil {
 		return sample{}, err
 	}
 	defer closeAll(conns)
 	opened := time.Since(start)
 	time.Sleep(2 * time.Second)
-	after := treePss(t.anonPid)
+	after := treePss(pid)
 	bad := 0
 	var firstErr error
 	for _, c := range conns {
