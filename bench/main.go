@@ -260,6 +260,9 @@ func measure(ctx context.Context, cfg *config, w workload, t *target, profile st
 			defer profileStop(pid)
 		}
 	}
+	// Start every measurement with no dirty pages, so that one server's
+	// upload is not slowed by the writeback of the previous one's.
+	syscall.Sync()
 	pids := []int{t.pid, t.anonPid, t.tlsPid}
 	srv0 := map[int]time.Duration{}
 	for _, p := range pids {
