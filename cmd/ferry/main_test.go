@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -247,4 +248,30 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+func TestServeTLSQuickMode(t *testing.T) {
+	bin := buildFerry(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("x"), 0o644)
+	addr := freePort(t)
+	cmd, logs := startFerry(t, bin, addr, "serve", dir, "--listen", addr, "--tls", "--user", "bob:pw")
+	s := connect(t, addr)
+	if msg := s.do("USER bob", 530); !strings.Contains(msg, "AUTH TLS") {
+		t.Errorf("USER before AUTH TLS: %q", msg)
+	}
+	s.do("AUTH TLS", 234)
+	tc := tls.Client(s.conn, &tls.Config{InsecureSkipVerify: true}) // the generated certificate
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	s.conn = tc
+	s.r = textproto.NewReader(bufio.NewReader(tc))
+	s.do("USER bob", 331)
+	s.do("PASS pw", 230)
+	if !strings.Contains(logs.String(), "sha256_fingerprint=") {
+		t.Errorf("the certificate fingerprint was not logged:\n%s", logs.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
 }
