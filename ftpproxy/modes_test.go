@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
 func TestModes(t *testing.T) {
@@ -91,7 +93,7 @@ func TestModes(t *testing.T) {
 			tc := dialProxy(t, addr)
 			tc.expect(220)
 			hdr := <-got
-			want := appendProxyHeader(nil, v, addrPortOf(tc.c.LocalAddr()), addrPortOf(tc.c.RemoteAddr()))
+			want := proxyproto.Append(nil, v, addrPortOf(tc.c.LocalAddr()), addrPortOf(tc.c.RemoteAddr()))
 			if !bytes.Equal(hdr, want) {
 				t.Errorf("v%d header = %q, want %q", v, hdr, want)
 			}
@@ -192,31 +194,6 @@ func TestPolicy(t *testing.T) {
 			if _, err := New(Options{Backend: "127.0.0.1:21", Rules: []Rule{r}}); err == nil {
 				t.Errorf("rule %+v accepted", r)
 			}
-		}
-	})
-}
-
-func TestProxyHeader(t *testing.T) {
-	src := netip.MustParseAddrPort("192.0.2.1:40000")
-	dst := netip.MustParseAddrPort("198.51.100.2:21")
-	t.Run("version 1 is one text line", func(t *testing.T) {
-		got := string(appendProxyHeader(nil, 1, src, dst))
-		if got != "PROXY TCP4 192.0.2.1 198.51.100.2 40000 21\r\n" {
-			t.Errorf("got %q", got)
-		}
-		got = string(appendProxyHeader(nil, 1, netip.MustParseAddrPort("[2001:db8::1]:5"), dst))
-		if got != "PROXY TCP6 2001:db8::1 ::ffff:198.51.100.2 5 21\r\n" {
-			t.Errorf("mixed families: got %q", got)
-		}
-	})
-	t.Run("version 2 is binary with the signature, family and addresses", func(t *testing.T) {
-		got := appendProxyHeader(nil, 2, src, dst)
-		want := append([]byte("\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c"), 192, 0, 2, 1, 198, 51, 100, 2, 0x9c, 0x40, 0, 21)
-		if !bytes.Equal(got, want) {
-			t.Errorf("got % x\nwant % x", got, want)
-		}
-		if len(appendProxyHeader(nil, 2, netip.MustParseAddrPort("[2001:db8::1]:5"), dst)) != 16+36 {
-			t.Error("IPv6 header has the wrong length")
 		}
 	})
 }

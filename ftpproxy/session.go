@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/proxyproto"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -238,7 +239,7 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	s.serverLocal = addrPortOf(c.LocalAddr())
 	c.SetDeadline(time.Now().Add(o.ConnectTimeout))
 	if o.ProxyProtocol != 0 {
-		if _, err := c.Write(appendProxyHeader(nil, o.ProxyProtocol, s.clientAddr, s.clientLocal)); err != nil {
+		if _, err := c.Write(proxyproto.Append(nil, o.ProxyProtocol, s.clientAddr, s.clientLocal)); err != nil {
 			return ftp.Reply{}, err
 		}
 	}
