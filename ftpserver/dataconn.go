@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
 var netipZero netip.AddrPort
@@ -215,24 +216,70 @@ func (s *session) takeDataSetup() (*passive, netip.AddrPort, bool) {
 
 // accept waits for the client's data connection on a passive listener.
 // Connections from any other address are closed and waiting goes on.
+// Connections from a trusted load balancer are read for a PROXY header,
+// each in its own goroutine so one silent connection cannot hold up others.
 func (s *session) accept(ctx context.Context, p *passive) (*net.TCPConn, error) {
 	defer p.l.Close()
-	p.l.SetDeadline(time.Now().Add(s.opts.DataTimeout))
+	deadline := time.Now().Add(s.opts.DataTimeout)
+	p.l.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { p.l.Close() })
 	defer stop()
 	peer := s.remote.Addr().Unmap()
-	for {
-		c, err := p.l.AcceptTCP()
-		if err != nil {
-			return nil, err
+
+	type arrival struct {
+		c    *net.TCPConn
+		from netip.AddrPort
+		err  error
+	}
+	arrivals := make(chan arrival)
+	done := make(chan struct{})
+	defer close(done)
+	deliver := func(a arrival) {
+		select {
+		case arrivals <- a:
+		case <-done:
+			if a.c != nil {
+				a.c.Close()
+			}
 		}
-		from := addrPort(c.RemoteAddr())
-		if !s.opts.AllowForeignPassive && from.Addr().Unmap() != peer {
-			s.log.Warn("dropped passive data connection from a foreign address", "from", from.String())
-			c.Close()
+	}
+	go func() {
+		for {
+			c, err := p.l.AcceptTCP()
+			if err != nil {
+				deliver(arrival{err: err})
+				return
+			}
+			from := addrPort(c.RemoteAddr())
+			if !trusted(s.opts.ProxyProtocolFrom, from.Addr()) {
+				deliver(arrival{c: c, from: from})
+				continue
+			}
+			go func() {
+				// Through the load balancer: its header names the real source.
+				c.SetReadDeadline(deadline)
+				h, err := proxyproto.Read(c)
+				c.SetReadDeadline(time.Time{})
+				if err != nil || h.Local {
+					s.log.Warn("dropped passive data connection with a bad PROXY header", "from", from.String(), "err", err)
+					c.Close()
+					return
+				}
+				deliver(arrival{c: c, from: h.Src})
+			}()
+		}
+	}()
+	for {
+		a := <-arrivals
+		if a.err != nil {
+			return nil, a.err
+		}
+		if !s.opts.AllowForeignPassive && a.from.Addr().Unmap() != peer {
+			s.log.Warn("dropped passive data connection from a foreign address", "from", a.from.String())
+			a.c.Close()
 			continue
 		}
-		return c, nil
+		return a.c, nil
 	}
 }
 

@@ -104,6 +104,14 @@ type Options struct {
 	// TLSHandshakeTimeout bounds each TLS handshake (default 10s).
 	TLSHandshakeTimeout time.Duration
 
+	// ProxyProtocolFrom lists the load balancers allowed to send a PROXY
+	// protocol header (v1 or v2). A control connection from one of them must
+	// start with a header, whose client address then counts for PORT/EPRT
+	// checks, passive-peer checks, bans, caps and logs; a passive data
+	// connection from one of them is read for a header too. Connections
+	// from other addresses are served as they are. Empty: off.
+	ProxyProtocolFrom []netip.Prefix
+
 	// ShutdownGrace is how long Shutdown lets running transfers finish
 	// before closing them, when its context has no earlier deadline.
 	ShutdownGrace time.Duration

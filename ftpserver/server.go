@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/proxyproto"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -277,10 +278,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // handle runs one control connection.
 func (s *Server) handle(c net.Conn, implicit bool) {
 	o := s.options()
-	remote := addrPort(c.RemoteAddr())
-	ip := remote.Addr().Unmap()
 	id := fmt.Sprintf("%x", s.nextID.Add(1))
 	log := o.Logger.With("session", id)
+	remote, err := s.clientAddr(c, o)
+	if err != nil {
+		log.Warn("bad PROXY protocol header; closing", "from", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		return
+	}
+	ip := remote.Addr().Unmap()
 
 	if until, banned := s.bans.banned(ip, time.Now()); banned {
 		log.Warn("refused banned address", "remote", remote.String(), "until", until.Format(time.RFC3339))
@@ -288,7 +294,7 @@ func (s *Server) handle(c net.Conn, implicit bool) {
 		return
 	}
 	oobInline(c)
-	ss := newSession(s, o, c, id, log)
+	ss := newSession(s, o, c, remote, id, log)
 	ss.implicit = implicit
 	if msg := s.register(ss, ip, o); msg != "" {
 		log.Warn("session refused", "remote", remote.String(), "reason", msg)
@@ -297,6 +303,36 @@ func (s *Server) handle(c net.Conn, implicit bool) {
 	}
 	defer s.unregister(ss, ip)
 	ss.serve()
+}
+
+// clientAddr is the client's address: the connection's peer, or for a
+// trusted load balancer the source its PROXY protocol header names.
+func (s *Server) clientAddr(c net.Conn, o *Options) (netip.AddrPort, error) {
+	peer := addrPort(c.RemoteAddr())
+	if !trusted(o.ProxyProtocolFrom, peer.Addr()) {
+		return peer, nil
+	}
+	c.SetReadDeadline(time.Now().Add(o.LoginTimeout))
+	defer c.SetReadDeadline(time.Time{})
+	h, err := proxyproto.Read(c)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if h.Local {
+		return peer, nil // a health check from the balancer itself
+	}
+	return h.Src, nil
+}
+
+// trusted reports whether ip is in one of the prefixes.
+func trusted(prefixes []netip.Prefix, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func refuse(c net.Conn, msg string) {

@@ -70,7 +70,7 @@ type session struct {
 	closeOnce  sync.Once
 }
 
-func newSession(srv *Server, o *Options, c net.Conn, id string, log *slog.Logger) *session {
+func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id string, log *slog.Logger) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{
 		srv:       srv,
@@ -78,7 +78,7 @@ func newSession(srv *Server, o *Options, c net.Conn, id string, log *slog.Logger
 		id:        id,
 		conn:      c,
 		out:       c,
-		remote:    addrPort(c.RemoteAddr()),
+		remote:    remote,
 		local:     addrPort(c.LocalAddr()),
 		r:         wire.NewReader(c, o.MaxLineLength),
 		log:       log,

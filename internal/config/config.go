@@ -36,6 +36,9 @@ type Config struct {
 	LogLevel string `toml:"log_level"`
 	// LogFormat is "text" (default) or "json".
 	LogFormat string `toml:"log_format"`
+	// ProxyProtocolFrom lists the networks of load balancers that send a
+	// PROXY protocol header (v1 or v2) before each connection.
+	ProxyProtocolFrom []string `toml:"proxy_protocol_from"`
 
 	Limits    Limits    `toml:"limits"`
 	Security  Security  `toml:"security"`

@@ -95,6 +95,10 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	if c.Passive.PublicAddr != "" {
 		opts.PublicAddr, _ = parseIPv4(c.Passive.PublicAddr)
 	}
+	for _, n := range c.ProxyProtocolFrom {
+		prefix, _ := netip.ParsePrefix(n) // checked by Validate
+		opts.ProxyProtocolFrom = append(opts.ProxyProtocolFrom, prefix.Masked())
+	}
 	for _, n := range c.Passive.PublicAddrByNet {
 		prefix, _ := netip.ParsePrefix(n.Net)
 		addr, _ := parseIPv4(n.Addr)

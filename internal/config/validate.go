@@ -78,6 +78,11 @@ func (c *Config) Validate() error {
 	if a := c.Active.Port; a < -1 || a > 65535 {
 		add("active.port", "%d is not a port (0 = control port - 1, -1 = ephemeral)", a)
 	}
+	for i, n := range c.ProxyProtocolFrom {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			add(fmt.Sprintf("proxy_protocol_from[%d]", i), "%q is not a network such as 10.0.0.0/8 or 192.0.2.7/32", n)
+		}
+	}
 	c.validateTLS(add)
 	c.validateUsers(add)
 	return errors.Join(errs...)
