@@ -22,16 +22,8 @@ func (s *session) cmdCDUP(string) bool {
 }
 
 func (s *session) chdir(arg string) {
-	if !s.need(PermList) {
-		return
-	}
-	vp, name, ok := s.target(arg)
+	vp, _, fi, ok := s.statArg(arg, PermList)
 	if !ok {
-		return
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
 		return
 	}
 	if !fi.IsDir() {

@@ -37,6 +37,32 @@ func (s *session) target(arg string) (vpath, name string, ok bool) {
 	return vp, fsName(vp), true
 }
 
+// statArg checks a permission, resolves a path argument and stats it,
+// replying itself when any step fails.
+func (s *session) statArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, ok bool) {
+	if !s.need(perm) {
+		return "", "", nil, false
+	}
+	if vpath, name, ok = s.target(arg); !ok {
+		return "", "", nil, false
+	}
+	fi, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return "", "", nil, false
+	}
+	return vpath, name, fi, true
+}
+
+// fileArg is statArg for commands that need a regular file.
+func (s *session) fileArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, ok bool) {
+	if vpath, name, fi, ok = s.statArg(arg, perm); ok && !fi.Mode().IsRegular() {
+		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
+		return "", "", nil, false
+	}
+	return vpath, name, fi, ok
+}
+
 func (s *session) typeName() string {
 	if s.binary {
 		return "BINARY"
@@ -47,20 +73,8 @@ func (s *session) typeName() string {
 func (s *session) cmdRETR(arg string) bool {
 	off := s.restOffset
 	s.restOffset = 0
-	if !s.need(PermRead) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
+	vp, name, fi, ok := s.fileArg(arg, PermRead)
 	if !ok {
-		return true
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
-		return true
-	}
-	if !fi.Mode().IsRegular() {
-		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
 		return true
 	}
 	if off > fi.Size() {
@@ -245,19 +259,12 @@ func (s *session) cmdDELE(arg string) bool {
 }
 
 func (s *session) cmdRNFR(arg string) bool {
-	if !s.need(PermRename) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
+	vp, _, _, ok := s.statArg(arg, PermRename)
 	if !ok {
 		return true
 	}
 	if vp == "/" {
 		s.reply(ftp.CodeFileUnavailable, "Cannot rename the root directory.")
-		return true
-	}
-	if _, err := s.ident.FS.Stat(s.ctx, name); err != nil {
-		s.replyErr(err)
 		return true
 	}
 	s.renameFrom = vp
@@ -293,20 +300,8 @@ func (s *session) cmdRNTO(arg string) bool {
 }
 
 func (s *session) cmdSIZE(arg string) bool {
-	if !s.need(PermList) {
-		return true
-	}
-	_, name, ok := s.target(arg)
+	_, _, fi, ok := s.fileArg(arg, PermList)
 	if !ok {
-		return true
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
-		return true
-	}
-	if !fi.Mode().IsRegular() {
-		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
 		return true
 	}
 	s.reply(ftp.CodeFileStatus, strconv.FormatInt(fi.Size(), 10))
@@ -314,16 +309,8 @@ func (s *session) cmdSIZE(arg string) bool {
 }
 
 func (s *session) cmdMDTM(arg string) bool {
-	if !s.need(PermList) {
-		return true
-	}
-	_, name, ok := s.target(arg)
+	_, _, fi, ok := s.statArg(arg, PermList)
 	if !ok {
-		return true
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
 		return true
 	}
 	s.reply(ftp.CodeFileStatus, ftp.FormatMDTM(fi.ModTime()))

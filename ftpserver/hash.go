@@ -51,20 +51,8 @@ func featHash(selected string) string {
 
 // cmdHASH answers "213 <algo> <start>-<end> <hex> <path>" for a whole file.
 func (s *session) cmdHASH(arg string) bool {
-	if !s.need(PermRead) {
-		return true
-	}
-	_, name, ok := s.target(arg)
+	_, name, _, ok := s.fileArg(arg, PermRead)
 	if !ok {
-		return true
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
-		return true
-	}
-	if !fi.Mode().IsRegular() {
-		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
 		return true
 	}
 	rc, err := s.ident.FS.Open(s.ctx, name, 0)

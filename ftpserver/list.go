@@ -123,17 +123,8 @@ func (s *session) cmdNLST(arg string) bool {
 }
 
 func (s *session) cmdMLSD(arg string) bool {
-	vp, err := s.resolve(arg)
-	if err != nil {
-		s.replyErr(err)
-		return true
-	}
-	if !s.need(PermList) {
-		return true
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, fsName(vp))
-	if err != nil {
-		s.replyErr(err)
+	_, _, fi, ok := s.statArg(arg, PermList)
+	if !ok {
 		return true
 	}
 	if !fi.IsDir() {
@@ -175,16 +166,8 @@ func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Wri
 }
 
 func (s *session) cmdMLST(arg string) bool {
-	if !s.need(PermList) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
+	vp, _, fi, ok := s.statArg(arg, PermList)
 	if !ok {
-		return true
-	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
 		return true
 	}
 	entry := ftp.AppendMLSxEntry(nil, fi, vp, "", s.permFact(fi), s.mlstFacts)
