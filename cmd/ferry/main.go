@@ -17,6 +17,8 @@ const usage = `ferry — FTP server, client and proxy
 Usage:
   ferry serve [flags] [DIR]   run the FTP server (see ferry serve --help)
   ferry passwd                read a password and print its argon2id hash
+  ferry user add|del|list|passwd|set
+                              manage users in a SQLite or PostgreSQL database
   ferry ls URL                list a remote folder (ftp:// or ftps:// URL)
   ferry get URL [DEST]        download a file (-c resume, --segments N)
   ferry put FILE... URL       upload files (-c resume, --parallel N)
@@ -49,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stderr)
 	case "passwd":
 		err = passwd(args[1:], stdin, stdout, stderr)
+	case "user":
+		err = userMain(args[1:], stdin, stdout, stderr)
 	case "ls", "get", "put", "mirror", "rm", "mkdir", "mv":
 		return clientMain(args[0], args[1:], stdin, stdout, stderr)
 	case "proxy":

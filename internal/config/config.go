@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
 // Config is the whole configuration file. The zero value of a field selects
@@ -39,6 +41,10 @@ type Config struct {
 	// ProxyProtocolFrom lists the networks of load balancers that send a
 	// PROXY protocol header (v1 or v2) before each connection.
 	ProxyProtocolFrom []string `toml:"proxy_protocol_from"`
+	// UsersDB is a SQL user database managed with `ferry user` (see
+	// docs/users.md): a SQLite file path or a postgres:// URL; "" means
+	// none. Its users are tried after the [[users]] entries.
+	UsersDB string `toml:"users_db"`
 
 	Limits    Limits    `toml:"limits"`
 	Security  Security  `toml:"security"`
@@ -221,6 +227,9 @@ func (c *Config) resolve(dir string) {
 	abs(&c.TLS.CertFile)
 	abs(&c.TLS.KeyFile)
 	abs(&c.Anonymous.Root)
+	if !sqlstore.IsPostgres(c.UsersDB) {
+		abs(&c.UsersDB)
+	}
 	for i := range c.Users {
 		abs(&c.Users[i].Root)
 	}

@@ -52,6 +52,19 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		return ftpserver.Options{}, nil, err
 	}
 	closers := []io.Closer{store}
+	var auth ftpserver.Authenticator = store
+	if c.UsersDB != "" {
+		db, err := c.openUsersDB()
+		if err != nil {
+			store.Close()
+			return ftpserver.Options{}, nil, err
+		}
+		closers = append(closers, db)
+		auth = db
+		if len(users) > 0 || anon != nil {
+			auth = fileThenDB(store, db)
+		}
+	}
 	closeAll := func() error {
 		var errs []error
 		for _, c := range closers {
@@ -63,7 +76,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	opts := ftpserver.Options{
 		Addr:   c.Listen,
 		Banner: c.Banner,
-		Auth:   store,
+		Auth:   auth,
 		Logger: logger,
 
 		MaxLineLength:      c.Limits.MaxLineLength,

@@ -15,6 +15,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/userstore"
+	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
 // Limits on values that would otherwise be accepted but make no sense.
@@ -167,8 +168,13 @@ func (c *Config) validateUsers(add addFunc) {
 			anonNames[strings.ToLower(n)] = true
 		}
 	}
-	if len(c.Users) == 0 && !a.Enabled {
-		add("users", "no users: add a [[users]] entry or enable [anonymous]")
+	if len(c.Users) == 0 && !a.Enabled && c.UsersDB == "" {
+		add("users", "no users: add a [[users]] entry or enable [anonymous] (or set users_db)")
+	}
+	if c.UsersDB != "" && !sqlstore.IsPostgres(c.UsersDB) {
+		if dir := filepath.Dir(c.UsersDB); !isDir(dir) {
+			add("users_db", "directory %s does not exist", dir)
+		}
 	}
 	seen := map[string]int{}
 	for i, u := range c.Users {
