@@ -1,10 +1,11 @@
-// Package s3test starts a real S3-compatible server for tests: SeaweedFS
-// ("weed server -s3"), built from its Go module through the module proxy
-// into a cache folder on first use and reused afterwards.
+// Package s3test starts a real S3-compatible server for tests: versitygw
+// with its posix backend on a temporary folder, built from its Go module
+// through the module proxy into a cache folder on first use and reused
+// afterwards.
 //
 // The cache folder is $FERRY_S3_CACHE, by default /var/cache/ferry-s3; the
 // build holds a file lock there, so parallel test packages build it once.
-// $FERRY_S3_WEED names a ready weed binary to use instead. When the server
+// $FERRY_S3_BIN names a ready versitygw binary to use instead. When the server
 // cannot be built or started, Start skips the test, unless
 // FERRY_REQUIRE_S3=1, when it fails it.
 //
@@ -16,7 +17,6 @@ package s3test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -34,9 +34,9 @@ import (
 )
 
 const (
-	// Module and Version are the SeaweedFS module built.
-	Module  = "github.com/seaweedfs/seaweedfs"
-	Version = "v0.0.0-20261109003541-7506e5f91cd6"
+	// Package and Version are the versitygw command built.
+	Package = "github.com/versity/versitygw/cmd/versitygw"
+	Version = "v1.8.0"
 )
 
 // Server is a running S3 server with one empty bucket.
@@ -60,17 +60,17 @@ func CacheDir() string {
 // than skip when no S3 server can be had.
 func Required() bool { return os.Getenv("FERRY_REQUIRE_S3") == "1" }
 
-// Build returns the path of the weed binary, building it first if the
-// cache does not hold it. logf, if not nil, reports progress.
+// Build returns the path of the versitygw binary, building it first if
+// the cache does not hold it. logf, if not nil, reports progress.
 func Build(ctx context.Context, logf func(format string, args ...any)) (string, error) {
-	if p := os.Getenv("FERRY_S3_WEED"); p != "" {
+	if p := os.Getenv("FERRY_S3_BIN"); p != "" {
 		return p, nil
 	}
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	dir := CacheDir()
-	bin := filepath.Join(dir, "weed-"+Version)
+	bin := filepath.Join(dir, "versitygw-"+Version)
 	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
 		return bin, nil
 	}
@@ -90,32 +90,20 @@ func Build(ctx context.Context, logf func(format string, args ...any)) (string, 
 		return bin, nil // built by another process while we waited
 	}
 	start := time.Now()
-	logf("s3test: building %s@%s into %s (once)", Module, Version, dir)
+	logf("s3test: building %s@%s into %s (once)", Package, Version, dir)
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("s3test: no go command: %w", err)
 	}
-	out, err := run(ctx, "", goCmd, "mod", "download", "-json", Module+"@"+Version)
+	gobin, err := os.MkdirTemp(dir, "gobin-")
 	if err != nil {
 		return "", err
 	}
-	var mod struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("s3test: go mod download: %s %v", mod.Error, err)
-	}
-	src, err := os.MkdirTemp(dir, "src-")
-	if err != nil {
+	defer os.RemoveAll(gobin)
+	if _, err := run(ctx, dir, []string{"GOBIN=" + gobin}, goCmd, "install", "-trimpath", "-ldflags=-s -w", Package+"@"+Version); err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(src)
-	if err := os.CopyFS(src, os.DirFS(mod.Dir)); err != nil {
-		return "", fmt.Errorf("s3test: copying the module: %w", err)
-	}
-	tmp := bin + ".tmp"
-	if _, err := run(ctx, src, goCmd, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./weed"); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, bin); err != nil {
+	if err := os.Rename(filepath.Join(gobin, "versitygw"), bin); err != nil {
 		return "", err
 	}
 	logf("s3test: built %s in %v", bin, time.Since(start).Round(time.Second))
@@ -139,10 +127,10 @@ func flock(ctx context.Context, f *os.File) error {
 	}
 }
 
-func run(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
+func run(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+	cmd.Env = append(append(os.Environ(), "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=0"), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -195,39 +183,24 @@ func start(ctx context.Context, dir string, logf func(string, ...any)) (*Server,
 		Bucket:    "ferry",
 		Dir:       dir,
 	}
-	cfg := fmt.Sprintf(`{"identities":[{"name":"ferry","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","List","Tagging","Write"]}]}`,
-		s.AccessKey, s.SecretKey)
-	cfgPath := filepath.Join(dir, "s3.json")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, nil, err
-	}
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, nil, err
 	}
-	ports, err := freePorts(8)
+	ports, err := freePorts(1)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := func(i int) string { return strconv.Itoa(ports[i]) }
-	s.Endpoint = "127.0.0.1:" + p(6)
-	args := []string{"server",
-		"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + data,
-		"-master.port=" + p(0), "-master.port.grpc=" + p(1),
-		"-master.telemetry=false", "-master.volumeSizeLimitMB=64",
-		"-volume.port=" + p(2), "-volume.port.grpc=" + p(3), "-volume.max=16",
-		"-filer.port=" + p(4), "-filer.port.grpc=" + p(5),
-		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"),
-		"-s3", "-s3.port=" + p(6), "-s3.port.grpc=" + p(7), "-s3.config=" + cfgPath,
-		"-s3.port.iceberg=0", "-s3.port.lance=0",
-		"-s3.localSocket=" + filepath.Join(dir, "s3.sock"),
-	}
-	logFile, err := os.Create(filepath.Join(dir, "weed.log"))
+	s.Endpoint = "127.0.0.1:" + strconv.Itoa(ports[0])
+	args := []string{"--port", s.Endpoint, "--quiet", "posix", data}
+	logFile, err := os.Create(filepath.Join(dir, "versitygw.log"))
 	if err != nil {
 		return nil, nil, err
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	// The root credentials go through the environment, not the command line.
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -248,7 +221,7 @@ func start(ctx context.Context, dir string, logf func(string, ...any)) (*Server,
 	}
 	if err := s.waitReady(ctx, exited); err != nil {
 		stop()
-		log, _ := os.ReadFile(filepath.Join(dir, "weed.log"))
+		log, _ := os.ReadFile(filepath.Join(dir, "versitygw.log"))
 		if len(log) > 3000 {
 			log = log[len(log)-3000:]
 		}
@@ -263,12 +236,12 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return errors.New("s3test: weed exited during start-up")
+			return errors.New("s3test: versitygw exited during start-up")
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
@@ -276,7 +249,7 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		last = c.MakeBucket(rctx, s.Bucket, minio.MakeBucketOptions{})
 		if last == nil || minio.ToErrorResponse(last).Code == "BucketAlreadyOwnedByYou" {
-			// A write proves the volume server has registered.
+			// A write proves the backend is ready.
 			_, last = c.PutObject(rctx, s.Bucket, ".ready", strings.NewReader("ok"), 2, minio.PutObjectOptions{})
 			if last == nil {
 				last = c.RemoveObject(rctx, s.Bucket, ".ready", minio.RemoveObjectOptions{})
@@ -288,7 +261,7 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("s3test: server not ready after 90s: %v", last)
+	return fmt.Errorf("s3test: server not ready after 30s: %v", last)
 }
 
 // Client returns a minio client for the server, for test setup and checks.
@@ -315,11 +288,7 @@ func freePorts(n int) ([]int, error) {
 			return nil, err
 		}
 		ls = append(ls, l)
-		port := l.Addr().(*net.TCPAddr).Port
-		if port+10000 > 65535 {
-			continue // weed may derive a gRPC port by adding 10000
-		}
-		ports = append(ports, port)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
 }

@@ -167,8 +167,8 @@ type writer struct {
 	uploadID string // the multipart upload, once started
 	parts    []minio.CompletePart
 	sent     int64 // bytes in parts
-	shortEnd bool // the last uploaded part is shorter than a full part
-	resumed  bool // the upload continues the partial object, to delete on success
+	shortEnd bool  // the last uploaded part is shorter than a full part
+	resumed  bool  // the upload continues the partial object, to delete on success
 
 	err    error // the first failure; later writes return it
 	closed bool

@@ -108,7 +108,15 @@ func (f *FS) renameDir(ctx context.Context, op, from, to string) error {
 	hasMarker := false
 	for _, o := range objects {
 		hasMarker = hasMarker || o.key == oldPrefix
-		if err := f.copyObject(ctx, o.key, newPrefix+strings.TrimPrefix(o.key, oldPrefix), o.size); err != nil {
+		dst := newPrefix + strings.TrimPrefix(o.key, oldPrefix)
+		var err error
+		if strings.HasSuffix(o.key, "/") && o.size == 0 {
+			// A marker is made anew: some servers refuse to copy one.
+			_, err = f.core.PutObject(ctx, f.bucket, dst, strings.NewReader(""), 0, "", "", minio.PutObjectOptions{})
+		} else {
+			err = f.copyObject(ctx, o.key, dst, o.size)
+		}
+		if err != nil {
 			return f.mapErr(ctx, op, from, err)
 		}
 	}

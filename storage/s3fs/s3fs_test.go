@@ -1,0 +1,12 @@
+package s3fs_test
+
+import (
+	"testing"
+
+	"github.com/ferryftp/ferry/storage"
+	"github.com/ferryftp/ferry/storage/storagetest"
+)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.FS { return newFS(t) })
+}
