@@ -66,6 +66,7 @@ func main() {
 		idleMax   = flag.Int("idle-max", 10000, "concurrent idle sessions held against ferry alone")
 		iperfSecs = flag.Int("iperf-seconds", 5, "duration of each iperf3 run")
 		profile   = flag.String("profile", "", "write a CPU profile of the ferry server for each workload into this folder (<workload>.pprof, last round)")
+		freeAfter = flag.Bool("experiment-free-after-logins", false, "experiment: ferry returns argon2id scratch memory to the OS after a burst of logins (not ferry's behaviour; see docs/BENCHMARKS.md)")
 		inproc    = flag.Bool("inprocess", false, "serve ferry from the harness process itself (no CPU or memory figures for ferry)")
 		doc       = flag.String("doc", "docs/BENCHMARKS.md", "markdown output (empty: none)")
 		outDir    = flag.String("results", "bench/results", "folder for the raw JSON")
@@ -86,13 +87,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, *rounds, *only, strings.Split(*servers, ","), *iperfSecs, *profile, *inproc, *doc, *outDir, *work); err != nil {
+	if err := run(ctx, cfg, *rounds, *only, strings.Split(*servers, ","), *iperfSecs, *profile, *inproc, *freeAfter, *doc, *outDir, *work); err != nil {
 		log.Fatal(err)
 	}
 }
 
 func run(ctx context.Context, cfg *config, rounds int, only string, names []string, iperfSecs int,
-	profile string, inproc bool, doc, outDir, workDir string) error {
+	profile string, inproc, freeAfter bool, doc, outDir, workDir string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("bench must run as root (the peers run as a system user and need /etc/shadow); use bench/run")
 	}
@@ -150,7 +151,7 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 		var t *target
 		var err error
 		if n == Ferry {
-			t, err = startFerry(ctx, c, workDir, cfg.data, certFile, keyFile, inproc)
+			t, err = startFerry(ctx, c, workDir, cfg.data, certFile, keyFile, inproc, freeAfter)
 		} else {
 			t, err = startPeer(ctx, c, n, cfg.data, certFile, keyFile)
 		}
@@ -263,6 +264,14 @@ func measure(ctx context.Context, cfg *config, w workload, t *target, profile st
 	// Start every measurement with no dirty pages, so that one server's
 	// upload is not slowed by the writeback of the previous one's.
 	syscall.Sync()
+	// The downloads read "cached" files: make sure they are (this VM's page
+	// cache does not keep them reliably between workloads).
+	switch w.ID {
+	case "retr", "tls_retr", "stor", "tls_stor":
+		warm(filepath.Join(cfg.data, "big.bin"))
+	case "par":
+		warm(filepath.Join(cfg.data, "mid.bin"))
+	}
 	pids := []int{t.pid, t.anonPid, t.tlsPid}
 	srv0 := map[int]time.Duration{}
 	for _, p := range pids {
@@ -304,6 +313,21 @@ func raiseNoFile() {
 	}
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	log.Printf("RLIMIT_NOFILE %d", lim.Cur)
+}
+
+// warm reads a file so that its pages are in the page cache.
+func warm(name string) {
+	f, err := os.Open(name)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		if _, err := f.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 func orDash(s string) string {
