@@ -2,6 +2,7 @@ package s3fs
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"path"
 	"strings"
@@ -56,7 +57,7 @@ func (f *FS) Rename(ctx context.Context, from, to string) error {
 	case err == nil && src.dir:
 		return &fs.PathError{Op: op, Path: to, Err: storage.ErrNotDir}
 	case err == nil:
-	case isNotExist(err):
+	case errors.Is(err, fs.ErrNotExist):
 	default:
 		return err
 	}
@@ -70,11 +71,6 @@ func (f *FS) Rename(ctx context.Context, from, to string) error {
 		return f.mapErr(ctx, op, from, f.client.RemoveObject(ctx, f.bucket, f.key(from), minio.RemoveObjectOptions{}))
 	}
 	return f.renameDir(ctx, op, from, to)
-}
-
-func isNotExist(err error) bool {
-	pe, ok := err.(*fs.PathError)
-	return ok && pe.Err == fs.ErrNotExist
 }
 
 // renameDir copies every object under from to the same place under to,
