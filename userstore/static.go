@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"unicode"
@@ -92,10 +91,10 @@ func WithMaxConcurrentChecks(n int) Option {
 // concurrent use. Each distinct root directory is opened once and shared by
 // every session of every user with that root.
 type Static struct {
-	users  map[string]*account
-	anon   *account
-	anonNm []string
-	sem    chan struct{}
+	users   map[string]*account
+	anon    *account
+	anonNm  []string
+	checker *password.Checker
 
 	mu     sync.Mutex
 	closed bool
@@ -123,12 +122,9 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.maxChecks < 1 {
-		o.maxChecks = runtime.GOMAXPROCS(0)
-	}
 	s := &Static{
-		users: make(map[string]*account, len(users)),
-		sem:   make(chan struct{}, o.maxChecks),
+		users:   make(map[string]*account, len(users)),
+		checker: password.NewChecker(o.maxChecks),
 	}
 	defer func() {
 		if err != nil {
@@ -275,23 +271,17 @@ func (s *Static) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*
 		return s.anon.identity(), nil
 	}
 	a := s.users[login.User]
-	hash := password.Dummy()
+	var hash string
 	if a != nil {
 		hash = a.hash
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	ok, err := password.Verify(hash, login.Password)
-	<-s.sem
+	ok, err := s.checker.Check(ctx, hash, a != nil, login.Password)
 	if err != nil {
 		// NewStatic checked every hash, so this is unexpected; never
 		// include the password.
 		return nil, fmt.Errorf("userstore: user %q: %w", login.User, err)
 	}
-	if !ok || a == nil {
+	if !ok {
 		return nil, ftpserver.ErrAuthFailed
 	}
 	return a.identity(), nil

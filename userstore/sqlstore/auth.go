@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/ferryftp/ferry/ftpserver"
-	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/storage/localfs"
 	"github.com/ferryftp/ferry/userstore"
@@ -35,22 +34,16 @@ func (s *Store) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*f
 			return nil, err
 		}
 	}
-	hash := password.Dummy()
+	var hash string
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	ok, err := password.Verify(hash, login.Password)
-	<-s.sem
+	ok, err := s.checker.Check(ctx, hash, u != nil, login.Password)
 	if err != nil {
 		// Never include the password.
 		return nil, fmt.Errorf("sqlstore: user %q: %w", login.User, err)
 	}
-	if !ok || u == nil || u.Disabled {
+	if !ok || u.Disabled {
 		return nil, ftpserver.ErrAuthFailed
 	}
 	fsys, err := s.storageFor(ctx, u.Storage)

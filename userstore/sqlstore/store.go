@@ -22,7 +22,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +30,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
+	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/storage/localfs"
 )
@@ -85,7 +85,7 @@ type Store struct {
 	db      *sql.DB
 	dialect dialect
 	opts    Options
-	sem     chan struct{}
+	checker *password.Checker
 
 	mu     sync.Mutex
 	closed bool
@@ -110,10 +110,7 @@ func IsPostgres(dsn string) bool {
 // DefaultDSN) — and brings its schema up to date. A new SQLite file is
 // created readable by its owner only, since it holds password hashes.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if opts.MaxConcurrentChecks < 1 {
-		opts.MaxConcurrentChecks = runtime.GOMAXPROCS(0)
-	}
-	s := &Store{opts: opts, sem: make(chan struct{}, opts.MaxConcurrentChecks), fss: map[StorageSpec]*fsEntry{}}
+	s := &Store{opts: opts, checker: password.NewChecker(opts.MaxConcurrentChecks), fss: map[StorageSpec]*fsEntry{}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = postgres
