@@ -241,6 +241,13 @@ func CheckRoot(dir string) error {
 	return nil
 }
 
+// Has reports whether name is one of the store's users or, with anonymous
+// logins enabled, an anonymous name.
+func (s *Static) Has(name string) bool {
+	_, ok := s.users[name]
+	return ok || s.isAnonymousName(name)
+}
+
 func (s *Static) isAnonymousName(name string) bool {
 	if s.anon == nil {
 		return false

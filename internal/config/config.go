@@ -155,6 +155,8 @@ type User struct {
 	// TLS is "" (follow the server) or "required" (refuse this user's
 	// login without TLS on the control connection).
 	TLS string `toml:"tls"`
+	// S3, when set, keeps the user's files in S3 instead of under Root.
+	S3 *S3 `toml:"s3"`
 }
 
 // Duration is a time.Duration written in the file as a string such as

@@ -24,13 +24,18 @@ func TestTheExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != ":21" || c.Limits.IdleTimeout.get() != 5*time.Minute || len(c.Users) != 2 ||
+	if c.Listen != ":21" || c.Limits.IdleTimeout.get() != 5*time.Minute || len(c.Users) != 3 ||
 		c.Passive.PublicAddrByNet[0].Addr != "192.168.1.10" {
 		t.Fatalf("unexpected values: %+v", c)
 	}
 	// The example's roots do not exist here; everything else must validate.
 	for i := range c.Users {
-		c.Users[i].Root = t.TempDir()
+		if c.Users[i].S3 == nil {
+			c.Users[i].Root = t.TempDir()
+		}
+	}
+	if s3 := c.Users[2].S3; s3 == nil || s3.Bucket != "ferry-uploads" || s3.Credentials != "env:SCANNER_AWS_KEY,SCANNER_AWS_SECRET" {
+		t.Fatalf("the S3 user's storage: %+v", s3)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

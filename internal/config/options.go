@@ -25,9 +25,27 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		return ftpserver.Options{}, nil, err
 	}
 	users := make([]userstore.User, len(c.Users))
+	var s3Closers []io.Closer
+	closeS3 := func() {
+		for _, c := range s3Closers {
+			c.Close()
+		}
+	}
 	for i, u := range c.Users {
 		perms, _ := userPerms(u) // checked by Validate
+		if u.S3 != nil {
+			fsys, err := openUserS3(u.S3)
+			if err != nil {
+				closeS3()
+				return ftpserver.Options{}, nil, fmt.Errorf("users[%d].s3: %w", i, err)
+			}
+			if cl, ok := fsys.(io.Closer); ok {
+				s3Closers = append(s3Closers, cl)
+			}
+			users[i].FS = fsys
+		}
 		users[i] = userstore.User{
+			FS:           users[i].FS,
 			Name:         u.Name,
 			PasswordHash: u.Password,
 			Root:         u.Root,
@@ -49,9 +67,10 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	store, err := userstore.NewStatic(users, anon,
 		userstore.WithLocalFS(localfs.Options{Atomic: c.UploadMode == "atomic"}))
 	if err != nil {
+		closeS3()
 		return ftpserver.Options{}, nil, err
 	}
-	closers := []io.Closer{store}
+	closers := append([]io.Closer{store}, s3Closers...)
 	var auth ftpserver.Authenticator = store
 	if c.UsersDB != "" {
 		db, err := c.openUsersDB()

@@ -2,12 +2,12 @@ package config
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/storage/localfs"
+	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
@@ -17,7 +17,8 @@ func (c *Config) openUsersDB() (*sqlstore.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sqlstore.Open(ctx, c.UsersDB, sqlstore.Options{
-		Local: localfs.Options{Atomic: c.UploadMode == "atomic"},
+		Local:          localfs.Options{Atomic: c.UploadMode == "atomic"},
+		StorageFactory: openS3,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("users_db: %w", err)
@@ -25,14 +26,14 @@ func (c *Config) openUsersDB() (*sqlstore.Store, error) {
 	return db, nil
 }
 
-// fileThenDB tries the config file's users (and anonymous logins) first,
-// then the database: a name refused by the file is looked up in the
-// database.
-func fileThenDB(file, db ftpserver.Authenticator) ftpserver.Authenticator {
+// fileThenDB authenticates the config file's users (and anonymous names)
+// against the file and every other name against the database: a name in
+// the file never falls through to the database, so one password only ever
+// applies to it.
+func fileThenDB(file *userstore.Static, db ftpserver.Authenticator) ftpserver.Authenticator {
 	return ftpserver.AuthenticatorFunc(func(ctx context.Context, login ftpserver.LoginInfo) (*ftpserver.Identity, error) {
-		id, err := file.Authenticate(ctx, login)
-		if !errors.Is(err, ftpserver.ErrAuthFailed) {
-			return id, err
+		if file.Has(login.User) {
+			return file.Authenticate(ctx, login)
 		}
 		return db.Authenticate(ctx, login)
 	})

@@ -196,7 +196,19 @@ func (c *Config) validateUsers(add addFunc) {
 		case err != nil:
 			add(key+".password", "%v", err)
 		}
-		checkRoot(add, key+".root", u.Root)
+		if u.S3 != nil {
+			if u.Root != "" {
+				add(key+".root", "set either root or [users.s3], not both")
+			}
+			if u.S3.Bucket == "" {
+				add(key+".s3.bucket", "missing")
+			}
+			if _, err := u.S3.spec(); err != nil {
+				add(key+".s3.credentials", "%v", err)
+			}
+		} else {
+			checkRoot(add, key+".root", u.Root)
+		}
 		if _, err := userPerms(u); err != nil {
 			add(key+".perms", "%v", err)
 		}

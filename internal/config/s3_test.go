@@ -1,0 +1,111 @@
+package config
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/s3test"
+	"github.com/ferryftp/ferry/storage"
+	"github.com/ferryftp/ferry/userstore/sqlstore"
+)
+
+func TestS3UserValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*User)
+		want   string
+	}{
+		{"root and s3 together are refused", func(u *User) { u.S3 = &S3{Bucket: "b"} }, "set either root or [users.s3]"},
+		{"a missing bucket is refused", func(u *User) { u.Root, u.S3 = "", &S3{} }, "users[0].s3.bucket"},
+		{"bad credentials are refused", func(u *User) { u.Root, u.S3 = "", &S3{Bucket: "b", Credentials: "keys:abc"} }, "users[0].s3.credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig(t)
+			tc.change(&c.Users[0])
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// roundTrip writes and reads a file through the identity's storage.
+func roundTrip(t *testing.T, id *ftpserver.Identity, name string) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := id.FS.Create(ctx, name, storage.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "stored in S3")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := id.FS.Open(ctx, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if b, _ := io.ReadAll(r); string(b) != "stored in S3" {
+		t.Errorf("read back %q", b)
+	}
+}
+
+func TestS3Users(t *testing.T) {
+	s3 := s3test.Start(t)
+	t.Setenv("TEST_S3_KEY", s3.AccessKey)
+	t.Setenv("TEST_S3_SECRET", s3.SecretKey)
+	table := &S3{Endpoint: s3.Endpoint, Bucket: s3.Bucket, Prefix: "cfg/", Credentials: "env:TEST_S3_KEY,TEST_S3_SECRET"}
+
+	t.Run("a config-file user can keep files in S3", func(t *testing.T) {
+		c := validConfig(t)
+		c.Users[0].Root, c.Users[0].S3 = "", table
+		opts, closeFn, err := c.ServerOptions(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeFn()
+		id, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "wonderland"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, id, "from-config.txt")
+	})
+	t.Run("a database user can keep files in S3, and file users do not fall through to the database", func(t *testing.T) {
+		dsn := filepath.Join(t.TempDir(), "users.db")
+		db, err := sqlstore.Open(t.Context(), dsn, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, _ := table.spec()
+		spec.Prefix = "db/"
+		for _, u := range []sqlstore.User{
+			{Name: "dbuser", PasswordHash: hashOf(t, "dbpw"), Storage: spec, Perms: ftpserver.PermAll},
+			{Name: "alice", PasswordHash: hashOf(t, "other"), Storage: spec, Perms: ftpserver.PermAll},
+		} {
+			if err := db.Add(t.Context(), u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		c := validConfig(t)
+		c.UsersDB = dsn
+		opts, closeFn, err := c.ServerOptions(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeFn()
+		id, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "dbuser", Password: "dbpw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, id, "from-db.txt")
+		if _, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "other"}); err == nil {
+			t.Error("the database password of a config-file user was accepted")
+		}
+	})
+}
