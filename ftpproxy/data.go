@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
 // dataSetup is the state of one PORT/EPRT/PASV/EPSV from the client: how
@@ -438,6 +439,15 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 		c, err = x.acceptFrom(x.d.serverLn, s.serverAddr.Addr(), deadline, "server")
 	} else {
 		c, err = x.dial(s.serverLocal.Addr(), 0, x.d.serverTarget, deadline)
+		if err == nil && o.ProxyProtocol != 0 {
+			// The server checks that a passive data connection comes from
+			// the client of the control connection: name it, as on the
+			// control connection.
+			_, err = c.Write(proxyproto.Append(nil, o.ProxyProtocol, s.clientAddr, x.d.serverTarget))
+			if err != nil {
+				c.Close()
+			}
+		}
 	}
 	if err != nil {
 		return nil, err

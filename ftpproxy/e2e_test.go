@@ -6,11 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,4 +345,45 @@ func TestTLSPerSide(t *testing.T) {
 		b, _ := os.ReadFile(dst)
 		back.check(t, b)
 	})
+}
+
+func TestPROXYProtocolTowardFerry(t *testing.T) {
+	curl := need(t, "curl")
+	// ferry trusts the proxy's PROXY headers; it then sees the client's
+	// address on the control connection and on passive data connections.
+	var xfer syncLog
+	back := startFerry(t, "127.0.0.1:0", func(o *ftpserver.Options) {
+		o.ProxyProtocolFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		o.Logger = slog.New(slog.NewTextHandler(&xfer, nil))
+	})
+	for _, v := range []int{1, 2} {
+		t.Run(fmt.Sprintf("transfers work with version %d headers and a passive server side", v), func(t *testing.T) {
+			addr, _ := startProxy(t, "", Options{Backend: back.Addr, ProxyProtocol: v, ServerData: DataPassive})
+			dst := filepath.Join(t.TempDir(), "got")
+			run(t, curl, "-sS", "--max-time", "20", "--interface", "127.0.0.9", "-o", dst, hostURL(addr)+"/f.bin")
+			b, _ := os.ReadFile(dst)
+			back.check(t, b)
+			if !strings.Contains(xfer.String(), "remote=127.0.0.9:") {
+				t.Errorf("ferry did not see the client's address:\n%s", xfer.String())
+			}
+		})
+	}
+}
+
+// syncLog is a log sink that tests read while servers write.
+type syncLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
