@@ -89,9 +89,16 @@ func freePort(t *testing.T) string {
 // startFerry runs the binary and waits until it accepts connections.
 func startFerry(t *testing.T, bin, addr string, args ...string) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return startFerryEnv(t, bin, addr, nil, args...)
+}
+
+// startFerryEnv is startFerry with extra environment variables.
+func startFerryEnv(t *testing.T, bin, addr string, env []string, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	logs := &lockedBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
