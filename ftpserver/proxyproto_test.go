@@ -94,6 +94,19 @@ func TestPROXYProtocol(t *testing.T) {
 		other := dialVia(t, srv.Addr, 1, "192.0.2.51:1")
 		other.login("u", "p")
 	})
+	t.Run("a health check with a LOCAL header is greeted", func(t *testing.T) {
+		conn, err := net.Dial("tcp", srv.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		conn.Write([]byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		if !strings.HasPrefix(line, "220 ") {
+			t.Errorf("got %q", line)
+		}
+	})
 	t.Run("a connection from the balancer without a valid header is closed", func(t *testing.T) {
 		conn, _ := net.Dial("tcp", srv.Addr)
 		defer conn.Close()
