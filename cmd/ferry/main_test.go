@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/selfsigned"
 	"github.com/ferryftp/ferry/password"
 )
 
@@ -279,6 +280,58 @@ func TestServeTLSQuickMode(t *testing.T) {
 	if !strings.Contains(logs.String(), "sha256_fingerprint=") {
 		t.Errorf("the certificate fingerprint was not logged:\n%s", logs.String())
 	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+}
+
+func TestServeReloadsCertificatesOnSIGHUP(t *testing.T) {
+	bin := buildFerry(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "files")
+	os.Mkdir(root, 0o755)
+	addr := freePort(t)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert := func() *selfsigned.Cert {
+		c, err := selfsigned.Generate("localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(certFile, c.CertPEM, 0o600)
+		os.WriteFile(keyFile, c.KeyPEM, 0o600)
+		return c
+	}
+	first := writeCert()
+	conf := filepath.Join(dir, "ferry.toml")
+	os.WriteFile(conf, []byte(fmt.Sprintf("listen = %q\n[anonymous]\nenabled = true\nroot = %q\n[tls]\nmode = \"optional\"\ncert_file = %q\nkey_file = %q\n",
+		addr, root, certFile, keyFile)), 0o600)
+	cmd, logs := startFerry(t, bin, addr, "serve", "--config", conf)
+
+	served := func() []byte {
+		s := connect(t, addr)
+		s.do("AUTH TLS", 234)
+		tc := tls.Client(s.conn, &tls.Config{InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		s.conn = tc
+		s.r = textproto.NewReader(bufio.NewReader(tc))
+		s.do("NOOP", 200)
+		return tc.ConnectionState().PeerCertificates[0].Raw
+	}
+	before := connect(t, addr) // a session from before the reload keeps working
+	if !bytes.Equal(served(), first.Leaf.Raw) {
+		t.Fatal("the server does not present the configured certificate")
+	}
+	second := writeCert()
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "configuration reloaded") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !bytes.Equal(served(), second.Leaf.Raw) {
+		t.Error("after SIGHUP the server still presents the old certificate")
+	}
+	before.do("NOOP", 200)
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 }
