@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 func TestChecker(t *testing.T) {
@@ -39,4 +40,62 @@ func TestChecker(t *testing.T) {
 			t.Error("Check waited past cancellation")
 		}
 	})
+}
+
+func TestCachingChecker(t *testing.T) {
+	ctx := context.Background()
+	h, _ := Hash("right")
+	c := NewCachingChecker(1, time.Minute, 4)
+	if ok, _ := c.Check(ctx, h, true, "right"); !ok {
+		t.Fatal("first check failed")
+	}
+	t.Run("a remembered success skips the hash", func(t *testing.T) {
+		c.sem <- struct{}{} // no slot free: only the cache can answer
+		defer func() { <-c.sem }()
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if ok, err := c.Check(cctx, h, true, "right"); !ok || err != nil {
+			t.Errorf("Check = %v, %v; want a cached success", ok, err)
+		}
+		if ok, _ := c.Check(cctx, h, true, "wrong"); ok {
+			t.Error("a wrong password matched the cache")
+		}
+	})
+	t.Run("a changed password does not match the old entry", func(t *testing.T) {
+		h2, _ := Hash("right") // same password, new salt: as after `ferry user passwd`
+		c.sem <- struct{}{}
+		defer func() { <-c.sem }()
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if _, err := c.Check(cctx, h2, true, "right"); err == nil {
+			t.Error("the new hash was answered from the cache")
+		}
+	})
+	t.Run("failures are not cached and unknown users never pass", func(t *testing.T) {
+		c.Check(ctx, h, true, "wrong")
+		if len(c.cache) != 1 {
+			t.Errorf("cache holds %d entries", len(c.cache))
+		}
+		if ok, _ := c.Check(ctx, "", false, "right"); ok {
+			t.Error("an unknown user passed")
+		}
+	})
+	t.Run("entries expire", func(t *testing.T) {
+		short := NewCachingChecker(1, time.Nanosecond, 0)
+		short.Check(ctx, h, true, "right")
+		time.Sleep(time.Millisecond)
+		k := short.mac(h, "right")
+		if short.cached(k) {
+			t.Error("an expired entry was used")
+		}
+	})
+	t.Run("the cache stays bounded", func(t *testing.T) {
+		for i := 0; i < 20; i++ {
+			c.remember(c.mac(h, string(rune('a'+i))))
+		}
+		if len(c.cache) > 4 {
+			t.Errorf("cache grew to %d entries, max 4", len(c.cache))
+		}
+	})
+
 }

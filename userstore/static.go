@@ -70,6 +70,7 @@ type Option func(*options)
 type options struct {
 	local     localfs.Options
 	maxChecks int
+	checker   *password.Checker
 }
 
 // WithLocalFS sets the options of the localfs file systems opened on user
@@ -85,6 +86,13 @@ func WithLocalFS(o localfs.Options) Option {
 // default.
 func WithMaxConcurrentChecks(n int) Option {
 	return func(opts *options) { opts.maxChecks = n }
+}
+
+// WithChecker makes the store verify passwords with c (for example a
+// password.NewCachingChecker shared with other stores); it overrides
+// WithMaxConcurrentChecks.
+func WithChecker(c *password.Checker) Option {
+	return func(opts *options) { opts.checker = c }
 }
 
 // Static authenticates against a fixed list of users. It is safe for
@@ -122,9 +130,12 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.checker == nil {
+		o.checker = password.NewChecker(o.maxChecks)
+	}
 	s := &Static{
 		users:   make(map[string]*account, len(users)),
-		checker: password.NewChecker(o.maxChecks),
+		checker: o.checker,
 	}
 	defer func() {
 		if err != nil {

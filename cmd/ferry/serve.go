@@ -242,7 +242,8 @@ func quickOptions(f serveFlags, dir string, cert **tls.Certificate, stderr io.Wr
 	} else if len(users) == 0 {
 		return ftpserver.Options{}, nil, usageError{"--no-anonymous needs at least one --user"}
 	}
-	store, err := userstore.NewStatic(users, anon, userstore.WithLocalFS(localfs.Options{Atomic: f.atomic}))
+	store, err := userstore.NewStatic(users, anon, userstore.WithLocalFS(localfs.Options{Atomic: f.atomic}),
+		userstore.WithChecker(password.NewCachingChecker(0, password.DefaultCacheTTL, 0)))
 	if err != nil {
 		return ftpserver.Options{}, nil, err
 	}

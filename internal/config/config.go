@@ -94,11 +94,14 @@ type Limits struct {
 // RFC 2577 data-connection checks.
 type Security struct {
 	// LoginFailDelay is slept after a failed login; "0s" turns it off.
-	LoginFailDelay      *Duration `toml:"login_fail_delay"`
-	MaxLoginFailures    int       `toml:"max_login_failures"`
-	BanWindow           *Duration `toml:"ban_window"`
-	BanDuration         *Duration `toml:"ban_duration"`
-	MaxUnknownCommands  int       `toml:"max_unknown_commands"`
+	LoginFailDelay     *Duration `toml:"login_fail_delay"`
+	MaxLoginFailures   int       `toml:"max_login_failures"`
+	BanWindow          *Duration `toml:"ban_window"`
+	BanDuration        *Duration `toml:"ban_duration"`
+	MaxUnknownCommands int       `toml:"max_unknown_commands"`
+	// LoginCacheTTL is how long a successful password check is remembered
+	// (default "2m"; "0s" turns the cache off).
+	LoginCacheTTL       *Duration `toml:"login_cache_ttl"`
 	AllowForeignPort    bool      `toml:"allow_foreign_port"`
 	AllowLowPort        bool      `toml:"allow_low_port"`
 	AllowForeignPassive bool      `toml:"allow_foreign_passive"`

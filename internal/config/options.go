@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage/localfs"
 	"github.com/ferryftp/ferry/userstore"
 )
@@ -64,8 +65,9 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 			MaxSessions: c.Anonymous.MaxSessions,
 		}
 	}
+	checker := c.passwordChecker()
 	store, err := userstore.NewStatic(users, anon,
-		userstore.WithLocalFS(localfs.Options{Atomic: c.UploadMode == "atomic"}))
+		userstore.WithLocalFS(localfs.Options{Atomic: c.UploadMode == "atomic"}), userstore.WithChecker(checker))
 	if err != nil {
 		closeS3()
 		return ftpserver.Options{}, nil, err
@@ -73,7 +75,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	closers := append([]io.Closer{store}, s3Closers...)
 	var auth ftpserver.Authenticator = store
 	if c.UsersDB != "" {
-		db, err := c.openUsersDB()
+		db, err := c.openUsersDB(checker)
 		if err != nil {
 			store.Close()
 			return ftpserver.Options{}, nil, err
@@ -215,4 +217,14 @@ func (c *Config) tlsOptions(opts *ftpserver.Options) error {
 	opts.RequireSNI = t.RequireSNI
 	opts.TLSHandshakeTimeout = t.HandshakeTimeout.get()
 	return nil
+}
+
+// passwordChecker is the one password checker of the server's user stores,
+// with the login cache of security.login_cache_ttl.
+func (c *Config) passwordChecker() *password.Checker {
+	ttl := password.DefaultCacheTTL
+	if d := c.Security.LoginCacheTTL; d != nil {
+		ttl = time.Duration(*d)
+	}
+	return password.NewCachingChecker(0, ttl, 0)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage/localfs"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
@@ -13,12 +14,13 @@ import (
 
 // openUsersDB opens the users_db database (creating a SQLite file that
 // does not exist yet, with no users).
-func (c *Config) openUsersDB() (*sqlstore.Store, error) {
+func (c *Config) openUsersDB(checker *password.Checker) (*sqlstore.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sqlstore.Open(ctx, c.UsersDB, sqlstore.Options{
 		Local:          localfs.Options{Atomic: c.UploadMode == "atomic"},
 		StorageFactory: openS3,
+		Checker:        checker,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("users_db: %w", err)

@@ -70,6 +70,9 @@ func (c *Config) Validate() error {
 	if s.LoginFailDelay != nil && *s.LoginFailDelay < 0 {
 		add("security.login_fail_delay", "must not be negative (\"0s\" turns the delay off)")
 	}
+	if s.LoginCacheTTL != nil && *s.LoginCacheTTL < 0 {
+		add("security.login_cache_ttl", "must not be negative (\"0s\" turns the cache off)")
+	}
 	positive(add, "security.ban_window", s.BanWindow)
 	positive(add, "security.ban_duration", s.BanDuration)
 	atLeast(add, "security.max_login_failures", s.MaxLoginFailures, -1)

@@ -66,6 +66,9 @@ type Options struct {
 	// MaxConcurrentChecks bounds how many password hashes are verified at
 	// once (default runtime.GOMAXPROCS(0)); see userstore.WithMaxConcurrentChecks.
 	MaxConcurrentChecks int
+	// Checker, when set, verifies passwords instead (for example a
+	// password.NewCachingChecker shared with the config file's users).
+	Checker *password.Checker
 	// MustExist makes Open fail with ErrNoDatabase instead of creating a
 	// SQLite file that does not exist. It has no effect on PostgreSQL.
 	MustExist bool
@@ -110,7 +113,11 @@ func IsPostgres(dsn string) bool {
 // DefaultDSN) — and brings its schema up to date. A new SQLite file is
 // created readable by its owner only, since it holds password hashes.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	s := &Store{opts: opts, checker: password.NewChecker(opts.MaxConcurrentChecks), fss: map[StorageSpec]*fsEntry{}}
+	checker := opts.Checker
+	if checker == nil {
+		checker = password.NewChecker(opts.MaxConcurrentChecks)
+	}
+	s := &Store{opts: opts, checker: checker, fss: map[StorageSpec]*fsEntry{}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = postgres
