@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -240,6 +241,11 @@ func serveChild(name string) {
 	var spec ferrySpec
 	if err := json.Unmarshal(b, &spec); err != nil {
 		log.Fatal(err)
+	}
+	// Experiments: FERRY_BENCH_CHILD_GOMAXPROCS sets the child's GOMAXPROCS
+	// without touching the harness's own.
+	if n, err := strconv.Atoi(os.Getenv("FERRY_BENCH_CHILD_GOMAXPROCS")); err == nil && n > 0 {
+		runtime.GOMAXPROCS(n)
 	}
 	c := &cleaner{}
 	if _, err := serveFerry(c, spec); err != nil {
