@@ -185,6 +185,9 @@ type ferrySpec struct {
 	// FreeAfterLogins is an experiment, not ferry's behaviour: return the
 	// argon2id scratch memory to the OS once a burst of logins is over.
 	FreeAfterLogins bool
+	// NoLoginCache turns off the cache of verified credentials that
+	// "ferry serve" enables by default (security.login_cache_ttl).
+	NoLoginCache bool
 }
 
 // startFerryProcess starts a child process serving spec.
@@ -318,14 +321,14 @@ func waitGreeting(ctx context.Context, addr string, done <-chan struct{}) error 
 
 // startFerry starts ferry's plain/anonymous instance and its TLS instance,
 // as child processes or, when inproc (profiling), in this process.
-func startFerry(ctx context.Context, c *cleaner, work, data, certFile, keyFile string, inproc, freeAfter bool) (*target, error) {
+func startFerry(ctx context.Context, c *cleaner, work, data, certFile, keyFile string, inproc, freeAfter, noCache bool) (*target, error) {
 	hash, err := password.Hash(peers.DefaultPassword)
 	if err != nil {
 		return nil, err
 	}
 	t := &target{name: Ferry, user: peers.UserName, pass: peers.DefaultPassword}
-	plain := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), FreeAfterLogins: freeAfter}
-	secure := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), CertFile: certFile, KeyFile: keyFile}
+	plain := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), FreeAfterLogins: freeAfter, NoLoginCache: noCache}
+	secure := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), CertFile: certFile, KeyFile: keyFile, NoLoginCache: noCache}
 	if inproc {
 		if t.addr, err = serveFerry(c, plain); err != nil {
 			return nil, err
@@ -359,9 +362,13 @@ func startFerry(ctx context.Context, c *cleaner, work, data, certFile, keyFile s
 
 // serveFerry serves spec from this process and returns the address.
 func serveFerry(c *cleaner, spec ferrySpec) (string, error) {
+	var sopts []userstore.Option
+	if !spec.NoLoginCache {
+		sopts = append(sopts, userstore.WithChecker(password.NewCachingChecker(0, password.DefaultCacheTTL, 0)))
+	}
 	store, err := userstore.NewStatic(
 		[]userstore.User{{Name: peers.UserName, PasswordHash: spec.Hash, Root: spec.Data, Perms: ftpserver.PermAll}},
-		&userstore.Anonymous{Root: spec.Data})
+		&userstore.Anonymous{Root: spec.Data}, sopts...)
 	if err != nil {
 		return "", err
 	}
