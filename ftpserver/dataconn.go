@@ -18,6 +18,10 @@ import (
 
 var netipZero netip.AddrPort
 
+// noKeepAlive makes data sockets without TCP keep-alive: they live for one
+// transfer, and DataTimeout already covers a peer that goes away.
+var noKeepAlive = net.ListenConfig{KeepAlive: -1}
+
 // passive is a listener opened by PASV or EPSV for one data connection.
 type passive struct {
 	l *net.TCPListener
@@ -190,9 +194,9 @@ func listenRandom(ip netip.Addr, lo, hi int) (*net.TCPListener, error) {
 	var lastErr error
 	for i := 0; i < tries; i++ {
 		port := lo + (start+i)%span
-		l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		l, err := noKeepAlive.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip, uint16(port)).String())
 		if err == nil {
-			return l, nil
+			return l.(*net.TCPListener), nil
 		}
 		lastErr = err
 		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EACCES) {
@@ -283,6 +287,28 @@ func (s *session) accept(ctx context.Context, p *passive) (*net.TCPConn, error) 
 	}
 }
 
+// acceptPending returns the client's data connection when it is already
+// waiting on the passive listener (clients connect right after the 227/229
+// reply), or nil, leaving the listener to the normal accept.
+func (s *session) acceptPending(p *passive) *net.TCPConn {
+	if len(s.opts.ProxyProtocolFrom) > 0 {
+		return nil // a header may still be on its way: use the normal path
+	}
+	p.l.SetDeadline(time.Now().Add(time.Millisecond))
+	c, err := p.l.AcceptTCP()
+	p.l.SetDeadline(time.Time{})
+	if err != nil {
+		return nil
+	}
+	if !s.opts.AllowForeignPassive && addrPort(c.RemoteAddr()).Addr().Unmap() != s.remote.Addr().Unmap() {
+		s.log.Warn("dropped passive data connection from a foreign address", "from", c.RemoteAddr().String())
+		c.Close()
+		return nil
+	}
+	p.l.Close()
+	return c
+}
+
 // dial makes an active-mode data connection, from port L-1 of the control
 // port by default, falling back to an ephemeral port when that is not allowed.
 func (s *session) dial(ctx context.Context, target netip.AddrPort) (*net.TCPConn, error) {
@@ -293,7 +319,7 @@ func (s *session) dial(ctx context.Context, target netip.AddrPort) (*net.TCPConn
 	if lport < 0 {
 		lport = 0
 	}
-	d := net.Dialer{Timeout: s.opts.DataTimeout}
+	d := net.Dialer{Timeout: s.opts.DataTimeout, KeepAlive: -1}
 	localIP := s.local.Addr()
 	if target.Addr().Is4() {
 		localIP = localIP.Unmap()

@@ -54,6 +54,15 @@ func (s *session) statArg(arg string, perm Perms) (vpath, name string, fi fs.Fil
 	return vpath, name, fi, true
 }
 
+// statOpen describes an open file: from the file itself when the backend
+// hands out one that can say (an *os.File), else by name.
+func statOpen(ctx context.Context, fsys storage.FS, name string, rc io.ReadCloser) (fs.FileInfo, error) {
+	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		return st.Stat()
+	}
+	return fsys.Stat(ctx, name)
+}
+
 // fileArg is statArg for commands that need a regular file.
 func (s *session) fileArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, ok bool) {
 	if vpath, name, fi, ok = s.statArg(arg, perm); ok && !fi.Mode().IsRegular() {
@@ -73,18 +82,37 @@ func (s *session) typeName() string {
 func (s *session) cmdRETR(arg string) bool {
 	off := s.restOffset
 	s.restOffset = 0
-	vp, name, fi, ok := s.fileArg(arg, PermRead)
+	if !s.need(PermRead) {
+		return true
+	}
+	vp, name, ok := s.target(arg)
 	if !ok {
 		return true
 	}
-	if off > fi.Size() {
-		s.takeDataSetup()
-		s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the file is shorter.")
-		return true
-	}
+	// Open first and describe the open file: one path resolution, and the
+	// size belongs to the very file that is sent.
 	rc, err := s.ident.FS.Open(s.ctx, name, off)
 	if err != nil {
+		s.takeDataSetup()
 		s.replyErr(err)
+		return true
+	}
+	fi, err := statOpen(s.ctx, s.ident.FS, name, rc)
+	switch {
+	case err != nil:
+		rc.Close()
+		s.takeDataSetup()
+		s.replyErr(err)
+		return true
+	case !fi.Mode().IsRegular():
+		rc.Close()
+		s.takeDataSetup()
+		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
+		return true
+	case off > fi.Size():
+		rc.Close()
+		s.takeDataSetup()
+		s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the file is shorter.")
 		return true
 	}
 	binary := s.binary
@@ -107,8 +135,9 @@ func (s *session) cmdRETR(arg string) bool {
 		netErr, localErr := classify(err)
 		return n, netErr, localErr
 	}
-	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), arg, max(fi.Size()-off, 0))
-	s.startTransfer("RETR", vp, opening, pos, body, func(bool) error { rc.Close(); return nil })
+	size := max(fi.Size()-off, 0)
+	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), arg, size)
+	s.startTransfer("RETR", vp, opening, size, pos, body, func(bool) error { rc.Close(); return nil })
 	return true
 }
 
@@ -222,7 +251,7 @@ func (s *session) receive(verb, vp, opening string, wc io.WriteCloser) {
 		}
 		return wc.Close()
 	}
-	s.startTransfer(verb, vp, opening, pos, body, cleanup)
+	s.startTransfer(verb, vp, opening, -1, pos, body, cleanup)
 }
 
 func (s *session) cmdREST(arg string) bool {

@@ -162,7 +162,8 @@ func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Wri
 		err := w.Flush()
 		return x.count.Load(), err, nil
 	}
-	s.startTransfer(verb, l.dir, "Opening ASCII mode data connection for file list.", nil, body, nil)
+	// About 100 bytes a line: a listing of a few thousand entries is small.
+	s.startTransfer(verb, l.dir, "Opening ASCII mode data connection for file list.", int64(len(l.entries))*128, nil, body, nil)
 }
 
 func (s *session) cmdMLST(arg string) bool {

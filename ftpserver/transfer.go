@@ -26,6 +26,7 @@ type transfer struct {
 	count   atomic.Int64 // bytes so far, for STAT, when counted
 	pos     func() int64 // progress probe
 	base    int64        // pos() when the transfer started
+	small   bool         // a download that fits in the socket buffers
 }
 
 // bytes is how many bytes the transfer has moved so far.
@@ -53,12 +54,23 @@ func (s *session) waitTransfer() {
 	}
 }
 
+// smallTransfer is the size up to which a download counts as small: it fits
+// in the socket buffers, so sending it cannot block for long.
+const smallTransfer = 256 << 10
+
 // startTransfer opens the data connection set up by PASV/EPSV/PORT/EPRT and
-// runs body in a new goroutine. opening is the text of the 150 reply. cleanup
-// runs when the transfer ends, before the final reply, with the outcome.
-// pos, when not nil, reports progress for the stall watchdog (a file
-// offset on zero-copy paths); otherwise the transfer's byte count is used.
-func (s *session) startTransfer(verb, vpath, opening string, pos func() int64, body xferBody, cleanup func(ok bool) error) {
+// runs body. opening is the text of the 150 reply; cleanup runs when the
+// transfer ends, before the final reply, with the outcome. pos, when not
+// nil, reports progress for the stall watchdog (a file offset on zero-copy
+// paths); otherwise the transfer's byte count is used. size is the number of
+// bytes a download will send, or -1 when unknown.
+//
+// Transfers run in their own goroutine, so that ABOR, STAT and NOOP are
+// answered meanwhile. A small plain download whose client has already
+// connected to the passive port is sent by the control goroutine itself: it
+// cannot block for longer than the socket's write deadline, and it saves
+// the goroutine hand-offs that dominate the cost of small files.
+func (s *session) startTransfer(verb, vpath, opening string, size int64, pos func() int64, body xferBody, cleanup func(ok bool) error) {
 	p, target, ok := s.takeDataSetup()
 	if !ok {
 		if cleanup != nil {
@@ -67,13 +79,24 @@ func (s *session) startTransfer(verb, vpath, opening string, pos func() int64, b
 		s.reply(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 		return
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	x := &transfer{verb: verb, path: vpath, start: time.Now(), done: make(chan struct{}), cancel: cancel}
+	x := &transfer{verb: verb, path: vpath, start: time.Now(), done: make(chan struct{}),
+		small: size >= 0 && size <= smallTransfer}
 	x.pos = x.count.Load
 	if pos != nil {
 		x.pos = pos
 	}
 	x.base = x.pos()
+	if x.small && p != nil && !s.protP {
+		if tcp := s.acceptPending(p); tcp != nil {
+			ctx, cancel := context.WithCancel(s.ctx)
+			x.cancel = cancel
+			s.finishTransfer(ctx, x, tcp, false, opening, body, cleanup)
+			cancel()
+			return
+		}
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	x.cancel = cancel
 	s.xmu.Lock()
 	s.xfer = x
 	s.xmu.Unlock()
@@ -116,6 +139,13 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
 		return
 	}
+	s.finishTransfer(ctx, x, tcp, protP, opening, body, cleanup)
+}
+
+// finishTransfer runs a transfer over an open data connection: 150, TLS
+// when PROT P, the body, the close, cleanup and the final reply.
+func (s *session) finishTransfer(ctx context.Context, x *transfer, tcp *net.TCPConn, protP bool,
+	opening string, body xferBody, cleanup func(ok bool) error) {
 	s.reply(ftp.CodeFileStatusOK, opening)
 	conn, ok := s.protectData(ctx, tcp, protP)
 	if !ok {
@@ -127,7 +157,14 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 	}
 
 	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
-	stopWatch := s.watchStall(ctx, tcp, x)
+	var stopWatch func()
+	if x.small {
+		// Too short to stall for long: a deadline bounds it, no watchdog.
+		tcp.SetDeadline(time.Now().Add(s.opts.DataTimeout))
+		stopWatch = func() {}
+	} else {
+		stopWatch = s.watchStall(ctx, tcp, x)
+	}
 	n, netErr, localErr := body(ctx, conn, x)
 	stopWatch()
 	stopClose()
