@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -21,12 +23,34 @@ import (
 type Checker struct {
 	sem chan struct{}
 
+	// Hash memory: each argon2id check leaves Memory KiB of garbage, which
+	// a burst of logins multiplies; once checks stop, it is handed back to
+	// the operating system (see release).
+	idleMu   sync.Mutex
+	inFlight int
+	idle     *time.Timer
+
 	ttl   time.Duration
 	max   int
 	key   [32]byte
 	mu    sync.Mutex
 	cache map[[32]byte]time.Time // HMAC(key, hash, password) → expiry
+	calls map[[32]byte]*call     // checks in progress, shared by identical logins
 }
+
+// call is one hash check that concurrent identical logins wait for.
+type call struct {
+	done chan struct{}
+	ok   bool
+	err  error
+}
+
+// verifyFunc is Verify; tests count calls through it.
+var verifyFunc = Verify
+
+// releaseAfter is how long checks must stop before their memory is handed
+// back to the operating system.
+const releaseAfter = 500 * time.Millisecond
 
 // NewChecker allows n concurrent verifications; n < 1 means GOMAXPROCS.
 func NewChecker(n int) *Checker {
@@ -56,6 +80,7 @@ func NewCachingChecker(n int, ttl time.Duration, max int) *Checker {
 	}
 	c.ttl, c.max = ttl, max
 	c.cache = make(map[[32]byte]time.Time)
+	c.calls = make(map[[32]byte]*call)
 	rand.Read(c.key[:])
 	return c
 }
@@ -70,25 +95,89 @@ func (c *Checker) Check(ctx context.Context, encoded string, known bool, pw stri
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	var k [32]byte
-	if known && c.cache != nil {
-		k = c.mac(encoded, pw)
-		if c.cached(k) {
-			return true, nil
+	if !known || c.cache == nil {
+		return c.verify(ctx, encoded, known, pw)
+	}
+	k := c.mac(encoded, pw)
+	if c.cached(k) {
+		return true, nil
+	}
+	// Identical logins arriving together (a client opening many sessions
+	// at once) share one check instead of each paying for a hash.
+	c.mu.Lock()
+	if cl, ok := c.calls[k]; ok {
+		c.mu.Unlock()
+		select {
+		case <-cl.done:
+			if errors.Is(cl.err, context.Canceled) || errors.Is(cl.err, context.DeadlineExceeded) {
+				return c.Check(ctx, encoded, known, pw) // the first login gave up; try ourselves
+			}
+			return cl.ok, cl.err
+		case <-ctx.Done():
+			return false, ctx.Err()
 		}
 	}
+	cl := &call{done: make(chan struct{})}
+	c.calls[k] = cl
+	c.mu.Unlock()
+	cl.ok, cl.err = c.verify(ctx, encoded, known, pw)
+	c.mu.Lock()
+	delete(c.calls, k)
+	if cl.ok {
+		c.rememberLocked(k)
+	}
+	c.mu.Unlock()
+	close(cl.done)
+	return cl.ok, cl.err
+}
+
+// verify runs one hash check in a slot.
+func (c *Checker) verify(ctx context.Context, encoded string, known bool, pw string) (bool, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-	ok, err := Verify(encoded, pw)
+	c.begin()
+	ok, err := verifyFunc(encoded, pw)
+	c.end()
 	<-c.sem
-	ok = ok && known
-	if ok && c.cache != nil {
-		c.remember(k)
+	return ok && known, err
+}
+
+// begin and end count checks in flight; when none has run for
+// releaseAfter, the hashes' memory is returned to the operating system, so
+// a burst of logins does not leave tens of MiB resident in an idle server.
+func (c *Checker) begin() {
+	c.idleMu.Lock()
+	c.inFlight++
+	if c.idle != nil {
+		c.idle.Stop()
 	}
-	return ok, err
+	c.idleMu.Unlock()
+}
+
+func (c *Checker) end() {
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	c.inFlight--
+	if c.inFlight > 0 {
+		return
+	}
+	if c.idle == nil {
+		c.idle = time.AfterFunc(releaseAfter, c.release)
+	} else {
+		c.idle.Reset(releaseAfter)
+	}
+}
+
+func (c *Checker) release() {
+	c.idleMu.Lock()
+	busy := c.inFlight > 0
+	c.idleMu.Unlock()
+	if !busy {
+		debug.FreeOSMemory()
+	}
 }
 
 func (c *Checker) mac(encoded, pw string) [32]byte {
@@ -115,6 +204,10 @@ func (c *Checker) cached(k [32]byte) bool {
 func (c *Checker) remember(k [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rememberLocked(k)
+}
+
+func (c *Checker) rememberLocked(k [32]byte) {
 	now := time.Now()
 	if len(c.cache) >= c.max {
 		for key, exp := range c.cache { // drop expired entries, else arbitrary ones

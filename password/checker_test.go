@@ -2,6 +2,7 @@ package password
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -98,4 +99,37 @@ func TestCachingChecker(t *testing.T) {
 		}
 	})
 
+}
+
+func TestIdenticalConcurrentLoginsShareOneCheck(t *testing.T) {
+	h, _ := Hash("right")
+	var calls atomic.Int32
+	release := make(chan struct{})
+	verifyFunc = func(encoded, pw string) (bool, error) {
+		calls.Add(1)
+		<-release
+		return Verify(encoded, pw)
+	}
+	defer func() { verifyFunc = Verify }()
+	c := NewCachingChecker(2, time.Minute, 0)
+	results := make(chan bool, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			ok, _ := c.Check(context.Background(), h, true, "right")
+			results <- ok
+		}()
+	}
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the others queue behind the first
+	close(release)
+	for i := 0; i < 8; i++ {
+		if !<-results {
+			t.Error("a login failed")
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d hash checks for 8 identical logins, want 1", n)
+	}
 }
