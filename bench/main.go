@@ -66,7 +66,6 @@ func main() {
 		idleMax   = flag.Int("idle-max", 10000, "concurrent idle sessions held against ferry alone")
 		iperfSecs = flag.Int("iperf-seconds", 5, "duration of each iperf3 run")
 		profile   = flag.String("profile", "", "write a CPU profile of the ferry server for each workload into this folder (<workload>.pprof, last round)")
-		freeAfter = flag.Bool("experiment-free-after-logins", false, "experiment: ferry returns argon2id scratch memory to the OS after a burst of logins (not ferry's behaviour; see docs/BENCHMARKS.md)")
 		noCache   = flag.Bool("no-login-cache", false, "turn off ferry's cache of verified credentials (on by default in ferry serve: security.login_cache_ttl)")
 		inproc    = flag.Bool("inprocess", false, "serve ferry from the harness process itself (no CPU or memory figures for ferry)")
 		doc       = flag.String("doc", "docs/BENCHMARKS.md", "markdown output (empty: none)")
@@ -88,13 +87,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, *rounds, *only, strings.Split(*servers, ","), *iperfSecs, *profile, *inproc, *freeAfter, *noCache, *doc, *outDir, *work); err != nil {
+	if err := run(ctx, cfg, *rounds, *only, strings.Split(*servers, ","), *iperfSecs, *profile, *inproc, *noCache, *doc, *outDir, *work); err != nil {
 		log.Fatal(err)
 	}
 }
 
 func run(ctx context.Context, cfg *config, rounds int, only string, names []string, iperfSecs int,
-	profile string, inproc, freeAfter, noCache bool, doc, outDir, workDir string) error {
+	profile string, inproc, noCache bool, doc, outDir, workDir string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("bench must run as root (the peers run as a system user and need /etc/shadow); use bench/run")
 	}
@@ -152,7 +151,7 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 		var t *target
 		var err error
 		if n == Ferry {
-			t, err = startFerry(ctx, c, workDir, cfg.data, certFile, keyFile, inproc, freeAfter, noCache)
+			t, err = startFerry(ctx, c, workDir, cfg.data, certFile, keyFile, inproc, noCache)
 		} else {
 			t, err = startPeer(ctx, c, n, cfg.data, certFile, keyFile)
 		}

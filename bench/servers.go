@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -182,9 +181,6 @@ type ferrySpec struct {
 	Hash              string
 	Pasv              [2]int
 	CertFile, KeyFile string
-	// FreeAfterLogins is an experiment, not ferry's behaviour: return the
-	// argon2id scratch memory to the OS once a burst of logins is over.
-	FreeAfterLogins bool
 	// NoLoginCache turns off the cache of verified credentials that
 	// "ferry serve" enables by default (security.login_cache_ttl).
 	NoLoginCache bool
@@ -321,13 +317,13 @@ func waitGreeting(ctx context.Context, addr string, done <-chan struct{}) error 
 
 // startFerry starts ferry's plain/anonymous instance and its TLS instance,
 // as child processes or, when inproc (profiling), in this process.
-func startFerry(ctx context.Context, c *cleaner, work, data, certFile, keyFile string, inproc, freeAfter, noCache bool) (*target, error) {
+func startFerry(ctx context.Context, c *cleaner, work, data, certFile, keyFile string, inproc, noCache bool) (*target, error) {
 	hash, err := password.Hash(peers.DefaultPassword)
 	if err != nil {
 		return nil, err
 	}
 	t := &target{name: Ferry, user: peers.UserName, pass: peers.DefaultPassword}
-	plain := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), FreeAfterLogins: freeAfter, NoLoginCache: noCache}
+	plain := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), NoLoginCache: noCache}
 	secure := ferrySpec{Addr: "127.0.0.1:0", Data: data, Hash: hash, Pasv: pasvRange(), CertFile: certFile, KeyFile: keyFile, NoLoginCache: noCache}
 	if inproc {
 		if t.addr, err = serveFerry(c, plain); err != nil {
@@ -373,9 +369,6 @@ func serveFerry(c *cleaner, spec ferrySpec) (string, error) {
 		return "", err
 	}
 	var auth ftpserver.Authenticator = store
-	if spec.FreeAfterLogins {
-		auth = freeAfterLogins(store)
-	}
 	opts := ftpserver.Options{
 		Auth:               auth,
 		Logger:             slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -413,32 +406,6 @@ func serveFerry(c *cleaner, spec ferrySpec) (string, error) {
 		store.Close()
 	})
 	return l.Addr().String(), nil
-}
-
-// freeAfterLogins wraps a store so that 500 ms after the last login in
-// flight it calls debug.FreeOSMemory: the experiment behind the fix proposed
-// for the idle-memory workload (each argon2id check leaves 19 MiB of garbage
-// that otherwise stays resident until the next GC, forced every 2 minutes).
-func freeAfterLogins(store *userstore.Static) ftpserver.Authenticator {
-	var mu sync.Mutex
-	inflight := 0
-	var timer *time.Timer
-	return ftpserver.AuthenticatorFunc(func(ctx context.Context, login ftpserver.LoginInfo) (*ftpserver.Identity, error) {
-		mu.Lock()
-		inflight++
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		id, err := store.Authenticate(ctx, login)
-		mu.Lock()
-		inflight--
-		if inflight == 0 {
-			timer = time.AfterFunc(500*time.Millisecond, debug.FreeOSMemory)
-		}
-		mu.Unlock()
-		return id, err
-	})
 }
 
 // makeData fills dir with the files the workloads read.
