@@ -471,7 +471,21 @@ func (cc *clientCmd) rm(ctx context.Context, pos []string) error {
 	if len(pos) == 0 {
 		return usageError{"rm needs at least one URL"}
 	}
-	for _, raw := range pos {
+	return cc.eachURL(ctx, pos, func(c *ftpclient.Conn, u *remoteURL) error {
+		switch {
+		case cc.f.recursive:
+			return removeAll(ctx, c, u.path)
+		case cc.f.dir:
+			return c.Rmdir(ctx, u.path)
+		}
+		return c.Delete(ctx, u.path)
+	})
+}
+
+// eachURL runs fn on a connection to each URL in turn, stopping at the
+// first error.
+func (cc *clientCmd) eachURL(ctx context.Context, urls []string, fn func(*ftpclient.Conn, *remoteURL) error) error {
+	for _, raw := range urls {
 		u, err := cc.parse(raw)
 		if err != nil {
 			return err
@@ -480,16 +494,7 @@ func (cc *clientCmd) rm(ctx context.Context, pos []string) error {
 		if err != nil {
 			return err
 		}
-		err = cl.Do(ctx, func(c *ftpclient.Conn) error {
-			switch {
-			case cc.f.recursive:
-				return removeAll(ctx, c, u.path)
-			case cc.f.dir:
-				return c.Rmdir(ctx, u.path)
-			}
-			return c.Delete(ctx, u.path)
-		})
-		if err != nil {
+		if err := cl.Do(ctx, func(c *ftpclient.Conn) error { return fn(c, u) }); err != nil {
 			return err
 		}
 	}
@@ -529,26 +534,12 @@ func (cc *clientCmd) mkdir(ctx context.Context, pos []string) error {
 	if len(pos) == 0 {
 		return usageError{"mkdir needs at least one URL"}
 	}
-	for _, raw := range pos {
-		u, err := cc.parse(raw)
-		if err != nil {
-			return err
+	return cc.eachURL(ctx, pos, func(c *ftpclient.Conn, u *remoteURL) error {
+		if cc.f.parents {
+			return c.MkdirAll(ctx, u.path)
 		}
-		cl, err := cc.client(u, 1)
-		if err != nil {
-			return err
-		}
-		err = cl.Do(ctx, func(c *ftpclient.Conn) error {
-			if cc.f.parents {
-				return c.MkdirAll(ctx, u.path)
-			}
-			return c.Mkdir(ctx, u.path)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return c.Mkdir(ctx, u.path)
+	})
 }
 
 func (cc *clientCmd) mv(ctx context.Context, pos []string) error {
