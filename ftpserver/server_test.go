@@ -44,6 +44,16 @@ func TestLoginAndAccessControl(t *testing.T) {
 		c.do(530, "PWD")
 		c.login("ro", "p")
 	})
+	t.Run("REIN and a new login right after a transfer work", func(t *testing.T) {
+		c := dial(t, srv.Addr)
+		for i := 0; i < 20; i++ { // the transfer's end races with the next commands (-race)
+			c.login("u", "p")
+			if got := c.retr("a.txt"); got != "hello" {
+				t.Fatalf("got %q", got)
+			}
+			c.do(220, "REIN")
+		}
+	})
 	t.Run("unknown verbs get 502 and bad syntax 500 or 501", func(t *testing.T) {
 		c := dial(t, srv.Addr)
 		c.login("u", "p")

@@ -92,7 +92,12 @@ func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id s
 
 // serve runs the command loop until QUIT, a timeout or a dropped connection.
 func (s *session) serve() {
-	defer s.close()
+	defer func() {
+		s.close()
+		if s.ident != nil {
+			s.srv.releaseUser(s.ident.User)
+		}
+	}()
 	s.log.Info("connected", "remote", s.remote.String(), "local", s.local.String())
 	start := time.Now()
 	defer func() {
@@ -267,7 +272,8 @@ func (s *session) shutdown(force bool) {
 }
 
 // close ends the session: it cancels a running transfer and closes the
-// connections. It is safe to call more than once.
+// connections. It is safe to call more than once and from other goroutines
+// (Shutdown); login state is released by serve, in the control goroutine.
 func (s *session) close() {
 	s.closeOnce.Do(func() {
 		s.cancel()
@@ -278,9 +284,6 @@ func (s *session) close() {
 		s.xmu.Unlock()
 		if x != nil {
 			<-x.done
-		}
-		if s.ident != nil {
-			s.srv.releaseUser(s.ident.User)
 		}
 	})
 }

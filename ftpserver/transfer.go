@@ -112,8 +112,11 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 		s.xfer = nil
 		closeAfter := s.closeAfter
 		s.xmu.Unlock()
-		close(x.done)
+		// Re-arm the idle timeout before done is closed: after that the
+		// control goroutine may run REIN or PASS, which change what
+		// setReadDeadline reads.
 		s.setReadDeadline()
+		close(x.done)
 		if closeAfter {
 			s.reply(ftp.CodeNotAvailable, "Server shutting down; closing control connection.")
 			s.conn.Close()
