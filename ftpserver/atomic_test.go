@@ -1,7 +1,6 @@
 package ftpserver_test
 
 import (
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -70,19 +69,9 @@ func TestActivePortInUseFallsBackToAnEphemeralPort(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{ActivePort: port}, map[string]string{"f": "x"})
 	c := dial(t, srv.Addr)
 	c.login("u", "p")
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
+	l := activeListener(t, "127.0.0.1:0")
 	c.do(200, "EPRT |1|127.0.0.1|%d|", l.Addr().(*net.TCPAddr).Port)
-	c.send("RETR f")
-	d, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
+	if got, from := c.activeRetr(l, "f"); got != "x" || from.Port == port {
+		t.Errorf("got %q from port %d (the busy port is %d)", got, from.Port, port)
 	}
-	if got := d.RemoteAddr().(*net.TCPAddr).Port; got == port {
-		t.Errorf("connected from the busy port %d", got)
-	}
-	c.expect(150)
-	io.ReadAll(d)
-	d.Close()
-	c.expect(226)
 }

@@ -180,3 +180,32 @@ func newMemServer(t testing.TB, opts ftpserver.Options, files map[string]string)
 }
 
 var _ storage.FS = (*memfs.FS)(nil)
+
+// activeListener listens on addr ("127.0.0.1:0", "[::1]:0") for an
+// active-mode data connection; it is closed when the test ends.
+func activeListener(t testing.TB, addr string) *net.TCPListener {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.(*net.TCPListener)
+}
+
+// activeRetr downloads name after a PORT/EPRT naming l, and returns the
+// data and the address the server connected from.
+func (c *client) activeRetr(l *net.TCPListener, name string) (string, *net.TCPAddr) {
+	c.t.Helper()
+	c.send("RETR %s", name)
+	l.SetDeadline(time.Now().Add(10 * time.Second))
+	d, err := l.Accept()
+	if err != nil {
+		c.t.Fatalf("accept the data connection: %v", err)
+	}
+	c.expect(150)
+	b, _ := io.ReadAll(d)
+	d.Close()
+	c.expect(226)
+	return string(b), d.RemoteAddr().(*net.TCPAddr)
+}

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
@@ -35,43 +34,18 @@ func TestIPv6(t *testing.T) {
 		}
 	})
 	t.Run("EPRT connects back over IPv6", func(t *testing.T) {
-		l, err := net.Listen("tcp", "[::1]:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
+		l := activeListener(t, "[::1]:0")
 		c.do(200, "EPRT %s", ftp.FormatEPRT(l.Addr().(*net.TCPAddr).AddrPort()))
-		c.send("RETR f")
-		l.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
-		d, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.expect(150)
-		b, _ := io.ReadAll(d)
-		d.Close()
-		c.expect(226)
-		if string(b) != "over ip" {
-			t.Errorf("got %q", b)
+		if got, _ := c.activeRetr(l, "f"); got != "over ip" {
+			t.Errorf("got %q", got)
 		}
 	})
 	t.Run("EPRT naming the unspecified address connects back to the client, as lftp expects", func(t *testing.T) {
-		l, err := net.Listen("tcp", "[::1]:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
+		l := activeListener(t, "[::1]:0")
 		c.do(200, "EPRT |2|::|%d|", l.Addr().(*net.TCPAddr).Port)
-		c.send("RETR f")
-		l.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
-		d, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
+		if got, from := c.activeRetr(l, "f"); got != "over ip" || !from.IP.Equal(net.IPv6loopback) {
+			t.Errorf("got %q from %v", got, from)
 		}
-		c.expect(150)
-		io.ReadAll(d)
-		d.Close()
-		c.expect(226)
 	})
 	t.Run("PASV is refused on IPv6 and EPSV 1 names the right protocol", func(t *testing.T) {
 		c.do(502, "PASV")

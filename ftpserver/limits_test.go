@@ -146,22 +146,12 @@ func TestActiveModeUsesTheConfiguredSourcePort(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{ActivePort: port}, map[string]string{"f": "x"})
 	c := dial(t, srv.Addr)
 	c.login("u", "p")
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
+	l := activeListener(t, "127.0.0.1:0")
 	arg, _ := ftp.FormatPORT(l.Addr().(*net.TCPAddr).AddrPort())
 	c.do(200, "PORT %s", arg)
-	c.send("RETR f")
-	d, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
+	if _, from := c.activeRetr(l, "f"); from.Port != port {
+		t.Errorf("data connection came from port %d, want %d", from.Port, port)
 	}
-	if got := d.RemoteAddr().(*net.TCPAddr).Port; got != port {
-		t.Errorf("data connection came from port %d, want %d", got, port)
-	}
-	c.expect(150)
-	io.ReadAll(d)
-	d.Close()
-	c.expect(226)
 }
 
 func TestPASVAnnouncesThePublicAddress(t *testing.T) {

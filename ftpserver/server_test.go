@@ -191,29 +191,15 @@ func TestActiveMode(t *testing.T) {
 		{"EPRT connects back to the client", "EPRT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := activeListener(t, "127.0.0.1:0")
 			ap := l.Addr().(*net.TCPAddr).AddrPort()
 			arg := ftp.FormatEPRT(ap)
 			if tc.verb == "PORT" {
 				arg, _ = ftp.FormatPORT(ap)
 			}
 			c.do(200, "%s %s", tc.verb, arg)
-			c.send("RETR f")
-			l.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
-			d, err := l.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.expect(150)
-			b, _ := io.ReadAll(d)
-			d.Close()
-			c.expect(226)
-			if string(b) != "active data" {
-				t.Errorf("got %q", b)
+			if got, _ := c.activeRetr(l, "f"); got != "active data" {
+				t.Errorf("got %q", got)
 			}
 		})
 	}
