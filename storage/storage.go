@@ -67,6 +67,16 @@ type Aborter interface {
 	Abort() error
 }
 
+// Discarder is implemented by upload writers that can end an upload and
+// remove everything it wrote. The server calls Discard instead of Abort when
+// an upload fails on the server's side (disk full, quota, a backend error):
+// such a partial file cannot be resumed usefully and would only hold the
+// space. An upload that the client broke off is ended with Abort, so that
+// REST + STOR can resume it.
+type Discarder interface {
+	Discard() error
+}
+
 // Chmoder is implemented by backends that support SITE CHMOD.
 type Chmoder interface {
 	Chmod(ctx context.Context, name string, mode fs.FileMode) error
