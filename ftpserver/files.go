@@ -13,6 +13,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/storage"
@@ -137,7 +138,7 @@ func (s *session) cmdRETR(arg string) bool {
 	}
 	size := max(fi.Size()-off, 0)
 	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), arg, size)
-	s.startTransfer("RETR", vp, opening, size, pos, body, func(bool) error { rc.Close(); return nil })
+	s.startTransfer("RETR", vp, opening, size, pos, body, func(outcome) error { rc.Close(); return nil })
 	return true
 }
 
@@ -155,6 +156,9 @@ func (s *session) cmdAPPE(arg string) bool {
 }
 
 // cmdSTOU stores under a new unique name (RFC 959; reply text per RFC 1123 4.1.2.9).
+// The name is chosen now and created, exclusively, once the data
+// connection is up; should another upload take it meanwhile, the transfer
+// fails with 553 and nothing is overwritten.
 func (s *session) cmdSTOU(arg string) bool {
 	s.restOffset = 0
 	if !s.need(PermWrite) {
@@ -178,17 +182,18 @@ func (s *session) cmdSTOU(arg string) bool {
 		if _, err := s.ident.FS.Stat(s.ctx, name); err == nil {
 			continue
 		}
-		wc, err := s.ident.FS.Create(s.ctx, name, storage.CreateOptions{Exclusive: true})
-		if errors.Is(err, fs.ErrExist) {
+		opts := storage.CreateOptions{Exclusive: true}
+		if err := s.checkCreate(name, opts); errors.Is(err, fs.ErrExist) {
 			continue
-		}
-		if err != nil {
+		} else if err != nil {
+			s.takeDataSetup()
 			s.replyErr(err)
 			return true
 		}
-		s.receive("STOU", vp, "FILE: "+path.Base(vp), wc)
+		s.receive("STOU", vp, "FILE: "+path.Base(vp), name, opts)
 		return true
 	}
+	s.takeDataSetup()
 	s.reply(ftp.CodeBadFileName, "Could not find a unique file name.")
 	return true
 }
@@ -196,62 +201,153 @@ func (s *session) cmdSTOU(arg string) bool {
 // store starts an upload for STOR and APPE.
 func (s *session) store(verb, arg string, opts storage.CreateOptions) {
 	if !s.need(PermWrite) {
+		s.takeDataSetup()
 		return
 	}
 	vp, name, ok := s.target(arg)
 	if !ok {
+		s.takeDataSetup()
 		return
 	}
 	if fi, err := s.ident.FS.Stat(s.ctx, name); err == nil && fi.IsDir() {
+		s.takeDataSetup()
 		s.reply(ftp.CodeFileUnavailable, "Is a directory.")
 		return
 	}
-	wc, err := s.ident.FS.Create(s.ctx, name, opts)
-	if err != nil {
-		if opts.Offset > 0 && errors.Is(err, fs.ErrInvalid) {
-			s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the existing file is shorter.")
-			return
-		}
+	if err := s.checkCreate(name, opts); err != nil {
+		s.takeDataSetup()
 		s.replyErr(err)
 		return
 	}
-	s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), arg), wc)
+	s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), arg), name, opts)
 }
 
-// receive runs an upload into wc.
-func (s *session) receive(verb, vp, opening string, wc io.WriteCloser) {
-	binary := s.binary
-	rf, canReadFrom := wc.(io.ReaderFrom)
-	seeker, canSeek := wc.(io.Seeker)
-	zeroCopy := binary && canReadFrom && canSeek
-	var pos func() int64
-	if zeroCopy {
-		pos = func() int64 { p, _ := seeker.Seek(0, io.SeekCurrent); return p }
+// checkCreate asks the backend, when it can tell, whether creating name
+// would be refused, so that the refusal comes before the 150 reply.
+func (s *session) checkCreate(name string, opts storage.CreateOptions) error {
+	cc, ok := s.ident.FS.(storage.CreateChecker)
+	if !ok {
+		return nil
 	}
+	return restErr(cc.CheckCreate(s.ctx, name, opts), opts)
+}
+
+// restErr turns a backend's fs.ErrInvalid for a resume offset into the
+// REST reply (554).
+func restErr(err error, opts storage.CreateOptions) error {
+	if err != nil && opts.Offset > 0 && errors.Is(err, fs.ErrInvalid) {
+		return &ftp.Error{Code: ftp.CodeInvalidRestart, Message: "Invalid REST offset: the existing file is shorter."}
+	}
+	return err
+}
+
+// receive runs an upload to name. The file is created (or truncated, or
+// opened for the resume) only once the data connection is up: any refusal
+// before that (no PORT/PASV, no connection, a foreign peer, TLS refused,
+// ABOR) leaves storage exactly as it was.
+func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOptions) {
+	binary := s.binary
+	up := &upload{}
 	body := func(ctx context.Context, conn net.Conn, x *transfer) (int64, error, error) {
+		wc, err := s.ident.FS.Create(ctx, name, opts)
+		if err != nil {
+			return 0, nil, restErr(err, opts)
+		}
+		up.wc = wc
+		rf, canReadFrom := wc.(io.ReaderFrom)
+		seeker, canSeek := wc.(io.Seeker)
 		var n int64
-		var err error
 		switch {
-		case zeroCopy:
+		case binary && canReadFrom && canSeek:
+			if start, err := seeker.Seek(0, io.SeekCurrent); err == nil {
+				up.watch(&offsetProbe{s: seeker, start: start})
+			}
 			n, err = rf.ReadFrom(conn) // splice(2) from a plain *net.TCPConn
 		case binary:
+			up.watch(&x.count)
 			n, err = io.Copy(wc, countingReader{conn, &x.count})
 		default:
+			up.watch(&x.count)
 			n, err = io.Copy(wc, &fromCRLF{r: countingReader{conn, &x.count}})
 		}
 		netErr, localErr := classify(err)
 		return n, netErr, localErr
 	}
-	cleanup := func(ok bool) error {
-		if ok {
-			return wc.Close()
-		}
-		if a, isAborter := wc.(storage.Aborter); isAborter {
-			return a.Abort()
-		}
-		return wc.Close()
+	s.startTransfer(verb, vp, opening, -1, up.pos, body, up.end)
+}
+
+// upload is the state of one upload that the transfer goroutine and the
+// stall watchdog share.
+type upload struct {
+	wc       io.WriteCloser // nil until the data connection is up
+	progress atomic.Value   // a probeBox, once the body has started
+}
+
+type probeBox struct{ p progressProbe }
+
+func (u *upload) watch(p progressProbe) { u.progress.Store(probeBox{p}) }
+
+// progressProbe tells how many bytes an upload has written so far.
+type progressProbe interface{ Load() int64 }
+
+// offsetProbe reads an upload's progress from its file offset, on the
+// zero-copy path where no byte passes through a counter.
+type offsetProbe struct {
+	s     io.Seeker
+	start int64
+}
+
+// Load is the offset moved since the upload started.
+func (p *offsetProbe) Load() int64 {
+	off, err := p.s.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0
 	}
-	s.startTransfer(verb, vp, opening, -1, pos, body, cleanup)
+	return off - p.start
+}
+
+// pos is the number of bytes written so far; 0 before the file is open.
+func (u *upload) pos() int64 {
+	if b, ok := u.progress.Load().(probeBox); ok {
+		return b.p.Load()
+	}
+	return 0
+}
+
+// end finishes the upload as the transfer ended: a completed upload is
+// published; one the client broke off is kept for a resume (Abort); one
+// that failed on the server's side, or could not be published, is removed
+// (Discard) so that it does not hold the space.
+func (u *upload) end(o outcome) error {
+	if u.wc == nil {
+		return nil // never created: nothing to undo
+	}
+	switch o {
+	case completed:
+		err := u.wc.Close()
+		if err != nil {
+			discard(u.wc)
+		}
+		return err
+	case failedHere:
+		if discard(u.wc) {
+			return nil
+		}
+	}
+	if a, ok := u.wc.(storage.Aborter); ok {
+		return a.Abort()
+	}
+	return u.wc.Close()
+}
+
+// discard removes what wc wrote when the backend can, and reports whether
+// it could.
+func discard(wc io.WriteCloser) bool {
+	d, ok := wc.(storage.Discarder)
+	if ok {
+		d.Discard()
+	}
+	return ok
 }
 
 func (s *session) cmdREST(arg string) bool {

@@ -29,6 +29,24 @@ type transfer struct {
 	small   bool         // a download that fits in the socket buffers
 }
 
+// outcome is how a transfer ended, as its cleanup needs to know it.
+type outcome int
+
+const (
+	// completed: every byte moved and the data connection closed cleanly.
+	completed outcome = iota
+	// brokenOff: the client aborted, went away or never connected; what an
+	// upload wrote so far may be resumed.
+	brokenOff
+	// failedHere: the server's side (storage) failed; what an upload wrote
+	// so far is of no use and is removed.
+	failedHere
+)
+
+// cleanupFunc runs when a transfer ends, before the final reply. An error
+// from it turns a completed transfer into a local failure.
+type cleanupFunc func(outcome) error
+
 // bytes is how many bytes the transfer has moved so far.
 func (x *transfer) bytes() int64 { return x.pos() - x.base }
 
@@ -60,7 +78,10 @@ const smallTransfer = 256 << 10
 
 // startTransfer opens the data connection set up by PASV/EPSV/PORT/EPRT and
 // runs body. opening is the text of the 150 reply; cleanup runs when the
-// transfer ends, before the final reply, with the outcome. pos, when not
+// transfer ends, before the final reply, with the outcome. body runs only
+// once the data connection is up (and protected, under PROT P), so an
+// upload's body is where the target file is created: a transfer refused
+// before that leaves storage untouched. pos, when not
 // nil, reports progress for the stall watchdog (a file offset on zero-copy
 // paths); otherwise the transfer's byte count is used. size is the number of
 // bytes a download will send, or -1 when unknown.
@@ -70,11 +91,11 @@ const smallTransfer = 256 << 10
 // connected to the passive port is sent by the control goroutine itself: it
 // cannot block for longer than the socket's write deadline, and it saves
 // the goroutine hand-offs that dominate the cost of small files.
-func (s *session) startTransfer(verb, vpath, opening string, size int64, pos func() int64, body xferBody, cleanup func(ok bool) error) {
+func (s *session) startTransfer(verb, vpath, opening string, size int64, pos func() int64, body xferBody, cleanup cleanupFunc) {
 	p, target, ok := s.takeDataSetup()
 	if !ok {
 		if cleanup != nil {
-			cleanup(false)
+			cleanup(brokenOff)
 		}
 		s.reply(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 		return
@@ -105,7 +126,7 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 }
 
 func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort, protP bool,
-	opening string, body xferBody, cleanup func(ok bool) error) {
+	opening string, body xferBody, cleanup cleanupFunc) {
 	defer func() {
 		x.cancel()
 		s.xmu.Lock()
@@ -132,7 +153,7 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 	}
 	if err != nil {
 		if cleanup != nil {
-			cleanup(false)
+			cleanup(brokenOff)
 		}
 		if x.aborted.Load() {
 			s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
@@ -148,13 +169,13 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 // finishTransfer runs a transfer over an open data connection: 150, TLS
 // when PROT P, the body, the close, cleanup and the final reply.
 func (s *session) finishTransfer(ctx context.Context, x *transfer, tcp *net.TCPConn, protP bool,
-	opening string, body xferBody, cleanup func(ok bool) error) {
+	opening string, body xferBody, cleanup cleanupFunc) {
 	s.reply(ftp.CodeFileStatusOK, opening)
 	conn, ok := s.protectData(ctx, tcp, protP)
 	if !ok {
 		tcp.Close()
 		if cleanup != nil {
-			cleanup(false)
+			cleanup(brokenOff)
 		}
 		return
 	}
@@ -179,7 +200,14 @@ func (s *session) finishTransfer(ctx context.Context, x *transfer, tcp *net.TCPC
 	}
 	ok = netErr == nil && localErr == nil && !x.aborted.Load()
 	if cleanup != nil {
-		if err := cleanup(ok); err != nil && localErr == nil {
+		end := completed
+		switch {
+		case localErr != nil:
+			end = failedHere
+		case !ok:
+			end = brokenOff
+		}
+		if err := cleanup(end); err != nil && localErr == nil {
 			localErr = err
 			ok = false
 		}

@@ -67,6 +67,16 @@ type Aborter interface {
 	Abort() error
 }
 
+// CreateChecker is implemented by backends that can tell, without changing
+// anything, whether Create with the same arguments would be refused (a bad
+// name, a directory in the way, a REST offset past the data, a link leading
+// out of the root). The server asks before it answers an upload with 150,
+// so the client learns of the refusal at once; it creates the file only when
+// the data connection is up, and Create still checks everything itself.
+type CreateChecker interface {
+	CheckCreate(ctx context.Context, name string, opts CreateOptions) error
+}
+
 // Discarder is implemented by upload writers that can end an upload and
 // remove everything it wrote. The server calls Discard instead of Abort when
 // an upload fails on the server's side (disk full, quota, a backend error):

@@ -42,6 +42,51 @@ import (
 // fs.ErrPermission in both modes). Data is not synced to disk.
 func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions) (io.WriteCloser, error) {
 	const op = "create"
+	final, err := f.planCreate(ctx, op, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	if f.opts.Atomic {
+		return f.createAtomic(op, name, opts, final)
+	}
+	return f.createDirect(op, name, opts)
+}
+
+// CheckCreate reports the error Create would return for refusals it can
+// see without writing: a bad or reserved name, a missing parent, a
+// directory or special file in the way, a name taken for Exclusive, a
+// resume offset past the data. It changes nothing.
+func (f *FS) CheckCreate(ctx context.Context, name string, opts storage.CreateOptions) error {
+	const op = "create"
+	if _, err := f.planCreate(ctx, op, name, opts); err != nil {
+		return err
+	}
+	dir := path.Dir(name)
+	if dir == "." {
+		return nil
+	}
+	fi, err := f.root.Stat(dir)
+	switch {
+	case err != nil:
+		return f.mapErr(op, name, err)
+	case !fi.IsDir():
+		return pathErr(op, name, storage.ErrNotDir)
+	}
+	if opts.Offset > 0 && f.opts.Atomic {
+		tmp := path.Join(dir, partPrefix+path.Base(name))
+		if pi, err := f.root.Lstat(tmp); err == nil && pi.Mode().IsRegular() && pi.Size() >= opts.Offset {
+			return nil
+		}
+		if fi, err := f.root.Stat(name); err != nil || fi.Size() < opts.Offset {
+			return pathErr(op, name, fs.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// planCreate makes the checks that Create and CheckCreate share and returns
+// the existing final file, or nil when there is none.
+func (f *FS) planCreate(ctx context.Context, op, name string, opts storage.CreateOptions) (fs.FileInfo, error) {
 	if err := f.beginCreate(ctx, op, name); err != nil {
 		return nil, err
 	}
@@ -65,10 +110,7 @@ func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions
 	if opts.Offset > 0 && !f.opts.Atomic && (final == nil || final.Size() < opts.Offset) {
 		return nil, pathErr(op, name, fs.ErrInvalid)
 	}
-	if f.opts.Atomic {
-		return f.createAtomic(op, name, opts, final)
-	}
-	return f.createDirect(op, name, opts)
+	return final, nil
 }
 
 func (f *FS) createDirect(op, name string, opts storage.CreateOptions) (*os.File, error) {

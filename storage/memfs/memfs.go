@@ -219,43 +219,63 @@ func (f *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 // Create opens the named file for writing as opts describes. The writer
 // buffers and publishes its data on Close or Abort.
 func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions) (io.WriteCloser, error) {
-	const op = "create"
-	if err := begin(ctx, op, name); err != nil {
-		return nil, err
-	}
-	if opts.Offset < 0 {
-		return nil, pathErr(op, name, fs.ErrInvalid)
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if name == "." {
-		return nil, pathErr(op, name, storage.ErrIsDir)
-	}
-	p, base, err := f.parent(op, name)
+	p, base, n, err := f.planCreate(ctx, name, opts)
 	if err != nil {
 		return nil, err
 	}
-	n, ok := p.children[base]
 	var buf []byte
 	switch {
-	case ok && n.dir:
-		return nil, pathErr(op, name, storage.ErrIsDir)
-	case ok && opts.Exclusive:
-		return nil, pathErr(op, name, fs.ErrExist)
-	case ok && opts.Offset > int64(len(n.data)):
-		return nil, pathErr(op, name, fs.ErrInvalid)
-	case ok && opts.Offset > 0:
+	case n != nil && opts.Offset > 0:
 		buf = slices.Clone(n.data[:opts.Offset])
-	case ok && opts.Append:
+	case n != nil && opts.Append:
 		buf = slices.Clone(n.data)
-	case !ok && opts.Offset > 0:
-		return nil, pathErr(op, name, fs.ErrInvalid)
-	case !ok:
+	case n == nil:
 		n = &node{perm: fileMode, modTime: time.Now()}
 		p.children[base] = n
 		p.modTime = n.modTime
 	}
 	return &writer{fs: f, node: n, name: name, buf: buf}, nil
+}
+
+// CheckCreate reports the error Create would return, changing nothing.
+func (f *FS) CheckCreate(ctx context.Context, name string, opts storage.CreateOptions) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, _, _, err := f.planCreate(ctx, name, opts)
+	return err
+}
+
+// planCreate makes Create's checks under f.mu and returns the parent
+// directory, the base name and the existing file (nil when there is none).
+func (f *FS) planCreate(ctx context.Context, name string, opts storage.CreateOptions) (*node, string, *node, error) {
+	const op = "create"
+	if err := begin(ctx, op, name); err != nil {
+		return nil, "", nil, err
+	}
+	if opts.Offset < 0 {
+		return nil, "", nil, pathErr(op, name, fs.ErrInvalid)
+	}
+	if name == "." {
+		return nil, "", nil, pathErr(op, name, storage.ErrIsDir)
+	}
+	p, base, err := f.parent(op, name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	n, ok := p.children[base]
+	switch {
+	case ok && n.dir:
+		return nil, "", nil, pathErr(op, name, storage.ErrIsDir)
+	case ok && opts.Exclusive:
+		return nil, "", nil, pathErr(op, name, fs.ErrExist)
+	case ok && opts.Offset > int64(len(n.data)):
+		return nil, "", nil, pathErr(op, name, fs.ErrInvalid)
+	case !ok && opts.Offset > 0:
+		return nil, "", nil, pathErr(op, name, fs.ErrInvalid)
+	}
+	return p, base, n, nil
 }
 
 // writer buffers an upload and publishes it to its node when it ends. The
