@@ -52,8 +52,10 @@ const (
 	CodeNotImplemented       = 502 // RFC 959 4.2: command not implemented
 	CodeBadSequence          = 503 // RFC 959 4.2: bad sequence of commands
 	CodeParamNotImplemented  = 504 // RFC 959 4.2: command not implemented for that parameter
+	CodeProtectionRequired   = 521 // RFC 4217 9: data connection cannot be opened with this PROT setting
 	CodeNetProtoNotSupported = 522 // RFC 2428 2: network protocol not supported
 	CodeNotLoggedIn          = 530 // RFC 959 4.2: not logged in
+	CodeProtectionDenied     = 534 // RFC 2228 4: request denied for policy reasons
 	CodeFileUnavailable      = 550 // RFC 959 4.2: requested action not taken; file unavailable
 	CodePageTypeUnknown      = 551 // RFC 959 4.2: requested action aborted; page type unknown
 	CodeExceededStorage      = 552 // RFC 959 4.2: requested file action aborted; exceeded storage allocation

@@ -196,7 +196,7 @@ func (s *session) dispatch(line string) bool {
 	}
 	if spec.data && s.opts.RequireProtP == ProtRequired && !s.protP {
 		s.takeDataSetup()
-		s.reply(521, "Data connections must be protected: send PBSZ 0 and PROT P.")
+		s.reply(ftp.CodeProtectionRequired, "Data connections must be protected: send PBSZ 0 and PROT P.")
 		return true
 	}
 	if !spec.concurrent {
