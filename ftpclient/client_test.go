@@ -115,10 +115,12 @@ func TestPASVAddressPolicy(t *testing.T) {
 }
 
 // flakyDialer makes the first data connection die after limit bytes.
+// beforeDeath, when set, runs once just before it dies.
 type flakyDialer struct {
-	ctrl  string
-	limit int64
-	used  atomic.Bool
+	ctrl        string
+	limit       int64
+	beforeDeath func()
+	used        atomic.Bool
 }
 
 func (f *flakyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -126,17 +128,27 @@ func (f *flakyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	if err != nil || addr == f.ctrl || f.used.Swap(true) {
 		return c, err
 	}
-	return &dyingConn{Conn: c, left: f.limit}, nil
+	return &dyingConn{Conn: c, left: f.limit, beforeDeath: f.beforeDeath}, nil
 }
 
 type dyingConn struct {
 	net.Conn
-	left int64
+	left        int64
+	beforeDeath func()
+}
+
+// die runs the beforeDeath hook (once) and closes the connection.
+func (d *dyingConn) die() {
+	if d.beforeDeath != nil {
+		d.beforeDeath()
+		d.beforeDeath = nil
+	}
+	d.Conn.Close()
 }
 
 func (d *dyingConn) Read(p []byte) (int, error) {
 	if d.left <= 0 {
-		d.Conn.Close()
+		d.die()
 		return 0, &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset (injected)")}
 	}
 	if int64(len(p)) > d.left {
@@ -149,7 +161,7 @@ func (d *dyingConn) Read(p []byte) (int, error) {
 
 func (d *dyingConn) Write(p []byte) (int, error) {
 	if d.left <= 0 {
-		d.Conn.Close()
+		d.die()
 		return 0, &net.OpError{Op: "write", Net: "tcp", Err: errors.New("connection reset (injected)")}
 	}
 	if int64(len(p)) > d.left {
@@ -185,7 +197,19 @@ func TestClientResumesAnUploadAfterTheConnectionDrops(t *testing.T) {
 	local := filepath.Join(t.TempDir(), "u.bin")
 	writeFile(t, local, data)
 	var transcript syncBuf
-	fd := &flakyDialer{ctrl: addr, limit: 1 << 20}
+	// The server creates the file only once it has taken the data
+	// connection (an ABOR before that changes nothing, and leaves nothing
+	// to resume), so the connection dies only once bytes are stored.
+	stored := func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if fi, err := os.Stat(filepath.Join(root, "u.bin")); err == nil && fi.Size() > 0 {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	fd := &flakyDialer{ctrl: addr, limit: 1 << 20, beforeDeath: stored}
 	cl := NewClient(addr, Options{User: testUser, Password: testPass, DialContext: fd.DialContext, Debug: &transcript, Timeout: 5 * time.Second})
 	cl.RetryDelay = 50 * time.Millisecond
 	defer cl.Close()
