@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferryftp/ferry/ftp"
 )
@@ -11,6 +12,14 @@ import (
 func (s *session) cmdUSER(arg string) bool {
 	if s.ident != nil {
 		s.reply(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
+		return true
+	}
+	switch {
+	case !utf8.ValidString(arg):
+		s.reply(ftp.CodeArgSyntax, "User name is not valid UTF-8 (RFC 2640); send it in UTF-8.")
+		return true
+	case hasControl(arg):
+		s.reply(ftp.CodeArgSyntax, "User name contains control characters.")
 		return true
 	}
 	s.pendingUser = arg

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/storage"
@@ -95,7 +96,7 @@ func (s *session) cmdRETR(arg string) bool {
 	rc, err := s.ident.FS.Open(s.ctx, name, off)
 	if err != nil {
 		s.takeDataSetup()
-		s.replyErr(err)
+		s.replyErr(restErr(err, storage.CreateOptions{Offset: off}))
 		return true
 	}
 	fi, err := statOpen(s.ctx, s.ident.FS, name, rc)
@@ -137,7 +138,7 @@ func (s *session) cmdRETR(arg string) bool {
 		return n, netErr, localErr
 	}
 	size := max(fi.Size()-off, 0)
-	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), arg, size)
+	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), printable(arg), size)
 	s.startTransfer("RETR", vp, opening, size, pos, body, func(outcome) error { rc.Close(); return nil })
 	return true
 }
@@ -190,7 +191,7 @@ func (s *session) cmdSTOU(arg string) bool {
 			s.replyErr(err)
 			return true
 		}
-		s.receive("STOU", vp, "FILE: "+path.Base(vp), name, opts)
+		s.receive("STOU", vp, "FILE: "+printable(path.Base(vp)), name, opts)
 		return true
 	}
 	s.takeDataSetup()
@@ -219,7 +220,7 @@ func (s *session) store(verb, arg string, opts storage.CreateOptions) {
 		s.replyErr(err)
 		return
 	}
-	s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), arg), name, opts)
+	s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), printable(arg)), name, opts)
 }
 
 // checkCreate asks the backend, when it can tell, whether creating name
@@ -232,7 +233,8 @@ func (s *session) checkCreate(name string, opts storage.CreateOptions) error {
 	return restErr(cc.CheckCreate(s.ctx, name, opts), opts)
 }
 
-// restErr turns a backend's fs.ErrInvalid for a resume offset into the
+// restErr turns a backend's fs.ErrInvalid for a resume offset (of an
+// upload, or of a download when opts.Offset is the REST offset) into the
 // REST reply (554).
 func restErr(err error, opts storage.CreateOptions) error {
 	if err != nil && opts.Offset > 0 && errors.Is(err, fs.ErrInvalid) {
@@ -466,10 +468,32 @@ func (s *session) cmdMFMT(arg string) bool {
 	if !ok {
 		return true
 	}
+	before, err := s.ident.FS.Stat(s.ctx, name)
+	if err != nil {
+		s.replyErr(err)
+		return true
+	}
 	if err := ch.Chtimes(s.ctx, name, t); err != nil {
 		s.replyErr(err)
 		return true
 	}
+	// A file system may clamp a time it cannot hold (ext4 with small
+	// inodes stops at 2038) without an error: read it back, and never
+	// confirm a time that was not stored.
+	if after, err := s.ident.FS.Stat(s.ctx, name); err != nil || !sameSecond(after.ModTime(), t) {
+		if err := ch.Chtimes(s.ctx, name, before.ModTime()); err != nil {
+			s.log.Warn("MFMT: cannot put the old time back", "path", p, "err", err)
+		}
+		s.reply(ftp.CodeFileUnavailable, "The file system cannot store that time; the file keeps its old one.")
+		return true
+	}
 	s.reply(ftp.CodeFileStatus, "Modify="+ftp.FormatMDTM(t)+"; "+p)
 	return true
+}
+
+// sameSecond reports whether a stored time is the one asked for, allowing
+// for file systems that keep only even seconds (FAT).
+func sameSecond(stored, want time.Time) bool {
+	d := stored.Sub(want)
+	return d > -2*time.Second && d < 2*time.Second
 }

@@ -198,10 +198,14 @@ func (f *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 	if err != nil {
 		return nil, f.mapErr(op, name, err)
 	}
-	if _, err := checkRegular(op, name, file); err != nil {
+	size, err := checkRegular(op, name, file)
+	if err != nil {
 		file.Close()
 		return nil, err
 	}
+	// Past the end, the reader is exhausted at once (a seek far beyond any
+	// file size would fail with EINVAL instead).
+	offset = min(offset, size)
 	if offset > 0 {
 		if _, err := file.Seek(offset, io.SeekStart); err != nil {
 			file.Close()
