@@ -63,15 +63,14 @@ func (f *FS) CheckCreate(ctx context.Context, name string, opts storage.CreateOp
 		return err
 	}
 	dir := path.Dir(name)
-	if dir == "." {
-		return nil
-	}
-	fi, err := f.root.Stat(dir)
-	switch {
-	case err != nil:
-		return f.mapErr(op, name, err)
-	case !fi.IsDir():
-		return pathErr(op, name, storage.ErrNotDir)
+	if dir != "." {
+		fi, err := f.root.Stat(dir)
+		switch {
+		case err != nil:
+			return f.mapErr(op, name, err)
+		case !fi.IsDir():
+			return pathErr(op, name, storage.ErrNotDir)
+		}
 	}
 	if opts.Offset > 0 && f.opts.Atomic {
 		tmp := path.Join(dir, partPrefix+path.Base(name))
