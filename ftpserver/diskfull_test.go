@@ -131,4 +131,3 @@ func TestDiskFullUpload(t *testing.T) {
 		})
 	}
 }
-
