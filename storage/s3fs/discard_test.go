@@ -3,6 +3,7 @@ package s3fs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 
 func TestDiscard(t *testing.T) {
 	for _, size := range []int{1000, part + 1000} {
-		t.Run("a discarded upload leaves no object, no partial and no open multipart upload", func(t *testing.T) {
+		t.Run(fmt.Sprintf("a discarded %d-byte upload leaves no object, no partial and no open multipart upload", size), func(t *testing.T) {
 			f, prefix := setupFS(t)
 			mustWrite(t, f, "f", []byte("old"), storage.CreateOptions{})
 			w, err := f.Create(t.Context(), "f", storage.CreateOptions{})
@@ -35,7 +36,7 @@ func TestDiscard(t *testing.T) {
 				t.Errorf("%d multipart uploads left open", n)
 			}
 		})
-		t.Run("Discard after a failed Close removes the partial Close kept", func(t *testing.T) {
+		t.Run(fmt.Sprintf("Discard after a failed Close of %d bytes removes the partial Close kept", size), func(t *testing.T) {
 			opts := options(t)
 			f, err := s3fs.New(t.Context(), opts)
 			if err != nil {
