@@ -33,7 +33,9 @@ type FS interface {
 	// An offset past the end yields an immediately exhausted reader.
 	Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error)
 	// Create opens a regular file for writing as opts describes. Data becomes
-	// final when the writer is closed without error. If the writer also
+	// final when the writer is closed without error; a backend that can
+	// makes it durable (on stable storage) before Close returns, and
+	// reports a failure to do so as Close's error. If the writer also
 	// implements Aborter, the server calls Abort instead of Close when a
 	// transfer fails.
 	Create(ctx context.Context, name string, opts CreateOptions) (io.WriteCloser, error)
@@ -82,7 +84,9 @@ type CreateChecker interface {
 // an upload fails on the server's side (disk full, quota, a backend error):
 // such a partial file cannot be resumed usefully and would only hold the
 // space. An upload that the client broke off is ended with Abort, so that
-// REST + STOR can resume it.
+// REST + STOR can resume it. Discard must also work after a Close that
+// failed (the server then discards what could not be published), and do
+// nothing after a Close that succeeded.
 type Discarder interface {
 	Discard() error
 }

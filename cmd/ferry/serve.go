@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/config"
@@ -242,7 +243,11 @@ func quickOptions(f serveFlags, dir string, cert **tls.Certificate, stderr io.Wr
 	} else if len(users) == 0 {
 		return ftpserver.Options{}, nil, usageError{"--no-anonymous needs at least one --user"}
 	}
-	store, err := userstore.NewStatic(users, anon, userstore.WithLocalFS(localfs.Options{Atomic: f.atomic}),
+	store, err := userstore.NewStatic(users, anon, userstore.WithLocalFS(localfs.Options{
+		// Durable uploads (the zero NoSync) and the configuration file's
+		// default age for swept partials.
+		Atomic: f.atomic, PartialMaxAge: 24 * time.Hour,
+	}),
 		userstore.WithChecker(password.NewCachingChecker(0, password.DefaultCacheTTL, 0)))
 	if err != nil {
 		return ftpserver.Options{}, nil, err

@@ -32,6 +32,14 @@ type Config struct {
 	// UploadMode is "direct" (write in place, the default) or "atomic"
 	// (write to a hidden temporary file and rename it into place on success).
 	UploadMode string `toml:"upload_mode"`
+	// DurableUploads makes local uploads durable before the 226 reply:
+	// fsync of the file, and of its directory after a rename or a new name
+	// (default true).
+	DurableUploads *bool `toml:"durable_uploads"`
+	// PartialMaxAge is how long an atomic upload's partial file, kept for
+	// a resume, may stay before it is swept (default "24h"; "0s" keeps
+	// partials until they are resumed or removed by hand).
+	PartialMaxAge *Duration `toml:"partial_max_age"`
 	// TransferLog is the path of an xferlog(5) file; "" turns it off.
 	TransferLog string `toml:"transfer_log"`
 	// LogLevel is "debug", "info" (default), "warn" or "error".

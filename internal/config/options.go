@@ -67,7 +67,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	}
 	checker := c.passwordChecker()
 	store, err := userstore.NewStatic(users, anon,
-		userstore.WithLocalFS(localfs.Options{Atomic: c.UploadMode == "atomic"}), userstore.WithChecker(checker))
+		userstore.WithLocalFS(c.localOptions()), userstore.WithChecker(checker))
 	if err != nil {
 		closeS3()
 		return ftpserver.Options{}, nil, err
@@ -227,4 +227,22 @@ func (c *Config) passwordChecker() *password.Checker {
 		ttl = time.Duration(*d)
 	}
 	return password.NewCachingChecker(0, ttl, 0)
+}
+
+// defaultPartialMaxAge is how long an atomic upload's partial file is
+// kept for a resume when partial_max_age is not set.
+const defaultPartialMaxAge = 24 * time.Hour
+
+// localOptions are the options of every local file system the
+// configuration serves.
+func (c *Config) localOptions() localfs.Options {
+	o := localfs.Options{
+		Atomic:        c.UploadMode == "atomic",
+		NoSync:        c.DurableUploads != nil && !*c.DurableUploads,
+		PartialMaxAge: defaultPartialMaxAge,
+	}
+	if c.PartialMaxAge != nil {
+		o.PartialMaxAge = time.Duration(*c.PartialMaxAge)
+	}
+	return o
 }

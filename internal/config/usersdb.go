@@ -7,7 +7,6 @@ import (
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/password"
-	"github.com/ferryftp/ferry/storage/localfs"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
@@ -18,7 +17,7 @@ func (c *Config) openUsersDB(checker *password.Checker) (*sqlstore.Store, error)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sqlstore.Open(ctx, c.UsersDB, sqlstore.Options{
-		Local:          localfs.Options{Atomic: c.UploadMode == "atomic"},
+		Local:          c.localOptions(),
 		StorageFactory: openS3,
 		Checker:        checker,
 	})

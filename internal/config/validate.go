@@ -46,6 +46,9 @@ func (c *Config) Validate() error {
 		add("banner", "contains a control character; the banner is one line")
 	}
 	oneOf(add, "upload_mode", c.UploadMode, "direct", "atomic")
+	if c.PartialMaxAge != nil && *c.PartialMaxAge < 0 {
+		add("partial_max_age", "must not be negative (\"0s\" keeps partial uploads)")
+	}
 	oneOf(add, "log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf(add, "log_format", c.LogFormat, "text", "json")
 	if c.TransferLog != "" {

@@ -7,22 +7,21 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"sync"
 
 	"github.com/ferryftp/ferry/storage"
 )
 
 // Create opens the named regular file for writing as opts describes.
 //
-// In direct mode it returns the *os.File itself: opened with O_CREATE and
-// O_TRUNC for a plain upload, O_EXCL for Exclusive, and positioned at the
-// end for Append or at Offset (after truncating the file there) for a
-// resume. A positive Offset larger than the file, or on a missing file,
-// yields fs.ErrInvalid and leaves the file alone.
+// In direct mode it returns a writer on the file itself: opened with
+// O_CREATE and O_TRUNC for a plain upload, O_EXCL for Exclusive, and
+// positioned at the end for Append or at Offset (after truncating the file
+// there) for a resume. A positive Offset larger than the file, or on a
+// missing file, yields fs.ErrInvalid and leaves the file alone.
 //
 // In atomic mode it returns a writer on the temporary file
-// ".ferry-part.<base>" that implements io.ReaderFrom and storage.Aborter and
-// renames the temporary file over name when closed:
+// ".ferry-part.<base>" that renames the temporary file over name when
+// closed:
 //   - A plain upload starts a fresh temporary file.
 //   - Offset N continues the temporary file left by an aborted upload if it
 //     holds at least N bytes (cut to N); otherwise it copies the first N
@@ -39,7 +38,9 @@ import (
 // An upload replacing an existing file gives the new file the old one's
 // permission bits; a symbolic link at name is replaced by the new file, not
 // written through (but a link leading out of the root is refused with
-// fs.ErrPermission in both modes). Data is not synced to disk.
+// fs.ErrPermission in both modes). Writers of both modes implement
+// io.ReaderFrom, io.Seeker, storage.Aborter and storage.Discarder; see the
+// package documentation for what Abort, Discard and Close (durability) do.
 func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions) (io.WriteCloser, error) {
 	const op = "create"
 	final, err := f.planCreate(ctx, op, name, opts)
@@ -49,7 +50,7 @@ func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions
 	if f.opts.Atomic {
 		return f.createAtomic(op, name, opts, final)
 	}
-	return f.createDirect(op, name, opts)
+	return f.createDirect(op, name, opts, final == nil || opts.Exclusive)
 }
 
 // CheckCreate reports the error Create would return for refusals it can
@@ -62,10 +63,14 @@ func (f *FS) CheckCreate(ctx context.Context, name string, opts storage.CreateOp
 		return err
 	}
 	dir := path.Dir(name)
-	if fi, err := f.root.Stat(dir); err != nil {
-		return f.mapErr(op, name, err)
-	} else if !fi.IsDir() {
-		return pathErr(op, name, storage.ErrNotDir)
+	if dir != "." {
+		fi, err := f.root.Stat(dir)
+		switch {
+		case err != nil:
+			return f.mapErr(op, name, err)
+		case !fi.IsDir():
+			return pathErr(op, name, storage.ErrNotDir)
+		}
 	}
 	if opts.Offset > 0 && f.opts.Atomic {
 		tmp := path.Join(dir, partPrefix+path.Base(name))
@@ -108,7 +113,9 @@ func (f *FS) planCreate(ctx context.Context, op, name string, opts storage.Creat
 	return final, nil
 }
 
-func (f *FS) createDirect(op, name string, opts storage.CreateOptions) (*os.File, error) {
+// createDirect opens name for a direct upload; created says that the name
+// did not exist when Create looked, so that Discard may remove the file.
+func (f *FS) createDirect(op, name string, opts storage.CreateOptions, created bool) (io.WriteCloser, error) {
 	flag := os.O_WRONLY | oNonblock
 	if opts.Offset == 0 {
 		flag |= os.O_CREATE
@@ -127,7 +134,15 @@ func (f *FS) createDirect(op, name string, opts storage.CreateOptions) (*os.File
 		file.Close()
 		return nil, err
 	}
-	return file, nil
+	w := &directWriter{fs: f, file: file, name: name, created: created && opts.Offset == 0}
+	if w.start, err = file.Seek(0, io.SeekCurrent); err == nil {
+		w.id, err = file.Stat()
+	}
+	if err != nil {
+		file.Close()
+		return nil, f.mapErr(op, name, err)
+	}
+	return w, nil
 }
 
 // position checks that file is regular and moves it to where opts say
@@ -159,6 +174,7 @@ func (f *FS) createAtomic(op, name string, opts storage.CreateOptions, final fs.
 			return nil, pathErr(op, name, fs.ErrExist)
 		}
 	}
+	f.maybeSweep(path.Dir(name))
 	tmp := path.Join(path.Dir(name), partPrefix+path.Base(name))
 	if !f.claim(tmp) {
 		return nil, pathErr(op, name, storage.ErrBusy)
@@ -168,7 +184,13 @@ func (f *FS) createAtomic(op, name string, opts storage.CreateOptions, final fs.
 		f.release(tmp)
 		return nil, err
 	}
-	w := &atomicWriter{fs: f, file: file, name: name, tmp: tmp, exclusive: opts.Exclusive}
+	id, err := file.Stat()
+	if err != nil {
+		file.Close()
+		f.release(tmp)
+		return nil, f.mapErr(op, name, err)
+	}
+	w := &atomicWriter{fs: f, file: file, name: name, tmp: tmp, id: id, exclusive: opts.Exclusive}
 	if final != nil {
 		w.perm, w.keepPerm = final.Mode().Perm(), true
 	}
@@ -260,70 +282,6 @@ func (f *FS) release(tmp string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.uploads, tmp)
-}
-
-// atomicWriter writes an atomic upload to its temporary file and publishes
-// it on Close.
-type atomicWriter struct {
-	fs        *FS
-	file      *os.File
-	name, tmp string
-	exclusive bool
-	perm      fs.FileMode // of the file being replaced, if keepPerm
-	keepPerm  bool
-
-	once sync.Once
-}
-
-// Write writes p to the temporary file.
-func (w *atomicWriter) Write(p []byte) (int, error) {
-	return w.file.Write(p)
-}
-
-// ReadFrom copies r to the temporary file through (*os.File).ReadFrom, so
-// that a *net.TCPConn source is spliced.
-func (w *atomicWriter) ReadFrom(r io.Reader) (int64, error) {
-	return w.file.ReadFrom(r)
-}
-
-// Seek moves within the temporary file; Seek(0, io.SeekCurrent) tells how
-// much has been written, which the server uses to watch progress on the
-// zero-copy path.
-func (w *atomicWriter) Seek(offset int64, whence int) (int64, error) {
-	return w.file.Seek(offset, whence)
-}
-
-// Close closes the temporary file and renames it over the final name. If
-// either step fails, the temporary file stays for a resume.
-func (w *atomicWriter) Close() error {
-	err := pathErr("close", w.name, fs.ErrClosed)
-	w.once.Do(func() {
-		defer w.fs.release(w.tmp)
-		if w.keepPerm {
-			if err = w.file.Chmod(w.perm); err != nil {
-				w.file.Close()
-				err = w.fs.mapErr("close", w.name, err)
-				return
-			}
-		}
-		if err = w.file.Close(); err != nil {
-			err = w.fs.mapErr("close", w.name, err)
-			return
-		}
-		err = w.fs.publish(w.tmp, w.name, w.exclusive)
-	})
-	return err
-}
-
-// Abort closes the temporary file and keeps it, so that a later Create with
-// an Offset resumes it. Nothing appears under the final name.
-func (w *atomicWriter) Abort() error {
-	err := pathErr("abort", w.name, fs.ErrClosed)
-	w.once.Do(func() {
-		defer w.fs.release(w.tmp)
-		err = w.fs.mapErr("abort", w.name, w.file.Close())
-	})
-	return err
 }
 
 // publish moves tmp to name; when exclusive it will not replace a file.

@@ -67,3 +67,8 @@ func isErrno(err error) bool {
 	var errno syscall.Errno
 	return errors.As(err, &errno)
 }
+
+// isEINVAL reports whether err is EINVAL.
+func isEINVAL(err error) bool {
+	return errors.Is(err, syscall.EINVAL)
+}

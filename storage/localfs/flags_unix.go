@@ -11,3 +11,6 @@ const (
 	oDirectory = syscall.O_DIRECTORY
 	oNonblock  = syscall.O_NONBLOCK
 )
+
+// canSyncDir says that a directory opened read-only can be fsynced.
+const canSyncDir = true

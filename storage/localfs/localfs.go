@@ -7,12 +7,21 @@
 //
 // # Zero copy
 //
-// Open returns the *os.File itself, and Create in direct mode does too, so
-// that io.Copy between them and a *net.TCPConn uses sendfile(2) and
-// splice(2). The atomic-mode writer implements io.ReaderFrom by delegating
-// to its *os.File, which keeps splice. Append does not use O_APPEND, because
-// Go disables zero copy for files opened with it; it seeks to the end
-// instead, so two simultaneous appends to one file may overwrite each other.
+// Open returns the *os.File itself, so that io.Copy from it to a
+// *net.TCPConn uses sendfile(2). Upload writers (both modes) implement
+// io.ReaderFrom by delegating to their *os.File, which keeps splice(2) from
+// a *net.TCPConn, and io.Seeker, which the server uses to watch progress.
+// Append does not use O_APPEND, because Go disables zero copy for files
+// opened with it; it seeks to the end instead, so two simultaneous appends
+// to one file may overwrite each other.
+//
+// # Durability
+//
+// Unless Options.NoSync is set, an upload writer's Close returns nil only
+// once the data is on stable storage: it fsyncs the file and, when the
+// upload created or replaced a directory entry (any atomic upload, a new
+// file in direct mode), the directory. A failed fsync (EIO, ENOSPC, EDQUOT)
+// is returned by Close, so the server answers an error instead of 226.
 //
 // # Upload modes
 //
@@ -20,19 +29,30 @@
 // place, like any FTP server. In atomic mode it writes a hidden temporary
 // file, ".ferry-part.<name>" in the same directory, and renames it over the
 // final name when the writer is closed without error; until then, Stat and
-// Open of the final name see the previous content or nothing. The writer
-// implements storage.Aborter: Abort closes the temporary file and keeps it,
-// so that a later Create with an Offset resumes it. See Create for the
-// details of Offset, Append and Exclusive in atomic mode.
+// Open of the final name see the previous content or nothing. See Create
+// for the details of Offset, Append and Exclusive in atomic mode.
+//
+// Writers of both modes implement storage.Aborter and storage.Discarder.
+// In atomic mode, Abort (a client that went away) closes the temporary file
+// and keeps it, so that a later Create with an Offset resumes it; Discard
+// (a server-side failure such as a full disk) removes it, also after a
+// failed Close, and the final name keeps its old content. In direct mode
+// Abort just closes the file, and Discard cuts the file back to where the
+// upload began writing (0 for a plain upload, the old end for Append, the
+// Offset for a resume) and removes it if the upload created it: the space
+// is given back, but what a plain upload truncated is lost, as direct mode
+// is not atomic.
 //
 // In atomic mode the ".ferry-part." prefix is reserved: ReadDir hides such
 // entries, every call that looks a reserved name up fails with
 // fs.ErrNotExist, and every call that would create one fails with
 // fs.ErrPermission. Only one upload to a given name may run at a time in one
 // FS; a second one fails with storage.ErrBusy. Partial files left by aborted
-// uploads stay until an upload of the same name reuses them or RemoveDir
-// empties their directory; an administrator may delete old ones with
-// find(1).
+// uploads stay until an upload of the same name reuses them, RemoveDir
+// empties their directory, or they are older than Options.PartialMaxAge
+// when an upload starts in their directory (see Options.PartialMaxAge). No
+// goroutine is involved: a directory nobody uploads to again keeps its
+// partials, which an administrator may delete with find(1).
 //
 // # Errors
 //
@@ -75,6 +95,19 @@ type Options struct {
 	// DirMode holds the permission bits of new directories, before the
 	// umask. Zero means 0755.
 	DirMode fs.FileMode
+	// NoSync turns durable uploads off (config durable_uploads = false):
+	// by default an upload writer's Close returns only once the data is on
+	// stable storage (fsync of the file, and of its directory when a name
+	// was created or replaced). With NoSync, Close leaves the data in the
+	// page cache for the kernel to write back later: a crash or power cut
+	// shortly after the server answered 226 can lose the upload.
+	NoSync bool
+	// PartialMaxAge, in atomic mode, is how long a partial upload left by
+	// an aborted transfer (a ".ferry-part." file) is kept for a resume.
+	// Older ones are removed when an upload starts in the same directory,
+	// at most once per directory per sweep interval (PartialMaxAge/4,
+	// between one minute and one hour). Zero keeps partials forever.
+	PartialMaxAge time.Duration
 }
 
 // FS is a storage.FS on a local directory. Its methods are safe for
@@ -87,7 +120,8 @@ type FS struct {
 	escape error
 
 	mu      sync.Mutex
-	uploads map[string]bool // temporary names of atomic uploads in progress
+	uploads map[string]bool      // temporary names of atomic uploads in progress
+	swept   map[string]time.Time // directory -> when its partials were last swept
 }
 
 var (
@@ -108,11 +142,14 @@ func New(root string, opts Options) (*FS, error) {
 	if opts.FileMode&^fs.ModePerm != 0 || opts.DirMode&^fs.ModePerm != 0 {
 		return nil, fmt.Errorf("localfs: FileMode %v and DirMode %v must hold permission bits only", opts.FileMode, opts.DirMode)
 	}
+	if opts.PartialMaxAge < 0 {
+		return nil, fmt.Errorf("localfs: PartialMaxAge %v must not be negative", opts.PartialMaxAge)
+	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return nil, err
 	}
-	f := &FS{root: r, opts: opts, uploads: map[string]bool{}}
+	f := &FS{root: r, opts: opts, uploads: map[string]bool{}, swept: map[string]time.Time{}}
 	if _, err := r.Lstat(".."); err != nil {
 		if inner := unwrapOS(err); !isErrno(inner) {
 			f.escape = inner

@@ -30,10 +30,10 @@ func TestConformance(t *testing.T) {
 		{"atomic uploads", localfs.Options{Atomic: true}},
 	} {
 		t.Run(mode.desc, func(t *testing.T) {
-			storagetest.Run(t, func(t *testing.T) storage.FS {
+			storagetest.RunWith(t, func(t *testing.T) storage.FS {
 				f, _ := newFS(t, mode.opts)
 				return f
-			})
+			}, storagetest.Options{InPlaceUploads: !mode.opts.Atomic})
 		})
 	}
 }

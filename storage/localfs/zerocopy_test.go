@@ -30,38 +30,34 @@ func TestZeroCopyShapes(t *testing.T) {
 			t.Errorf("position = %d, want 3", pos)
 		}
 	})
-	for desc, opts := range map[string]storage.CreateOptions{
-		"a plain": {}, "an appending": {Append: true}, "an exclusive": {Exclusive: true},
-	} {
-		t.Run(desc+" direct Create returns the raw *os.File", func(t *testing.T) {
-			f, _ := newFS(t, localfs.Options{})
-			w, err := f.Create(t.Context(), "f", opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			if _, ok := w.(*os.File); !ok {
-				t.Errorf("Create(%+v) returned %T, want *os.File", opts, w)
-			}
-		})
+	for _, mode := range bothModes {
+		for desc, opts := range map[string]storage.CreateOptions{
+			"a plain": {}, "an appending": {Append: true}, "an exclusive": {Exclusive: true},
+		} {
+			t.Run(desc+" Create "+mode.desc+" returns a ReaderFrom, Seeker, Aborter and Discarder", func(t *testing.T) {
+				f, _ := newFS(t, mode.opts)
+				w, err := f.Create(t.Context(), "f", opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				// The server's zero-copy upload path needs ReaderFrom (it
+				// calls ReadFrom with the *net.TCPConn) and Seeker (progress).
+				if _, ok := w.(io.ReaderFrom); !ok {
+					t.Errorf("%T does not implement io.ReaderFrom", w)
+				}
+				if _, ok := w.(io.Seeker); !ok {
+					t.Errorf("%T does not implement io.Seeker (the server's progress probe)", w)
+				}
+				if _, ok := w.(storage.Aborter); !ok {
+					t.Errorf("%T does not implement storage.Aborter", w)
+				}
+				if _, ok := w.(storage.Discarder); !ok {
+					t.Errorf("%T does not implement storage.Discarder", w)
+				}
+			})
+		}
 	}
-	t.Run("an atomic Create returns a ReaderFrom, Seeker and Aborter", func(t *testing.T) {
-		f, _ := newFS(t, localfs.Options{Atomic: true})
-		w, err := f.Create(t.Context(), "f", storage.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		if _, ok := w.(io.ReaderFrom); !ok {
-			t.Errorf("%T does not implement io.ReaderFrom", w)
-		}
-		if _, ok := w.(storage.Aborter); !ok {
-			t.Errorf("%T does not implement storage.Aborter", w)
-		}
-		if _, ok := w.(io.Seeker); !ok {
-			t.Errorf("%T does not implement io.Seeker (the server's progress probe)", w)
-		}
-	})
 }
 
 // TestCopyFromTCP copies a TCP stream into writers of both modes with

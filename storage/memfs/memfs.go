@@ -9,7 +9,9 @@
 // O_CREATE); an existing file keeps its old content until the writer closes.
 // The writer also implements storage.Aborter, and Abort publishes what was
 // written exactly as Close does (direct semantics: the partial file stays
-// under its name, so REST + STOR can resume it).
+// under its name, so REST + STOR can resume it). It implements
+// storage.Discarder too: Discard drops what was written, so an existing
+// file keeps its old content and a file the upload created is removed.
 //
 // memfs has no symbolic links and enforces no permissions; Chmod only records
 // the permission bits.
@@ -231,12 +233,15 @@ func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions
 		buf = slices.Clone(n.data[:opts.Offset])
 	case n != nil && opts.Append:
 		buf = slices.Clone(n.data)
-	case n == nil:
+	}
+	w := &writer{fs: f, node: n, name: name, buf: buf}
+	if n == nil {
 		n = &node{perm: fileMode, modTime: time.Now()}
 		p.children[base] = n
 		p.modTime = n.modTime
+		w.node, w.parent, w.base = n, p, base
 	}
-	return &writer{fs: f, node: n, name: name, buf: buf}, nil
+	return w, nil
 }
 
 // CheckCreate reports the error Create would return, changing nothing.
@@ -285,6 +290,10 @@ type writer struct {
 	fs   *FS
 	node *node
 	name string
+	// parent and base are where the upload created node, nil when the
+	// file existed before.
+	parent *node
+	base   string
 
 	mu     sync.Mutex
 	buf    []byte
@@ -307,6 +316,29 @@ func (w *writer) Close() error { return w.publish("close") }
 
 // Abort publishes what was written so far, exactly as Close does.
 func (w *writer) Abort() error { return w.publish("abort") }
+
+// Discard drops what was written: an existing file keeps its content, and
+// a file the upload created is removed (unless it was renamed meanwhile).
+// After Close or Abort it does nothing.
+func (w *writer) Discard() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.buf = nil
+	if w.parent == nil {
+		return nil
+	}
+	w.fs.mu.Lock()
+	defer w.fs.mu.Unlock()
+	if w.parent.children[w.base] == w.node {
+		delete(w.parent.children, w.base)
+		w.parent.modTime = time.Now()
+	}
+	return nil
+}
 
 func (w *writer) publish(op string) error {
 	w.mu.Lock()

@@ -29,7 +29,7 @@ const cleanupTimeout = time.Minute
 
 // Create opens name for writing as opts describe. The writer keeps one
 // part buffer (Options.PartSize bytes at most) and implements
-// io.ReaderFrom and storage.Aborter:
+// io.ReaderFrom, storage.Aborter and storage.Discarder:
 //   - Data goes to S3 in parts of PartSize bytes through a multipart
 //     upload, started when the first part is full; a file smaller than one
 //     part is sent with a single PUT on Close. Nothing appears under name
@@ -49,6 +49,9 @@ const cleanupTimeout = time.Minute
 //   - Exclusive fails with fs.ErrExist when name exists at Create and
 //     again just before the object is published; an object created by
 //     someone else between that check and the upload's end is replaced.
+//   - Discard (a server-side failure) publishes nothing and removes what
+//     the upload wrote: the buffer, the multipart upload, the partial
+//     object.
 //   - A plain upload (no Offset) discards any partial upload of name.
 //
 // A second upload to the same name through the same FS while one is in
@@ -56,6 +59,46 @@ const cleanupTimeout = time.Minute
 // with a 552 *ftp.Error.
 func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions) (io.WriteCloser, error) {
 	const op = "create"
+	final, err := f.planCreate(ctx, op, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	key := f.key(name)
+	if !f.claim(key) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: storage.ErrBusy}
+	}
+	w := &writer{f: f, ctx: ctx, name: name, key: key, partKey: partialKey(key), exclusive: opts.Exclusive}
+	if err := w.prepare(opts, final); err != nil {
+		w.abortUpload()
+		f.release(key)
+		return nil, err
+	}
+	return w, nil
+}
+
+// CheckCreate reports the error Create would return for the refusals it
+// can see with a few HEAD requests, changing nothing: a bad name, a
+// missing parent directory, a directory in the way, a name taken for
+// Exclusive, a resume offset past both the file and its partial upload.
+func (f *FS) CheckCreate(ctx context.Context, name string, opts storage.CreateOptions) error {
+	const op = "create"
+	final, err := f.planCreate(ctx, op, name, opts)
+	if err != nil || opts.Offset == 0 || (final != nil && final.size >= opts.Offset) {
+		return err
+	}
+	p, err := f.headPartial(ctx, op, name, partialKey(f.key(name)))
+	switch {
+	case err != nil:
+		return err
+	case p == nil || p.base+p.size < opts.Offset:
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	return nil
+}
+
+// planCreate makes the checks that Create and CheckCreate share and
+// returns the existing file, or nil when there is none.
+func (f *FS) planCreate(ctx context.Context, op, name string, opts storage.CreateOptions) (*fileInfo, error) {
 	if err := begin(ctx, op, name); err != nil {
 		return nil, err
 	}
@@ -75,22 +118,11 @@ func (f *FS) Create(ctx context.Context, name string, opts storage.CreateOptions
 	case err == nil && opts.Exclusive:
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrExist}
 	case err == nil:
+		return final, nil
 	case errors.Is(err, fs.ErrNotExist):
-		final = nil
-	default:
-		return nil, err
+		return nil, nil
 	}
-	key := f.key(name)
-	if !f.claim(key) {
-		return nil, &fs.PathError{Op: op, Path: name, Err: storage.ErrBusy}
-	}
-	w := &writer{f: f, ctx: ctx, name: name, key: key, partKey: partialKey(key), exclusive: opts.Exclusive}
-	if err := w.prepare(opts, final); err != nil {
-		w.abortUpload()
-		f.release(key)
-		return nil, err
-	}
-	return w, nil
+	return nil, err
 }
 
 // partialKey is the key of the partial-upload object for key.
@@ -170,8 +202,10 @@ type writer struct {
 	shortEnd bool  // the last uploaded part is shorter than a full part
 	resumed  bool  // the upload continues the partial object, to delete on success
 
-	err    error // the first failure; later writes return it
-	closed bool
+	err       error // the first failure; later writes return it
+	closed    bool
+	published bool // Close succeeded
+	discarded bool // Discard ran
 }
 
 // prepare positions a new writer as opts say; final describes the existing
@@ -428,6 +462,7 @@ func (w *writer) Close() error {
 		w.f.client.RemoveObject(ctx, w.f.bucket, w.partKey, minio.RemoveObjectOptions{})
 	}
 	w.buf = nil
+	w.published = true
 	return nil
 }
 
@@ -469,6 +504,36 @@ func (w *writer) Abort() error {
 	w.closed = true
 	defer w.f.release(w.key)
 	return w.keep()
+}
+
+// Discard ends the upload and removes everything it wrote: the buffered
+// data is dropped, the multipart upload aborted and the partial-upload
+// object (one this upload resumed, or the one a failed Close or Abort
+// kept) deleted. The object under name keeps its old content. After a
+// successful Close it does nothing; after a failed one it leaves the
+// partial alone if another upload of the name has begun since. It runs
+// even when the upload's context has ended.
+func (w *writer) Discard() error {
+	if w.published || w.discarded {
+		return nil
+	}
+	wasClosed := w.closed
+	if wasClosed {
+		if !w.f.claim(w.key) {
+			w.discarded = true
+			return nil // another upload of the name now owns its partial
+		}
+	}
+	w.closed, w.discarded = true, true
+	defer w.f.release(w.key)
+	w.buf = nil
+	w.abortUpload()
+	if !wasClosed && !w.resumed {
+		return nil // Create removed any older partial
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), cleanupTimeout)
+	defer cancel()
+	return w.f.mapErr(ctx, "discard", w.name, w.f.discardPartial(ctx, w.partKey))
 }
 
 // keep stores the buffered data in the partial object and leaves the

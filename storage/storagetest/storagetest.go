@@ -3,7 +3,8 @@
 // Every backend's tests call Run with a constructor of fresh, empty file
 // systems. The suite uses only the storage.FS interface to set up and check
 // state, so it fits object stores as well as local disks; optional
-// interfaces (storage.Chmoder, storage.Chtimeser, storage.Aborter) are
+// interfaces (storage.Chmoder, storage.Chtimeser, storage.Aborter,
+// storage.Discarder, storage.CreateChecker) are
 // exercised only when a backend implements them, and symbolic links are left
 // to backend-specific tests.
 //
@@ -19,6 +20,13 @@
 //   - Rename replaces an existing file only: onto an existing directory it
 //     fails with fs.ErrExist, and a directory onto a file fails with
 //     storage.ErrNotDir.
+//   - CheckCreate changes nothing and refuses what Create refuses, with
+//     the same error.
+//   - Discard leaves no trace of the upload: a new name does not exist, an
+//     existing file keeps its old content (with Options.InPlaceUploads, it
+//     is cut back to where the upload began writing), the name can be
+//     uploaded again at once, and a resume point the upload continued is
+//     gone.
 //   - A name that fails storage.ValidName fails with fs.ErrInvalid, and a
 //     cancelled context fails every call with an error matching ctx.Err().
 package storagetest
@@ -34,15 +42,25 @@ import (
 	"github.com/ferryftp/ferry/storage"
 )
 
-// Run runs the conformance suite. newFS must return a new, empty file system
-// for each call; it may register cleanups with t.
+// Run runs the conformance suite with the default Options. newFS must
+// return a new, empty file system for each call; it may register cleanups
+// with t.
 func Run(t *testing.T, newFS func(t *testing.T) storage.FS) {
+	t.Helper()
+	RunWith(t, newFS, Options{})
+}
+
+// RunWith runs the conformance suite for a backend with the upload
+// semantics o describes.
+func RunWith(t *testing.T, newFS func(t *testing.T) storage.FS, o Options) {
 	t.Helper()
 	t.Run("Stat", func(t *testing.T) { testStat(t, newFS) })
 	t.Run("ReadDir", func(t *testing.T) { testReadDir(t, newFS) })
 	t.Run("Open", func(t *testing.T) { testOpen(t, newFS) })
 	t.Run("Create", func(t *testing.T) { testCreate(t, newFS) })
 	t.Run("Resume", func(t *testing.T) { testResume(t, newFS) })
+	t.Run("CheckCreate", func(t *testing.T) { testCheckCreate(t, newFS) })
+	t.Run("Discard", func(t *testing.T) { testDiscard(t, newFS, o) })
 	t.Run("Remove", func(t *testing.T) { testRemove(t, newFS) })
 	t.Run("Mkdir", func(t *testing.T) { testMkdir(t, newFS) })
 	t.Run("RemoveDir", func(t *testing.T) { testRemoveDir(t, newFS) })
