@@ -81,10 +81,8 @@ func chainSNICheck(want string, next func(*tls.ClientHelloInfo) (*tls.Config, er
 // tlsConfigs returns the session's control and data TLS configurations.
 // Tickets issued on either carry the session's random tag, which the
 // options' tlsBook maps to the session's client address and logged-in user.
-// The data configuration resumes a ticket when one of its tags is this
-// session's own or, under ReuseRequired, belongs to a session of the same
-// user from the same client address; any other ticket gets a full
-// handshake, which protectData and the passive acceptor refuse.
+// The data configuration resumes the session's own tickets only;
+// dataProtector widens that under ReuseRequired.
 func (s *session) tlsConfigs() (control, data *tls.Config) {
 	if s.tlsControl != nil {
 		return s.tlsControl, s.tlsData
@@ -115,7 +113,7 @@ func (s *session) tlsConfigs() (control, data *tls.Config) {
 	control.UnwrapSession = func([]byte, tls.ConnectionState) (*tls.SessionState, error) { return nil, nil }
 	data = base.Clone()
 	data.WrapSession = wrap
-	strict := s.opts.TLSReuse == ReuseStrict
+	// The session's own tickets; dataProtector widens this per connection.
 	data.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
 		ss, err := base.DecryptTicket(identity, cs)
 		if err != nil || ss == nil {
@@ -126,10 +124,7 @@ func (s *session) tlsConfigs() (control, data *tls.Config) {
 				return ss, nil
 			}
 		}
-		if !strict && book != nil && book.sameClient(s, ss.Extra) {
-			return ss, nil
-		}
-		return nil, nil // another client's ticket: full handshake, refused later
+		return nil, nil // another session's ticket: full handshake, refused later
 	}
 	s.tlsControl, s.tlsData = control, data
 	return control, data
@@ -159,6 +154,17 @@ type tlsOwner struct {
 	tag  string
 	addr netip.Addr
 	user string // "" until logged in, and again after REIN
+	// known is closed (settled) at the first login or at the session's end.
+	known   chan struct{}
+	settled bool
+}
+
+// settle closes known once; the book's lock is held.
+func (o *tlsOwner) settle() {
+	if !o.settled {
+		o.settled = true
+		close(o.known)
+	}
 }
 
 func newTLSBook() *tlsBook {
@@ -172,7 +178,10 @@ func (b *tlsBook) add(s *session, tag []byte) bool {
 	if len(b.byTag) >= maxTLSBook {
 		return false
 	}
-	o := &tlsOwner{tag: string(tag), addr: s.remote.Addr().Unmap(), user: s.userName()}
+	o := &tlsOwner{tag: string(tag), addr: s.remote.Addr().Unmap(), user: s.userName(), known: make(chan struct{})}
+	if o.user != "" {
+		o.settle()
+	}
 	b.byTag[o.tag] = o
 	b.bySes[s] = o
 	return true
@@ -185,6 +194,7 @@ func (b *tlsBook) drop(s *session) {
 	if o := b.bySes[s]; o != nil {
 		delete(b.byTag, o.tag)
 		delete(b.bySes, s)
+		o.settle()
 	}
 }
 
@@ -194,24 +204,53 @@ func (b *tlsBook) setUser(s *session, user string) {
 	defer b.mu.Unlock()
 	if o := b.bySes[s]; o != nil {
 		o.user = user
+		if user != "" {
+			o.settle()
+		}
 	}
 }
 
-// sameClient reports whether one of tags belongs to a live session logged
-// in as the same user as s, from the same client address.
-func (b *tlsBook) sameClient(s *session, tags [][]byte) bool {
+// judge tells whether one of tags belongs to a live session logged in as
+// the same user as s, from the same client address. When none does yet but
+// some belong to sessions from that address that have not logged in, it
+// returns channels that close when those log in or end: tickets are issued
+// at AUTH TLS, before USER and PASS, and a client that shares its session
+// cache may use one on a data connection of another control connection
+// before the first has finished logging in.
+func (b *tlsBook) judge(s *session, tags [][]byte) (ok bool, pending []chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	me := b.bySes[s]
 	if me == nil || me.user == "" {
-		return false
+		return false, nil
 	}
 	for _, t := range tags {
-		if o := b.byTag[string(t)]; o != nil && o.user == me.user && o.addr == me.addr {
-			return true
+		o := b.byTag[string(t)]
+		switch {
+		case o == nil || o.addr != me.addr:
+		case o.user == me.user:
+			return true, nil
+		case o.user == "" && !o.settled:
+			pending = append(pending, o.known)
 		}
 	}
-	return false
+	return false, pending
+}
+
+// sameClient waits, within ctx, until judge can tell whether one of tags
+// belongs to a session of the same user as s from the same address.
+func (b *tlsBook) sameClient(ctx context.Context, s *session, tags [][]byte) bool {
+	for {
+		ok, pending := b.judge(s, tags)
+		if ok || len(pending) == 0 {
+			return ok
+		}
+		select {
+		case <-pending[0]:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // len is the number of sessions recorded.
@@ -388,16 +427,42 @@ func (s *session) cmdCCC(string) bool {
 // other goroutines read nothing the control goroutine may change. The
 // caller bounds the handshake with ctx (TLSHandshakeTimeout).
 func (s *session) dataProtector() protectFunc {
-	_, cfg := s.tlsConfigs()
+	_, data := s.tlsConfigs()
 	exempt := s.reuseExempt()
 	log := s.log
+	book := s.opts.tlsBook
+	widen := s.opts.TLSReuse != ReuseStrict && book != nil
+	base := s.opts.TLS
 	return func(ctx context.Context, c *net.TCPConn) (net.Conn, error) {
+		cfg := data
+		var others [][]byte // tags of another session's ticket this connection resumed
+		if widen {
+			cfg = data.Clone()
+			cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+				if ss, _ := data.UnwrapSession(identity, cs); ss != nil {
+					return ss, nil // this session's own
+				}
+				ss, err := base.DecryptTicket(identity, cs)
+				if err != nil || ss == nil {
+					return nil, nil
+				}
+				if ok, pending := book.judge(s, ss.Extra); ok || len(pending) > 0 {
+					others = ss.Extra // checked, or waited for, after the handshake
+					return ss, nil
+				}
+				return nil, nil
+			}
+		}
 		tc := tls.Server(c, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			log.Info("data connection TLS handshake failed", "err", err)
 			return nil, fmt.Errorf("%w: %v", errDataTLS, err)
 		}
-		if !tc.ConnectionState().DidResume && !exempt {
+		resumed := tc.ConnectionState().DidResume
+		if resumed && others != nil && !book.sameClient(ctx, s, others) {
+			resumed = false
+		}
+		if !resumed && !exempt {
 			log.Warn("refused data connection that resumed no TLS session of this client")
 			tc.Close()
 			return nil, errNoReuse

@@ -133,25 +133,51 @@ func TestDataSessionReuseAcrossControlConnections(t *testing.T) {
 			a.do(257, "PWD")
 		})
 	}
-	t.Run("a ticket issued before login counts once its session has logged in", func(t *testing.T) {
-		srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second})
+	t.Run("a ticket issued before login is refused when its session does not log in", func(t *testing.T) {
+		srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second, TLSHandshakeTimeout: 2 * time.Second})
 		shared := clientTLS(0)
 		b := dial(t, srv.Addr)
 		b.tlsSession(clientTLS(0), "u")
 		a := dial(t, srv.Addr)
 		a.authTLS(shared) // AUTH TLS comes before USER: the ticket has no user yet
-		if _, code := b.retrFrom("f.txt", shared); code != 522 {
-			t.Fatalf("with the owner not logged in: got %d, want 522", code)
+		a.do(211, "FEAT") // reads the TLS 1.3 ticket
+		raw := b.dialData(b.dataAddr())
+		b.do(150, "RETR f.txt")
+		tc := tls.Client(raw, shared)
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
 		}
-		// The refused attempt did a full handshake, which put b's own
-		// ticket in the cache: put a's back by a fresh control session.
-		a2 := dial(t, srv.Addr)
-		a2.authTLS(shared)
-		a2.login("u", "p")
-		if got, code := b.retrFrom("f.txt", shared); code != 226 || got != "protected data" {
-			t.Fatalf("with the owner logged in: got %d %q", code, got)
+		if !tc.ConnectionState().DidResume {
+			t.Fatal("the data connection did not resume a's session")
 		}
+		if got, _ := io.ReadAll(tc); len(got) != 0 {
+			t.Errorf("got %q", got)
+		}
+		b.expect(522)
+	})
+	t.Run("a ticket issued before login is accepted once its session logs in", func(t *testing.T) {
+		srv, _ := startReuse(t, ftpserver.Options{})
+		shared := clientTLS(0)
+		b := dial(t, srv.Addr)
+		b.tlsSession(clientTLS(0), "u")
+		a := dial(t, srv.Addr)
+		a.authTLS(shared)
+		a.do(211, "FEAT")
+		raw := b.dialData(b.dataAddr())
+		b.do(150, "RETR f.txt")
+		tc := tls.Client(raw, shared)
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		if !tc.ConnectionState().DidResume {
+			t.Fatal("the data connection did not resume a's session")
+		}
+		// The server holds the data connection until a has logged in.
 		a.login("u", "p")
+		if got, err := io.ReadAll(tc); err != nil || string(got) != "protected data" {
+			t.Fatalf("got %q, %v", got, err)
+		}
+		b.expect(226)
 	})
 	t.Run("a ticket of a session that has ended is refused", func(t *testing.T) {
 		srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second})
