@@ -123,7 +123,8 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 		protect = s.dataProtector()
 	}
 	if p != nil && p.acc == nil {
-		// Not yet accepting (PROT C, or PROT P set after PASV was refused).
+		// Not accepting yet: opened under PROT C (or before AUTH SSL
+		// turned PROT P on), so the transfer accepts now.
 		p.acc = s.startAcceptor(p.l, protect, true)
 	} else if p != nil {
 		p.acc.claim()
