@@ -386,7 +386,8 @@ func TestHandshakeBeforeTheCommand(t *testing.T) {
 	})
 }
 
-// acceptors counts the goroutines of passive acceptors.
+// acceptors counts the goroutines of passive acceptors (of every server in
+// the test binary: the tests of this package do not run in parallel).
 func acceptors() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
@@ -438,4 +439,22 @@ func TestPassiveAcceptorsDoNotLeak(t *testing.T) {
 		c.do(221, "QUIT")
 		waitFor(t, "the acceptor to end", func() bool { return acceptors() == 0 })
 	})
+}
+
+func TestRefusedCommandClosesItsPassivePort(t *testing.T) {
+	for _, prot := range []string{"C", "P"} {
+		t.Run("under PROT "+prot, func(t *testing.T) {
+			srv, _ := startReuse(t, ftpserver.Options{})
+			c := dial(t, srv.Addr)
+			c.tlsSession(clientTLS(0), "u")
+			c.do(200, "PROT "+prot)
+			addr := c.dataAddr()
+			c.do(550, "RETR missing.txt")
+			if d, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+				d.Close()
+				t.Fatal("the passive port of a refused RETR still accepts connections")
+			}
+			waitFor(t, "the acceptor to end", func() bool { return acceptors() == 0 })
+		})
+	}
 }
