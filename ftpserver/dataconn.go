@@ -404,6 +404,12 @@ func (a *acceptor) run(ctx context.Context, log *slog.Logger, peer netip.Addr, o
 			a.fail(err)
 			return
 		}
+		if protect == nil && !trusted(o.ProxyProtocolFrom, addrPort(c.RemoteAddr()).Addr()) {
+			// Nothing to wait for: check it here, without a goroutine.
+			a.try(ctx, log, peer, o, nil, c)
+			<-slots
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
