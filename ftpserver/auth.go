@@ -82,6 +82,7 @@ func (s *session) cmdPASS(arg string) bool {
 	}
 	s.srv.bans.succeed(ip)
 	s.ident = ident
+	s.bindTLSUser()
 	s.cwd = "/"
 	s.unknown = 0
 	s.log = s.log.With("user", ident.User)
@@ -107,6 +108,7 @@ func (s *session) cmdREIN(string) bool {
 		s.log.Info("logged out (REIN)")
 	}
 	s.ident = nil
+	s.bindTLSUser()
 	s.pendingUser = ""
 	s.cwd = "/"
 	s.binary = false

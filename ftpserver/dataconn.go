@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +27,18 @@ var noKeepAlive = net.ListenConfig{KeepAlive: -1}
 // passive is a listener opened by PASV or EPSV for one data connection.
 type passive struct {
 	l *net.TCPListener
+	// acc accepts on l in the background from PASV/EPSV on, under PROT P,
+	// so that clients that start TLS before their command (aioftp) are
+	// served; nil otherwise, when the transfer accepts.
+	acc *acceptor
+}
+
+// close closes the listener and stops its acceptor, if any.
+func (p *passive) close() {
+	if p.acc != nil {
+		p.acc.stop()
+	}
+	p.l.Close()
 }
 
 // closePassive closes an open passive listener.
@@ -34,7 +48,7 @@ func (s *session) closePassive() {
 	s.pasv = nil
 	s.xmu.Unlock()
 	if p != nil {
-		p.l.Close()
+		p.close()
 	}
 }
 
@@ -177,8 +191,14 @@ func (s *session) openPassive() (uint16, bool) {
 		s.reply(ftp.CodeCantOpenData, "Cannot open passive data connection.")
 		return 0, false
 	}
+	p := &passive{l: l}
+	if s.protP {
+		// Clients may start TLS as soon as they are connected (aioftp
+		// does, before it sends RETR or STOR): accept and handshake now.
+		p.acc = s.startAcceptor(l, s.dataProtector(), false)
+	}
 	s.xmu.Lock()
-	s.pasv = &passive{l: l}
+	s.pasv = p
 	s.xmu.Unlock()
 	return uint16(l.Addr().(*net.TCPAddr).Port), true
 }
@@ -206,9 +226,9 @@ func listenRandom(ip netip.Addr, lo, hi int) (*net.TCPListener, error) {
 	return nil, errors.New("no free port in passive range " + strconv.Itoa(lo) + "-" + strconv.Itoa(hi) + ": " + lastErr.Error())
 }
 
-// takeDataSetup hands the pending data-connection setup to a transfer and
+// claimDataSetup hands the pending data-connection setup to a transfer and
 // clears it from the session: each PASV/EPSV/PORT/EPRT serves one transfer.
-func (s *session) takeDataSetup() (*passive, netip.AddrPort, bool) {
+func (s *session) claimDataSetup() (*passive, netip.AddrPort, bool) {
 	s.xmu.Lock()
 	p := s.pasv
 	s.pasv = nil
@@ -218,72 +238,12 @@ func (s *session) takeDataSetup() (*passive, netip.AddrPort, bool) {
 	return p, port, p != nil || port.IsValid()
 }
 
-// accept waits for the client's data connection on a passive listener.
-// Connections from any other address are closed and waiting goes on.
-// Connections from a trusted load balancer are read for a PROXY header,
-// each in its own goroutine so one silent connection cannot hold up others.
-func (s *session) accept(ctx context.Context, p *passive) (*net.TCPConn, error) {
-	defer p.l.Close()
-	deadline := time.Now().Add(s.opts.DataTimeout)
-	p.l.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { p.l.Close() })
-	defer stop()
-	peer := s.remote.Addr().Unmap()
-
-	type arrival struct {
-		c    *net.TCPConn
-		from netip.AddrPort
-		err  error
-	}
-	arrivals := make(chan arrival)
-	done := make(chan struct{})
-	defer close(done)
-	deliver := func(a arrival) {
-		select {
-		case arrivals <- a:
-		case <-done:
-			if a.c != nil {
-				a.c.Close()
-			}
-		}
-	}
-	go func() {
-		for {
-			c, err := p.l.AcceptTCP()
-			if err != nil {
-				deliver(arrival{err: err})
-				return
-			}
-			from := addrPort(c.RemoteAddr())
-			if !trusted(s.opts.ProxyProtocolFrom, from.Addr()) {
-				deliver(arrival{c: c, from: from})
-				continue
-			}
-			go func() {
-				// Through the load balancer: its header names the real source.
-				c.SetReadDeadline(deadline)
-				h, err := proxyproto.Read(c)
-				c.SetReadDeadline(time.Time{})
-				if err != nil || h.Local {
-					s.log.Warn("dropped passive data connection with a bad PROXY header", "from", from.String(), "err", err)
-					c.Close()
-					return
-				}
-				deliver(arrival{c: c, from: h.Src})
-			}()
-		}
-	}()
-	for {
-		a := <-arrivals
-		if a.err != nil {
-			return nil, a.err
-		}
-		if !s.opts.AllowForeignPassive && a.from.Addr().Unmap() != peer {
-			s.log.Warn("dropped passive data connection from a foreign address", "from", a.from.String())
-			a.c.Close()
-			continue
-		}
-		return a.c, nil
+// takeDataSetup discards the pending data-connection setup for a command
+// refused before its transfer started: the setup served that command, and
+// a passive listener (with its acceptor) is closed.
+func (s *session) takeDataSetup() {
+	if p, _, _ := s.claimDataSetup(); p != nil {
+		p.close()
 	}
 }
 
@@ -345,4 +305,247 @@ func (s *session) dial(ctx context.Context, target netip.AddrPort) (*net.TCPConn
 func isBindError(err error) bool {
 	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EADDRINUSE) ||
 		errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EPERM)
+}
+
+// maxDataHandshakes bounds the passive data connections one acceptor
+// handshakes (or reads a PROXY header from) at once. Further connections
+// wait in the listen queue until a slot frees.
+const maxDataHandshakes = 4
+
+// protectFunc turns an accepted data connection into the one the transfer
+// body uses (TLS under PROT P) or refuses it with errDataTLS or errNoReuse.
+type protectFunc func(ctx context.Context, c *net.TCPConn) (net.Conn, error)
+
+var (
+	// errDataTLS: the TLS handshake on a data connection failed.
+	errDataTLS = errors.New("TLS handshake on the data connection failed")
+	// errNoReuse: a data connection did not resume an acceptable TLS session.
+	errNoReuse = errors.New("data connection did not resume an acceptable TLS session")
+)
+
+// dataConn is a data connection ready for a transfer body.
+type dataConn struct {
+	conn net.Conn     // what the body reads and writes
+	tcp  *net.TCPConn // the socket under it
+}
+
+// acceptor waits for the client's data connection on a passive listener,
+// in one goroutine per passive setup (plus at most maxDataHandshakes
+// short-lived ones for handshakes). Connections from any other address
+// than the control peer's are closed and waiting goes on; so are, under
+// PROT P, connections whose TLS handshake fails or that resume no
+// acceptable session: a thief who reaches the port first cannot end the
+// real client's transfer. The first connection that passes is the data
+// connection; the listener is closed then.
+type acceptor struct {
+	l       *net.TCPListener
+	cancel  context.CancelFunc
+	done    chan struct{} // closed once the acceptor and its handshakes have ended
+	arrived chan struct{} // closed at the first connection from the client's address
+	result  chan dataConn // the data connection (buffer of one)
+	timeout time.Duration // DataTimeout, from the moment the transfer claims it
+	hsLimit time.Duration // TLSHandshakeTimeout, from the later of arrival and claim
+
+	claimed   context.Context // done once a transfer has claimed the acceptor
+	markClaim context.CancelFunc
+
+	mu       sync.Mutex
+	err      error // why accepting ended, when no connection won
+	won      bool
+	arrival  bool
+	tlsFails int // connections whose TLS handshake failed
+	noReuse  int // connections that resumed no acceptable session
+}
+
+// startAcceptor starts accepting on l. Under PROT P (protect not nil) it
+// starts at PASV/EPSV and waits without a deadline until a transfer claims
+// it (claimed: at once), then for DataTimeout; each TLS handshake may take
+// TLSHandshakeTimeout from the later of its arrival and the claim. It ends
+// with the session, at the next PASV, PORT, ABOR, REIN or PROT change, or
+// when the transfer that claimed it ends.
+func (s *session) startAcceptor(l *net.TCPListener, protect protectFunc, claimed bool) *acceptor {
+	ctx, cancel := context.WithCancel(s.ctx)
+	a := &acceptor{l: l, cancel: cancel, done: make(chan struct{}), arrived: make(chan struct{}),
+		result: make(chan dataConn, 1), timeout: s.opts.DataTimeout, hsLimit: s.opts.TLSHandshakeTimeout}
+	a.claimed, a.markClaim = context.WithCancel(ctx)
+	if claimed {
+		a.claim()
+	}
+	go a.run(ctx, s.log, s.remote.Addr().Unmap(), s.opts, protect)
+	return a
+}
+
+// claim starts the DataTimeout the client has to deliver its data
+// connection, and the handshake timeout of connections already waiting:
+// before its command a client may connect and stay silent (curl, lftp and
+// ftplib start TLS only after the 150 reply).
+func (a *acceptor) claim() {
+	a.l.SetDeadline(time.Now().Add(a.timeout))
+	a.markClaim()
+}
+
+func (a *acceptor) run(ctx context.Context, log *slog.Logger, peer netip.Addr, o *Options, protect protectFunc) {
+	var wg sync.WaitGroup
+	defer close(a.done)
+	defer wg.Wait()
+	defer a.l.Close()
+	stop := context.AfterFunc(ctx, func() { a.l.Close() })
+	defer stop()
+	slots := make(chan struct{}, maxDataHandshakes)
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			a.fail(ctx.Err())
+			return
+		}
+		c, err := a.l.AcceptTCP()
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		if protect == nil && !trusted(o.ProxyProtocolFrom, addrPort(c.RemoteAddr()).Addr()) {
+			// Nothing to wait for: check it here, without a goroutine.
+			a.try(ctx, log, peer, o, nil, c)
+			<-slots
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			a.try(ctx, log, peer, o, protect, c)
+		}()
+	}
+}
+
+// try checks one accepted connection and, when it passes, makes it the
+// data connection.
+func (a *acceptor) try(ctx context.Context, log *slog.Logger, peer netip.Addr, o *Options, protect protectFunc, c *net.TCPConn) {
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	from := addrPort(c.RemoteAddr())
+	if trusted(o.ProxyProtocolFrom, from.Addr()) {
+		// Through the load balancer: its header names the real source.
+		c.SetReadDeadline(time.Now().Add(o.DataTimeout))
+		h, err := proxyproto.Read(c)
+		c.SetReadDeadline(time.Time{})
+		if err != nil || h.Local {
+			log.Warn("dropped passive data connection with a bad PROXY header", "from", from.String(), "err", err)
+			stop()
+			c.Close()
+			return
+		}
+		from = h.Src
+	}
+	if !o.AllowForeignPassive && from.Addr().Unmap() != peer {
+		log.Warn("dropped passive data connection from a foreign address", "from", from.String())
+		stop()
+		c.Close()
+		return
+	}
+	a.mu.Lock()
+	if !a.arrival {
+		a.arrival = true
+		close(a.arrived)
+	}
+	a.mu.Unlock()
+	var conn net.Conn = c
+	if protect != nil {
+		hctx, cancel := context.WithCancel(ctx)
+		limit := context.AfterFunc(a.claimed, func() { time.AfterFunc(a.hsLimit, cancel) })
+		var err error
+		conn, err = protect(hctx, c)
+		limit()
+		cancel()
+		if err != nil {
+			stop()
+			c.Close()
+			a.mu.Lock()
+			if errors.Is(err, errNoReuse) {
+				a.noReuse++
+			} else {
+				a.tlsFails++
+			}
+			a.mu.Unlock()
+			log.Warn("dropped passive data connection; still waiting for the client's", "from", from.String(), "err", err)
+			return
+		}
+	}
+	if !stop() {
+		conn.Close() // the acceptor was stopped meanwhile
+		return
+	}
+	a.mu.Lock()
+	first := !a.won
+	a.won = true
+	a.mu.Unlock()
+	if !first {
+		conn.Close()
+		return
+	}
+	a.result <- dataConn{conn: conn, tcp: c}
+	a.cancel() // no more connections: close the listener, end other handshakes
+}
+
+// fail records why accepting ended.
+func (a *acceptor) fail(err error) {
+	a.mu.Lock()
+	if a.err == nil {
+		a.err = err
+	}
+	a.mu.Unlock()
+}
+
+// waitArrival waits until a connection from the client's address has
+// arrived (the 150 reply may go out then) or accepting has ended.
+func (a *acceptor) waitArrival(ctx context.Context) {
+	select {
+	case <-a.arrived:
+	case <-a.done:
+	case <-ctx.Done():
+	}
+}
+
+// wait returns the data connection, or why there is none.
+func (a *acceptor) wait(ctx context.Context) (dataConn, error) {
+	select {
+	case dc := <-a.result:
+		return dc, nil
+	case <-a.done:
+		select {
+		case dc := <-a.result:
+			return dc, nil
+		default:
+		}
+	case <-ctx.Done():
+		return dataConn{}, ctx.Err()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.noReuse > 0:
+		return dataConn{}, errNoReuse
+	case a.tlsFails > 0:
+		return dataConn{}, errDataTLS
+	}
+	return dataConn{}, a.err
+}
+
+// arrivedAny reports whether a connection from the client's address came.
+func (a *acceptor) arrivedAny() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.arrival
+}
+
+// stop ends the acceptor and waits for its goroutines; a data connection
+// it accepted that nobody took is closed.
+func (a *acceptor) stop() {
+	a.cancel()
+	<-a.done
+	select {
+	case dc := <-a.result:
+		dc.conn.Close()
+	default:
+	}
 }

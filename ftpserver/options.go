@@ -93,8 +93,10 @@ type Options struct {
 	// (no PROT P) with 521. Default: on when TLSMode is TLSRequired.
 	RequireProtP ProtPolicy
 	// TLSReuse is the data-connection session-reuse rule (default
-	// ReuseRequired: a PROT P data connection must resume the control
-	// connection's TLS session, which defeats data-port stealing).
+	// ReuseRequired: a PROT P data connection must resume a TLS session
+	// this server issued to the same user from the same client address,
+	// which proves it comes from the same client as the control connection
+	// and defeats data-port stealing).
 	TLSReuse ReusePolicy
 	// AllowCCC lets clients drop TLS on the control connection with CCC
 	// after login (RFC 4217 section 12.3; off by default).
@@ -111,6 +113,10 @@ type Options struct {
 	// connection from one of them is read for a header too. Connections
 	// from other addresses are served as they are. Empty: off.
 	ProxyProtocolFrom []netip.Prefix
+
+	// tlsBook records the live TLS sessions of this options generation,
+	// for data-connection session reuse across control connections.
+	tlsBook *tlsBook
 
 	// ShutdownGrace is how long Shutdown lets running transfers finish
 	// before closing them, when its context has no earlier deadline.
@@ -142,19 +148,21 @@ const (
 	ProtOptional                   // PROT C is allowed even when TLS is required
 )
 
-// ReusePolicy says whether protected data connections must resume the
-// control connection's TLS session.
+// ReusePolicy says which TLS sessions a protected data connection must
+// resume.
 type ReusePolicy int
 
 // Session-reuse policies.
 const (
-	// ReuseRequired refuses data connections that do not resume the control
-	// connection's session, except from TLS 1.2 clients that offered no
-	// session tickets, which cannot resume with Go's TLS stack.
+	// ReuseRequired refuses data connections that do not resume a session
+	// this server issued to the same logged-in user from the same client
+	// address (on this control connection or a parallel one: clients such
+	// as rclone share one session cache), except from TLS 1.2 clients that
+	// offered no session tickets, which cannot resume with Go's TLS stack.
 	ReuseRequired ReusePolicy = iota
 	// ReuseRelaxed accepts full handshakes (e.g. Python's ftplib).
 	ReuseRelaxed
-	// ReuseStrict requires resumption from every client, refusing ticketless
-	// TLS 1.2 clients too.
+	// ReuseStrict requires every data connection to resume its own control
+	// connection's session, refusing ticketless TLS 1.2 clients too.
 	ReuseStrict
 )

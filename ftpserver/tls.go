@@ -6,10 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
@@ -21,6 +24,10 @@ import (
 // tlsTagLen is the length of the random tag that ties a data connection's
 // TLS session to its control connection.
 const tlsTagLen = 16
+
+// codeDataTLSRefused is the reply for a data connection whose TLS
+// negotiation the server refuses (RFC 4217 section 10: 522).
+const codeDataTLSRefused = 522
 
 // extSessionTicket is the TLS session_ticket extension (RFC 5077).
 const extSessionTicket = 35
@@ -45,6 +52,7 @@ func (o *Options) prepareTLS() error {
 		return err
 	}
 	c.SetSessionTicketKeys([][32]byte{key})
+	o.tlsBook = newTLSBook()
 	if sni := o.RequireSNI; sni != "" {
 		c.GetConfigForClient = chainSNICheck(sni, c.GetConfigForClient)
 	}
@@ -71,15 +79,20 @@ func chainSNICheck(want string, next func(*tls.ClientHelloInfo) (*tls.Config, er
 }
 
 // tlsConfigs returns the session's control and data TLS configurations.
-// Tickets issued on either carry the session's random tag; the data
-// configuration resumes only tickets with that tag, so a data connection
-// resumes this control connection's session or does not resume at all.
+// Tickets issued on either carry the session's random tag, which the
+// options' tlsBook maps to the session's client address and logged-in user.
+// The data configuration resumes the session's own tickets only;
+// dataProtector widens that under ReuseRequired.
 func (s *session) tlsConfigs() (control, data *tls.Config) {
 	if s.tlsControl != nil {
 		return s.tlsControl, s.tlsData
 	}
 	tag := make([]byte, tlsTagLen)
 	rand.Read(tag)
+	book := s.opts.tlsBook
+	if book != nil && book.add(s, tag) {
+		context.AfterFunc(s.ctx, func() { book.drop(s) })
+	}
 	base := s.opts.TLS
 	wrap := func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
 		ss.Extra = append(ss.Extra, tag)
@@ -100,6 +113,7 @@ func (s *session) tlsConfigs() (control, data *tls.Config) {
 	control.UnwrapSession = func([]byte, tls.ConnectionState) (*tls.SessionState, error) { return nil, nil }
 	data = base.Clone()
 	data.WrapSession = wrap
+	// The session's own tickets; dataProtector widens this per connection.
 	data.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
 		ss, err := base.DecryptTicket(identity, cs)
 		if err != nil || ss == nil {
@@ -110,10 +124,148 @@ func (s *session) tlsConfigs() (control, data *tls.Config) {
 				return ss, nil
 			}
 		}
-		return nil, nil // another session's ticket: full handshake, refused below
+		return nil, nil // another session's ticket: full handshake, refused later
 	}
 	s.tlsControl, s.tlsData = control, data
 	return control, data
+}
+
+// maxTLSBook bounds the tlsBook. Sessions are capped anyway (MaxSessions);
+// past this bound a new session is not recorded, and its data connections
+// can resume only its own tickets, as under ReuseStrict.
+const maxTLSBook = 1 << 16
+
+// tlsBook maps the tags of live TLS sessions to who they are: the client
+// address and, once logged in, the user. A data connection may resume a
+// ticket whose tag belongs to a session of the same user from the same
+// address: rclone and others share one session cache across parallel
+// connections. Entries are dropped when their session ends, so tickets of
+// ended sessions resume nothing but their own session's (which is gone).
+// One book serves the sessions of one Options generation, like the ticket
+// key prepareTLS makes.
+type tlsBook struct {
+	mu    sync.Mutex
+	byTag map[string]*tlsOwner
+	bySes map[*session]*tlsOwner
+}
+
+// tlsOwner is the session a ticket tag was issued to.
+type tlsOwner struct {
+	tag  string
+	addr netip.Addr
+	user string // "" until logged in, and again after REIN
+	// known is closed (settled) at the first login or at the session's end.
+	known   chan struct{}
+	settled bool
+}
+
+// settle closes known once; the book's lock is held.
+func (o *tlsOwner) settle() {
+	if !o.settled {
+		o.settled = true
+		close(o.known)
+	}
+}
+
+func newTLSBook() *tlsBook {
+	return &tlsBook{byTag: map[string]*tlsOwner{}, bySes: map[*session]*tlsOwner{}}
+}
+
+// add records s under tag, reporting false when the book is full.
+func (b *tlsBook) add(s *session, tag []byte) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.byTag) >= maxTLSBook {
+		return false
+	}
+	o := &tlsOwner{tag: string(tag), addr: s.remote.Addr().Unmap(), user: s.userName(), known: make(chan struct{})}
+	if o.user != "" {
+		o.settle()
+	}
+	b.byTag[o.tag] = o
+	b.bySes[s] = o
+	return true
+}
+
+// drop forgets s.
+func (b *tlsBook) drop(s *session) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o := b.bySes[s]; o != nil {
+		delete(b.byTag, o.tag)
+		delete(b.bySes, s)
+		o.settle()
+	}
+}
+
+// setUser records the user s is logged in as ("" for none).
+func (b *tlsBook) setUser(s *session, user string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o := b.bySes[s]; o != nil {
+		o.user = user
+		if user != "" {
+			o.settle()
+		}
+	}
+}
+
+// judge tells whether one of tags belongs to a live session logged in as
+// the same user as s, from the same client address. When none does yet but
+// some belong to sessions from that address that have not logged in, it
+// returns channels that close when those log in or end: tickets are issued
+// at AUTH TLS, before USER and PASS, and a client that shares its session
+// cache may use one on a data connection of another control connection
+// before the first has finished logging in.
+func (b *tlsBook) judge(s *session, tags [][]byte) (ok bool, pending []chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	me := b.bySes[s]
+	if me == nil || me.user == "" {
+		return false, nil
+	}
+	for _, t := range tags {
+		o := b.byTag[string(t)]
+		switch {
+		case o == nil || o.addr != me.addr:
+		case o.user == me.user:
+			return true, nil
+		case o.user == "" && !o.settled:
+			pending = append(pending, o.known)
+		}
+	}
+	return false, pending
+}
+
+// sameClient waits, within ctx, until judge can tell whether one of tags
+// belongs to a session of the same user as s from the same address.
+func (b *tlsBook) sameClient(ctx context.Context, s *session, tags [][]byte) bool {
+	for {
+		ok, pending := b.judge(s, tags)
+		if ok || len(pending) == 0 {
+			return ok
+		}
+		select {
+		case <-pending[0]:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// len is the number of sessions recorded.
+func (b *tlsBook) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.byTag)
+}
+
+// bindTLSUser records the session's logged-in user (none after REIN) for
+// session reuse across control connections. Login and REIN call it.
+func (s *session) bindTLSUser() {
+	if s.tlsControl != nil && s.opts.tlsBook != nil {
+		s.opts.tlsBook.setUser(s, s.userName())
+	}
 }
 
 // handshake runs a server handshake on c with the handshake timeout.
@@ -203,14 +355,14 @@ func (s *session) cmdPROT(arg string) bool {
 	}
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "P":
-		s.protP = true
+		s.setProt(true)
 		s.reply(ftp.CodeOK, "Data connections will be protected.")
 	case "C":
 		if s.opts.RequireProtP == ProtRequired {
 			s.reply(534, "Clear data connections are refused by policy; use PROT P.")
 			return true
 		}
-		s.protP = false
+		s.setProt(false)
 		s.reply(ftp.CodeOK, "Data connections will be in clear text.")
 	case "S", "E":
 		s.reply(ftp.CodeParamNotImplemented, "Only PROT P and PROT C are supported.")
@@ -218,6 +370,17 @@ func (s *session) cmdPROT(arg string) bool {
 		s.reply(ftp.CodeArgSyntax, "PROT takes C or P.")
 	}
 	return true
+}
+
+// setProt sets the data protection level. A passive listener opened under
+// the other level is closed: under PROT P it is already accepting and
+// handshaking, under PROT C it is not, so the client must send PASV or
+// EPSV again.
+func (s *session) setProt(p bool) {
+	if p != s.protP {
+		s.closePassive()
+	}
+	s.protP = p
 }
 
 // cmdCCC drops TLS on the control connection (RFC 4217 section 12.3) when
@@ -257,26 +420,55 @@ func (s *session) cmdCCC(string) bool {
 	return true
 }
 
-// protectData wraps a data connection in TLS when PROT P is in effect and
-// enforces session reuse. It replies itself on failure.
-func (s *session) protectData(ctx context.Context, c net.Conn, protP bool) (net.Conn, bool) {
-	if !protP {
-		return c, true
-	}
+// dataProtector returns how a data connection is protected under PROT P:
+// a TLS handshake with the session's data configuration, then the
+// session-reuse check. It is built in the control goroutine and captures
+// the session's state of that moment, so that the handshakes it runs in
+// other goroutines read nothing the control goroutine may change. The
+// caller bounds the handshake with ctx (TLSHandshakeTimeout).
+func (s *session) dataProtector() protectFunc {
 	_, data := s.tlsConfigs()
-	tc, err := s.handshake(ctx, c, data)
-	if err != nil {
-		s.log.Info("data connection TLS handshake failed", "err", err)
-		s.reply(ftp.CodeCantOpenData, "TLS handshake on the data connection failed.")
-		return nil, false
+	exempt := s.reuseExempt()
+	log := s.log
+	book := s.opts.tlsBook
+	widen := s.opts.TLSReuse != ReuseStrict && book != nil
+	base := s.opts.TLS
+	return func(ctx context.Context, c *net.TCPConn) (net.Conn, error) {
+		cfg := data
+		var others [][]byte // tags of another session's ticket this connection resumed
+		if widen {
+			cfg = data.Clone()
+			cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+				if ss, _ := data.UnwrapSession(identity, cs); ss != nil {
+					return ss, nil // this session's own
+				}
+				ss, err := base.DecryptTicket(identity, cs)
+				if err != nil || ss == nil {
+					return nil, nil
+				}
+				if ok, pending := book.judge(s, ss.Extra); ok || len(pending) > 0 {
+					others = ss.Extra // checked, or waited for, after the handshake
+					return ss, nil
+				}
+				return nil, nil
+			}
+		}
+		tc := tls.Server(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			log.Info("data connection TLS handshake failed", "err", err)
+			return nil, fmt.Errorf("%w: %v", errDataTLS, err)
+		}
+		resumed := tc.ConnectionState().DidResume
+		if resumed && others != nil && !book.sameClient(ctx, s, others) {
+			resumed = false
+		}
+		if !resumed && !exempt {
+			log.Warn("refused data connection that resumed no TLS session of this client")
+			tc.Close()
+			return nil, errNoReuse
+		}
+		return tc, nil
 	}
-	if !tc.ConnectionState().DidResume && !s.reuseExempt() {
-		s.log.Warn("refused data connection that did not resume the control connection's TLS session")
-		tc.Close()
-		s.reply(522, "Data connection must resume the TLS session of the control connection.")
-		return nil, false
-	}
-	return tc, true
 }
 
 // reuseExempt reports whether a data connection may skip session

@@ -92,7 +92,7 @@ const smallTransfer = 256 << 10
 // cannot block for longer than the socket's write deadline, and it saves
 // the goroutine hand-offs that dominate the cost of small files.
 func (s *session) startTransfer(verb, vpath, opening string, size int64, pos func() int64, body xferBody, cleanup cleanupFunc) {
-	p, target, ok := s.takeDataSetup()
+	p, target, ok := s.claimDataSetup()
 	if !ok {
 		if cleanup != nil {
 			cleanup(brokenOff)
@@ -107,14 +107,27 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 		x.pos = pos
 	}
 	x.base = x.pos()
-	if x.small && p != nil && !s.protP {
+	if x.small && p != nil && p.acc == nil && !s.protP {
 		if tcp := s.acceptPending(p); tcp != nil {
 			ctx, cancel := context.WithCancel(s.ctx)
 			x.cancel = cancel
-			s.finishTransfer(ctx, x, tcp, false, opening, body, cleanup)
+			s.finishTransfer(ctx, x, s.dataReady(dataConn{conn: tcp, tcp: tcp}), opening, body, cleanup)
 			cancel()
 			return
 		}
+	}
+	// Everything the data connection needs from the session is taken here,
+	// in the control goroutine.
+	var protect protectFunc
+	if s.protP {
+		protect = s.dataProtector()
+	}
+	if p != nil && p.acc == nil {
+		// Not accepting yet: opened under PROT C (or before AUTH SSL
+		// turned PROT P on), so the transfer accepts now.
+		p.acc = s.startAcceptor(p.l, protect, true)
+	} else if p != nil {
+		p.acc.claim()
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	x.cancel = cancel
@@ -122,10 +135,10 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 	s.xfer = x
 	s.xmu.Unlock()
 	s.conn.SetReadDeadline(time.Time{}) // the idle timeout never fires during a transfer
-	go s.runTransfer(ctx, x, p, target, s.protP, opening, body, cleanup)
+	go s.runTransfer(ctx, x, p, target, protect, opening, body, cleanup)
 }
 
-func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort, protP bool,
+func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort, protect protectFunc,
 	opening string, body xferBody, cleanup cleanupFunc) {
 	defer func() {
 		x.cancel()
@@ -144,41 +157,86 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 		}
 	}()
 
-	var tcp *net.TCPConn
-	var err error
+	var ready func() (dataConn, error)
 	if p != nil {
-		tcp, err = s.accept(ctx, p)
-	} else {
-		tcp, err = s.dial(ctx, target)
-	}
-	if err != nil {
-		if cleanup != nil {
-			cleanup(brokenOff)
+		defer p.close()
+		// 150 goes out once the client has connected, before its TLS
+		// handshake is waited for: curl, lftp and ftplib start TLS only
+		// after the 150, aioftp before its command.
+		p.acc.waitArrival(ctx)
+		if !p.acc.arrivedAny() {
+			if _, err := p.acc.wait(ctx); err != nil {
+				s.dataFailed(x, err, cleanup)
+				return
+			}
 		}
-		if x.aborted.Load() {
-			s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
+		ready = func() (dataConn, error) { return p.acc.wait(ctx) }
+	} else {
+		tcp, err := s.dial(ctx, target)
+		if err != nil {
+			s.dataFailed(x, err, cleanup)
 			return
 		}
-		s.log.Info("data connection failed", "verb", x.verb, "err", err)
-		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
-		return
+		ready = func() (dataConn, error) {
+			if protect == nil {
+				return dataConn{conn: tcp, tcp: tcp}, nil
+			}
+			hctx, cancel := context.WithTimeout(ctx, s.opts.TLSHandshakeTimeout)
+			conn, err := protect(hctx, tcp)
+			cancel()
+			if err != nil {
+				tcp.Close()
+				return dataConn{}, err
+			}
+			return dataConn{conn: conn, tcp: tcp}, nil
+		}
 	}
-	s.finishTransfer(ctx, x, tcp, protP, opening, body, cleanup)
+	s.finishTransfer(ctx, x, func() (dataConn, bool) {
+		dc, err := ready()
+		if err != nil {
+			s.dataFailed(x, err, cleanup)
+			return dataConn{}, false
+		}
+		return dc, true
+	}, opening, body, cleanup)
 }
 
-// finishTransfer runs a transfer over an open data connection: 150, TLS
-// when PROT P, the body, the close, cleanup and the final reply.
-func (s *session) finishTransfer(ctx context.Context, x *transfer, tcp *net.TCPConn, protP bool,
+// dataReady is the open step of a data connection that is ready already.
+func (s *session) dataReady(dc dataConn) func() (dataConn, bool) {
+	return func() (dataConn, bool) { return dc, true }
+}
+
+// dataFailed ends a transfer whose data connection could not be had:
+// cleanup, then the reply that says why.
+func (s *session) dataFailed(x *transfer, err error, cleanup cleanupFunc) {
+	if cleanup != nil {
+		cleanup(brokenOff)
+	}
+	switch {
+	case x.aborted.Load():
+		s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
+	case errors.Is(err, errNoReuse):
+		s.reply(codeDataTLSRefused, "Data connection must resume a TLS session of this client (same user, same address).")
+	case errors.Is(err, errDataTLS):
+		s.reply(ftp.CodeCantOpenData, "TLS handshake on the data connection failed.")
+	default:
+		s.log.Info("data connection failed", "verb", x.verb, "err", err)
+		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
+	}
+}
+
+// finishTransfer runs a transfer over a data connection: 150, open (which
+// completes TLS under PROT P and replies itself when it fails), the body,
+// the close, cleanup and the final reply. Nothing of the body runs, so
+// nothing is created or opened for an upload, before open succeeds.
+func (s *session) finishTransfer(ctx context.Context, x *transfer, open func() (dataConn, bool),
 	opening string, body xferBody, cleanup cleanupFunc) {
 	s.reply(ftp.CodeFileStatusOK, opening)
-	conn, ok := s.protectData(ctx, tcp, protP)
+	dc, ok := open()
 	if !ok {
-		tcp.Close()
-		if cleanup != nil {
-			cleanup(brokenOff)
-		}
 		return
 	}
+	tcp, conn := dc.tcp, dc.conn
 
 	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
 	var stopWatch func()

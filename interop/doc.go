@@ -1,7 +1,8 @@
 // Package interop tests ferry's FTP server against real FTP clients run as
-// separate processes: curl, lftp, tnftp, wget and Python's ftplib, in
-// passive (PASV, EPSV) and active (PORT, EPRT) mode, over IPv4 and IPv6
-// loopback, checking the bytes that land on disk with SHA-256. It also
+// separate processes: curl, lftp, tnftp, wget, Python's ftplib, rclone,
+// ncftp and aioftp, plus the secsy/goftp Go library, in passive (PASV,
+// EPSV) and active (PORT, EPRT) mode, over IPv4 and IPv6 loopback, plain
+// and FTPS (RFC 4217), checking the bytes that land on disk with SHA-256. It also
 // replays recorded client sessions (ProFuzzBench seeds in ../shared) against
 // a live server and runs 100 concurrent sessions.
 //

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/selfsigned"
@@ -14,7 +15,8 @@ import (
 
 // tlsServer starts a server with FTPS required and the given reuse policy,
 // and returns it with the path of a CA file that trusts its certificate.
-func tlsServer(t *testing.T, listen string, reuse ftpserver.ReusePolicy) (*server, string) {
+// tweaks, if any, adjust the options further.
+func tlsServer(t *testing.T, listen string, reuse ftpserver.ReusePolicy, tweaks ...func(*ftpserver.Options)) (*server, string) {
 	t.Helper()
 	cert, err := selfsigned.Generate("localhost", "127.0.0.1", "::1")
 	if err != nil {
@@ -28,6 +30,9 @@ func tlsServer(t *testing.T, listen string, reuse ftpserver.ReusePolicy) (*serve
 		o.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
 		o.TLSMode = ftpserver.TLSRequired
 		o.TLSReuse = reuse
+		for _, tw := range tweaks {
+			tw(o)
+		}
 	}, account{testUser, testPass, ftpserver.PermAll})
 	return s, ca
 }
@@ -150,7 +155,10 @@ ftp.quit()
 
 func TestPythonFtplibFTPS(t *testing.T) {
 	py := needPython(t)
-	s, ca := tlsServer(t, ipv4.listen, ftpserver.ReuseRequired)
+	// A data connection that resumes no session is dropped and the server
+	// waits on for the client's real one (a thief may have come first), so
+	// the 522 comes at data_timeout: short here, below ftplib's timeout.
+	s, ca := tlsServer(t, ipv4.listen, ftpserver.ReuseRequired, func(o *ftpserver.Options) { o.DataTimeout = 4 * time.Second })
 	writeSamples(t, s.Root)
 	name := samples[0].name
 	run := func(t *testing.T, srv *server, reuse string) string {
