@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/internal/proxyproto"
+	"github.com/ferryftp/ferry/internal/sessionbook"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -29,6 +30,7 @@ const (
 	kTransfer
 	kFeat
 	kQuit
+	kConcurrent // STAT or NOOP sent while a transfer runs
 )
 
 // pending is a command sent to the server whose final reply has not come.
@@ -75,6 +77,8 @@ type session struct {
 	xfer       *transfer
 	closed     bool
 	serverDone chan struct{}
+
+	entry *sessionbook.Entry // this session in the proxy's book
 
 	start     time.Time
 	up, down  atomic.Int64
@@ -125,6 +129,14 @@ func (s *session) close() {
 		}
 		s.mu.Unlock()
 	})
+}
+
+// Evict closes a session that has not logged in, to make room for a new
+// one when the proxy is full.
+func (s *session) Evict() {
+	s.log.Warn("closing the oldest session that has not logged in, to make room", "client", s.clientAddr.String())
+	s.reply(ftp.CodeNotAvailable, "Proxy busy; closing connections that have not logged in.")
+	s.close()
 }
 
 func (s *session) closeIfIdle() {
@@ -202,8 +214,7 @@ func (s *session) clientTLSConfig() *tls.Config {
 func (s *session) connectAndGreet(addr string) bool {
 	greet, err := s.connect(addr)
 	if err != nil {
-		s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
-		s.reply(421, "Service not available: cannot reach the server.")
+		s.connectFailed(addr, err)
 		return false
 	}
 	s.startServerLoop()
@@ -258,11 +269,11 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	if err != nil {
 		return ftp.Reply{}, err
 	}
-	if greet.Code != 220 {
-		return ftp.Reply{}, fmt.Errorf("greeting %d", greet.Code)
-	}
 	if err := checkReply(greet); err != nil {
 		return ftp.Reply{}, err
+	}
+	if greet.Code != ftp.CodeServiceReady {
+		return ftp.Reply{}, &refusedError{greet}
 	}
 	if o.BackendTLSMode == TLSExplicit {
 		if err := s.serverCmdSync("AUTH TLS", 234); err != nil {
@@ -283,6 +294,32 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	}
 	s.server.SetDeadline(time.Time{})
 	return greet, nil
+}
+
+// refusedError is a server's refusal of a session at its greeting (a 421
+// for a full server or a banned address, for instance).
+type refusedError struct{ rep ftp.Reply }
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("server refused the session: %d %s", e.rep.Code, e.rep.Message())
+}
+
+// connectFailed tells the client why its server cannot serve it: the
+// server's own refusal, relayed, or that it cannot be reached.
+func (s *session) connectFailed(addr string, err error) {
+	var re *refusedError
+	if errors.As(err, &re) {
+		s.log.Warn("server refused the session", "client", s.clientAddr.String(), "server", addr,
+			"code", re.rep.Code, "reply", re.rep.Message())
+		code := re.rep.Code
+		if code < 400 || code > 599 {
+			code = ftp.CodeNotAvailable
+		}
+		s.reply(code, re.rep.Message())
+		return
+	}
+	s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
+	s.reply(ftp.CodeNotAvailable, "Service not available: cannot reach the server.")
 }
 
 // backendTLSConfig is the session's TLS client configuration toward the
@@ -432,8 +469,7 @@ func (s *session) preLogin() bool {
 				continue
 			}
 			if _, err := s.connect(addr); err != nil {
-				s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
-				s.reply(421, "Service not available: cannot reach the server.")
+				s.connectFailed(addr, err)
 				return false
 			}
 			s.mu.Lock()
@@ -575,6 +611,18 @@ func (s *session) handleCommand(cmd ftp.Command) bool {
 		return s.send(&pending{verb: v}, "ABOR") == nil
 	case v == "QUIT":
 		return s.send(&pending{verb: v, kind: kQuit}, "QUIT") == nil
+	case v == "STAT" || v == "NOOP":
+		kind := kOther
+		s.mu.Lock()
+		if s.xfer != nil {
+			kind = kConcurrent
+		}
+		s.mu.Unlock()
+		line := v
+		if cmd.Arg != "" {
+			line += " " + cmd.Arg
+		}
+		return s.send(&pending{verb: v, kind: kind}, line) == nil
 	default:
 		line := cmd.Verb
 		if cmd.Arg != "" {
@@ -686,16 +734,7 @@ func (s *session) serverLoop() {
 			s.close()
 			return
 		}
-		s.mu.Lock()
-		var pe *pending
-		if len(s.pending) > 0 {
-			pe = s.pending[0]
-			if rep.Code >= 200 {
-				s.pending[0] = nil
-				s.pending = s.pending[1:]
-			}
-		}
-		s.mu.Unlock()
+		pe := s.pairReply(rep)
 		if pe == nil {
 			if rep.Code == 421 {
 				s.reply(rep.Code, rep.Message())
@@ -712,11 +751,8 @@ func (s *session) serverLoop() {
 		code, msg, forward := rep.Code, rep.Message(), true
 		switch pe.kind {
 		case kUser, kPass:
-			if rep.Code == 230 {
-				s.mu.Lock()
-				s.loggedIn = true
-				s.mu.Unlock()
-				s.log.Info("login", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+			if !s.loginResult(pe, rep) {
+				return
 			}
 		case kFeat:
 			if rep.Code == 211 {
@@ -743,6 +779,72 @@ func (s *session) serverLoop() {
 			return
 		}
 	}
+}
+
+// pairReply finds the command a reply answers and, for a final reply,
+// takes it off the queue. Replies come in command order, except that a
+// server answers STAT and NOOP at once while a transfer runs, before the
+// transfer's own final reply: a reply that cannot end a transfer (a 2xx
+// other than 226 and 250, or a 500-504 refusal) goes to the first such
+// command queued behind the transfer.
+func (s *session) pairReply(rep ftp.Reply) *pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) == 0 {
+		return nil
+	}
+	i := 0
+	if s.pending[0].kind == kTransfer && rep.Code >= 200 && !endsTransfer(rep.Code) &&
+		len(s.pending) > 1 && s.pending[1].kind == kConcurrent {
+		i = 1
+	}
+	pe := s.pending[i]
+	if rep.Code >= 200 {
+		s.pending = append(s.pending[:i:i], s.pending[i+1:]...)
+	}
+	return pe
+}
+
+// endsTransfer reports whether a reply code can be the final reply to a
+// transfer command.
+func endsTransfer(code int) bool {
+	switch {
+	case code == ftp.CodeClosingData || code == ftp.CodeFileActionOK:
+		return true
+	case code >= 500 && code <= 504:
+		return false
+	default:
+		return code >= 400
+	}
+}
+
+// loginResult books the server's answer to USER or PASS: a login marks the
+// session as logged in (it is no longer counted nor evicted as a pre-login
+// session); a refused password counts toward the client address's ban. It
+// returns false when the session must end.
+func (s *session) loginResult(pe *pending, rep ftp.Reply) bool {
+	switch {
+	case rep.Code == ftp.CodeLoggedIn:
+		if s.entry != nil && !s.entry.LoggedIn() {
+			s.close() // evicted while the server checked the password
+			return false
+		}
+		s.mu.Lock()
+		s.loggedIn = true
+		s.mu.Unlock()
+		s.log.Info("login", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+		s.p.book.LoginSucceeded(s.clientAddr.Addr())
+	case pe.kind == kPass && rep.Code == ftp.CodeNotLoggedIn:
+		s.log.Warn("login failed", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+		if s.p.book.LoginFailed(s.clientAddr.Addr()) {
+			s.log.Warn("client address banned after repeated login failures", "client", s.clientAddr.String(),
+				"for", s.p.opts.BanDuration.String())
+			s.reply(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
+			s.close()
+			return false
+		}
+	}
+	return true
 }
 
 // rewriteFEAT replaces the server's TLS features by the proxy's own.

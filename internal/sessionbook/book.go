@@ -254,6 +254,13 @@ func (b *Book) Addr() net.Addr {
 	return nil
 }
 
+// Addresses returns the number of addresses with sessions counted.
+func (b *Book) Addresses() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.perIP)
+}
+
 // Closing reports whether Shutdown has begun.
 func (b *Book) Closing() bool {
 	b.mu.Lock()
