@@ -173,7 +173,9 @@ func (s *session) run() {
 			return
 		}
 		tc.SetDeadline(time.Time{})
+		s.wmu.Lock() // Evict may write a reply from another goroutine
 		s.client = tc
+		s.wmu.Unlock()
 		s.cr = wire.NewReader(&crlfReader{r: tc}, o.MaxLineLength)
 		s.clientTLS = true
 	}
