@@ -307,3 +307,34 @@ func TestPreLoginFloodThroughTheProxy(t *testing.T) {
 	}
 	early.cmd("NOOP", ftp.CodeOK)
 }
+
+func TestWarnsAboutManyClientsWithoutPROXYHeader(t *testing.T) {
+	back := startFerry(t, "127.0.0.1:0", nil)
+	t.Run("many client addresses forwarded without the header are logged once", func(t *testing.T) {
+		addr, logs := startProxy(t, "", Options{Backend: back.Addr})
+		for i := 0; i < manyClients; i++ {
+			dialProxyFrom(t, addr, "127.0.6."+strconv.Itoa(10+i)).expect(220)
+		}
+		waitLog(t, logs, "many clients forwarded without a PROXY header")
+		// The server, seeing only the proxy's address, now holds as many
+		// sessions from it that have not logged in as it allows one address.
+		if r := dialProxyFrom(t, addr, "127.0.6.99").read(); r.Code != ftp.CodeNotAvailable {
+			t.Errorf("the server's per-address cap did not apply: %d %q", r.Code, r.Message())
+		}
+		if n := strings.Count(logs.String(), "many clients forwarded"); n != 1 {
+			t.Errorf("warned %d times, want once", n)
+		}
+	})
+	t.Run("with the header there is no warning", func(t *testing.T) {
+		trusting := startFerry(t, "127.0.0.1:0", func(o *ftpserver.Options) {
+			o.ProxyProtocolFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		})
+		addr, logs := startProxy(t, "", Options{Backend: trusting.Addr, ProxyProtocol: 2})
+		for i := 0; i < manyClients; i++ {
+			dialProxyFrom(t, addr, "127.0.7."+strconv.Itoa(10+i)).expect(220)
+		}
+		if strings.Contains(logs.String(), "PROXY header") {
+			t.Errorf("unexpected warning:\n%s", logs)
+		}
+	})
+}
