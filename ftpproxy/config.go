@@ -37,8 +37,15 @@ type Config struct {
 	DataTimeout      *config.Duration `toml:"data_timeout"`
 	MaxSessions      int              `toml:"max_sessions"`
 	MaxSessionsPerIP int              `toml:"max_sessions_per_ip"`
-	ProxyProtocol    int              `toml:"proxy_protocol"`
-	Banner           string           `toml:"banner"`
+	// Caps of sessions that have not logged in, and login-failure bans per
+	// client address (see Options).
+	MaxUnauthSessions      int              `toml:"max_unauth_sessions"`
+	MaxUnauthSessionsPerIP int              `toml:"max_unauth_sessions_per_ip"`
+	MaxLoginFailures       int              `toml:"max_login_failures"`
+	BanWindow              *config.Duration `toml:"ban_window"`
+	BanDuration            *config.Duration `toml:"ban_duration"`
+	ProxyProtocol          int              `toml:"proxy_protocol"`
+	Banner                 string           `toml:"banner"`
 
 	ClientTLS  ClientTLSConfig  `toml:"client_tls"`
 	BackendTLS BackendTLSConfig `toml:"backend_tls"`
@@ -143,6 +150,8 @@ func (c *Config) Options() (Options, error) {
 		return time.Duration(*d)
 	}
 	o.IdleTimeout, o.ConnectTimeout, o.DataTimeout = dur(c.IdleTimeout), dur(c.ConnectTimeout), dur(c.DataTimeout)
+	o.MaxUnauthSessions, o.MaxUnauthSessionsPerIP = c.MaxUnauthSessions, c.MaxUnauthSessionsPerIP
+	o.MaxLoginFailures, o.BanWindow, o.BanDuration = c.MaxLoginFailures, dur(c.BanWindow), dur(c.BanDuration)
 	if o.ClientTLSMode, err = ParseTLSMode(c.ClientTLS.Mode); err != nil {
 		return o, fmt.Errorf("client_tls: %w", err)
 	}

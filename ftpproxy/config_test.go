@@ -27,7 +27,9 @@ func TestDocExampleParses(t *testing.T) {
 		t.Fatalf("the example is invalid: %v", err)
 	}
 	if o.Backend != "198.51.100.2:21" || o.DataPortMin != 50000 || o.IdleTimeout != 5*time.Minute ||
-		len(o.Rules) != 3 || o.UserBackends["alice"] != "198.51.100.3:21" {
+		len(o.Rules) != 3 || o.UserBackends["alice"] != "198.51.100.3:21" ||
+		o.MaxUnauthSessions != 250 || o.MaxUnauthSessionsPerIP != 10 || o.MaxLoginFailures != 10 ||
+		o.BanWindow != 10*time.Minute || o.BanDuration != 15*time.Minute {
 		t.Errorf("options: %+v", o)
 	}
 }

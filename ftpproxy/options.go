@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/ferryftp/ferry/internal/sessionbook"
 )
 
 // Mode is how the proxy finds the server for a client.
@@ -153,6 +155,26 @@ type Options struct {
 	// MaxSessionsPerIP caps concurrent sessions per client IP (default 20;
 	// -1 no cap).
 	MaxSessionsPerIP int
+	// MaxUnauthSessions caps the sessions that have not logged in yet
+	// (default half of MaxSessions; -1 no cap of its own). When it or
+	// MaxSessions is reached, the oldest session that has not logged in is
+	// closed with a 421 to make room; logged-in sessions are never closed
+	// this way.
+	MaxUnauthSessions int
+	// MaxUnauthSessionsPerIP caps the sessions of one client address that
+	// have not logged in yet (default half of MaxSessionsPerIP; -1 no cap
+	// of its own).
+	MaxUnauthSessionsPerIP int
+	// MaxLoginFailures is how many logins the server refuses (530 to PASS)
+	// for one client address within BanWindow before the proxy refuses that
+	// address for BanDuration (default 10; -1 never bans). The proxy counts
+	// them itself, so that a backend that sees every client as the proxy's
+	// address cannot be made to ban everyone.
+	MaxLoginFailures int
+	// BanWindow is the window failures are counted in (default 10m).
+	BanWindow time.Duration
+	// BanDuration is how long a banned address is refused (default 15m).
+	BanDuration time.Duration
 
 	// ProxyProtocol sends a PROXY protocol header of this version (1 or 2)
 	// to the backend before anything else; 0 sends none.
@@ -208,6 +230,21 @@ func (o *Options) setDefaults() error {
 	}
 	if o.MaxSessionsPerIP == 0 {
 		o.MaxSessionsPerIP = 20
+	}
+	if o.MaxUnauthSessions == 0 {
+		o.MaxUnauthSessions = half(o.MaxSessions)
+	}
+	if o.MaxUnauthSessionsPerIP == 0 {
+		o.MaxUnauthSessionsPerIP = half(o.MaxSessionsPerIP)
+	}
+	if o.MaxLoginFailures == 0 {
+		o.MaxLoginFailures = 10
+	}
+	if o.BanWindow <= 0 {
+		o.BanWindow = 10 * time.Minute
+	}
+	if o.BanDuration <= 0 {
+		o.BanDuration = 15 * time.Minute
 	}
 	if o.Banner == "" {
 		o.Banner = "ferry FTP proxy ready"
@@ -272,4 +309,27 @@ func splitDest(s string, defPort string) (host, port string, err error) {
 		return "", "", fmt.Errorf("bad destination %q", s)
 	}
 	return s, defPort, nil
+}
+
+// half is the default cap of sessions that have not logged in: half the
+// matching cap of all sessions (at least one), or no cap (-1) when that has
+// none.
+func half(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return max(n/2, 1)
+}
+
+// limits are the caps and ban rules of the proxy's session book.
+func (o *Options) limits() sessionbook.Limits {
+	return sessionbook.Limits{
+		MaxSessions:      o.MaxSessions,
+		MaxSessionsPerIP: o.MaxSessionsPerIP,
+		MaxUnauth:        o.MaxUnauthSessions,
+		MaxUnauthPerIP:   o.MaxUnauthSessionsPerIP,
+		MaxLoginFailures: o.MaxLoginFailures,
+		BanWindow:        o.BanWindow,
+		BanDuration:      o.BanDuration,
+	}
 }

@@ -4,29 +4,30 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/sessionbook"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
 // ErrClosed is returned by Serve after Shutdown or Close.
 var ErrClosed = errors.New("ftpproxy: proxy closed")
 
+// manyClients is how many client addresses with sessions at once make the
+// proxy warn (once) that it forwards them without a PROXY header.
+const manyClients = 10
+
 // Proxy is an FTP application-level gateway. Create it with New, run it with
 // Serve, stop it with Shutdown or Close.
 type Proxy struct {
 	opts Options
+	book *sessionbook.Book // accept loop, caps, bans, shutdown tracking
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[netip.Addr]int
-	closed    bool
-	wg        sync.WaitGroup
-	nextID    atomic.Uint64
+	nextID      atomic.Uint64
+	startWarned atomic.Bool
+	noHdrWarned atomic.Bool
 }
 
 // New checks opts and returns a Proxy.
@@ -34,12 +35,7 @@ func New(opts Options) (*Proxy, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Proxy{
-		opts:      opts,
-		listeners: map[net.Listener]struct{}{},
-		sessions:  map[*session]struct{}{},
-		perIP:     map[netip.Addr]int{},
-	}, nil
+	return &Proxy{opts: opts, book: sessionbook.New(opts.limits())}, nil
 }
 
 // ListenAndServe listens on the TCP address addr and calls Serve.
@@ -53,107 +49,80 @@ func (p *Proxy) ListenAndServe(addr string) error {
 
 // Serve accepts control connections on l until the proxy is shut down. With
 // ClientTLSMode TLSImplicit every connection starts with a TLS handshake.
+// Temporary accept errors (such as running out of file descriptors) are
+// retried after a pause.
 func (p *Proxy) Serve(l net.Listener) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		l.Close()
+	p.warnNoProxyHeader()
+	err := p.book.Serve(l, p.opts.Logger, p.startSession)
+	if errors.Is(err, sessionbook.ErrClosing) {
 		return ErrClosed
 	}
-	p.listeners[l] = struct{}{}
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.listeners, l)
-		p.mu.Unlock()
-	}()
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			p.mu.Lock()
-			closed := p.closed
-			p.mu.Unlock()
-			if closed {
-				return ErrClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		p.startSession(c)
-	}
+	return err
 }
 
-var errTemporary = errors.New("temporary")
+// warnNoProxyHeader warns once, at start, when a reverse proxy forwards
+// clients without a PROXY header: the backend then sees every client as the
+// proxy's address, and its per-address caps and bans hit all clients at once.
+func (p *Proxy) warnNoProxyHeader() {
+	o := &p.opts
+	if o.ProxyProtocol != 0 || o.Mode != ModeReverse || p.startWarned.Swap(true) {
+		return
+	}
+	o.Logger.Warn("forwarding clients without a PROXY header: the server sees every client as the proxy's address, " +
+		"so its per-address caps and login bans apply to all clients together; when the server reads PROXY headers " +
+		"(ferry: proxy_protocol_from), set proxy_protocol = 2")
+}
 
 func (p *Proxy) startSession(c net.Conn) {
 	client := addrPortOf(c.RemoteAddr())
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	over := p.opts.MaxSessions > 0 && len(p.sessions) >= p.opts.MaxSessions ||
-		p.opts.MaxSessionsPerIP > 0 && p.perIP[client.Addr()] >= p.opts.MaxSessionsPerIP
-	if over {
-		p.mu.Unlock()
-		p.opts.Logger.Warn("session refused: too many sessions", "client", client.String())
+	s := newSession(p, c, p.nextID.Add(1))
+	entry, err := p.book.Admit(client.Addr(), s)
+	if err != nil {
+		msg := "Too many connections, try again later."
+		switch {
+		case errors.Is(err, sessionbook.ErrClosing):
+			msg = "Proxy shutting down."
+		case errors.Is(err, sessionbook.ErrBanned):
+			msg = "Too many failed logins from your address; try again later."
+		case errors.Is(err, sessionbook.ErrAddrFull):
+			msg = "Too many connections from your address."
+		}
+		p.opts.Logger.Warn("session refused", "client", client.String(), "reason", msg)
 		c.SetWriteDeadline(time.Now().Add(time.Second))
 		if p.opts.ClientTLSMode != TLSImplicit {
-			wire.WriteReply(c, 421, "Too many connections, try again later.")
+			wire.WriteReply(c, ftp.CodeNotAvailable, msg)
 		}
 		c.Close()
 		return
 	}
-	s := newSession(p, c, p.nextID.Add(1))
-	p.sessions[s] = struct{}{}
-	p.perIP[client.Addr()]++
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		s.run()
-		p.mu.Lock()
-		delete(p.sessions, s)
-		if p.perIP[client.Addr()]--; p.perIP[client.Addr()] <= 0 {
-			delete(p.perIP, client.Addr())
+	s.entry = entry
+	defer entry.Release()
+	if p.opts.ProxyProtocol == 0 {
+		if n := p.book.Addresses(); n >= manyClients && !p.noHdrWarned.Swap(true) {
+			p.opts.Logger.Warn("many clients forwarded without a PROXY header: servers see them all as the proxy's address "+
+				"and may ban or cap it for everyone; set proxy_protocol when the servers read PROXY headers",
+				"client_addresses", n)
 		}
-		p.mu.Unlock()
-	}()
+	}
+	s.run()
 }
 
 // Shutdown stops accepting connections, tells idle sessions goodbye and
 // waits for sessions to end until ctx is done, then closes the rest.
 func (p *Proxy) Shutdown(ctx context.Context) error {
-	p.mu.Lock()
-	p.closed = true
-	for l := range p.listeners {
-		l.Close()
-	}
-	p.mu.Unlock()
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
+	_, idle := p.book.Shutdown()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		p.mu.Lock()
-		for s := range p.sessions {
-			s.closeIfIdle()
+		for _, s := range p.book.Sessions() {
+			s.(*session).closeIfIdle()
 		}
-		p.mu.Unlock()
 		select {
-		case <-done:
+		case <-idle:
 			return nil
 		case <-ctx.Done():
 			p.Close()
-			<-done
+			<-idle
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -162,21 +131,15 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 
 // Close closes all listeners and sessions at once.
 func (p *Proxy) Close() error {
-	p.mu.Lock()
-	p.closed = true
-	for l := range p.listeners {
-		l.Close()
+	live, _ := p.book.Shutdown()
+	for _, s := range live {
+		s.(*session).close()
 	}
-	for s := range p.sessions {
-		s.close()
-	}
-	p.mu.Unlock()
 	return nil
 }
 
 // Sessions returns the number of open sessions.
 func (p *Proxy) Sessions() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.sessions)
+	n, _ := p.book.Len()
+	return n
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/internal/proxyproto"
+	"github.com/ferryftp/ferry/internal/sessionbook"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -29,6 +30,7 @@ const (
 	kTransfer
 	kFeat
 	kQuit
+	kConcurrent // STAT or NOOP sent while a transfer runs
 )
 
 // pending is a command sent to the server whose final reply has not come.
@@ -75,6 +77,8 @@ type session struct {
 	xfer       *transfer
 	closed     bool
 	serverDone chan struct{}
+
+	entry *sessionbook.Entry // this session in the proxy's book
 
 	start     time.Time
 	up, down  atomic.Int64
@@ -127,6 +131,14 @@ func (s *session) close() {
 	})
 }
 
+// Evict closes a session that has not logged in, to make room for a new
+// one when the proxy is full.
+func (s *session) Evict() {
+	s.log.Warn("closing the oldest session that has not logged in, to make room", "client", s.clientAddr.String())
+	s.reply(ftp.CodeNotAvailable, "Proxy busy; closing connections that have not logged in.")
+	s.close()
+}
+
 func (s *session) closeIfIdle() {
 	s.mu.Lock()
 	idle := len(s.pending) == 0 && s.xfer == nil
@@ -161,7 +173,9 @@ func (s *session) run() {
 			return
 		}
 		tc.SetDeadline(time.Time{})
+		s.wmu.Lock() // Evict may write a reply from another goroutine
 		s.client = tc
+		s.wmu.Unlock()
 		s.cr = wire.NewReader(&crlfReader{r: tc}, o.MaxLineLength)
 		s.clientTLS = true
 	}
@@ -202,8 +216,7 @@ func (s *session) clientTLSConfig() *tls.Config {
 func (s *session) connectAndGreet(addr string) bool {
 	greet, err := s.connect(addr)
 	if err != nil {
-		s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
-		s.reply(421, "Service not available: cannot reach the server.")
+		s.connectFailed(addr, err)
 		return false
 	}
 	s.startServerLoop()
@@ -258,11 +271,11 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	if err != nil {
 		return ftp.Reply{}, err
 	}
-	if greet.Code != 220 {
-		return ftp.Reply{}, fmt.Errorf("greeting %d", greet.Code)
-	}
 	if err := checkReply(greet); err != nil {
 		return ftp.Reply{}, err
+	}
+	if greet.Code != ftp.CodeServiceReady {
+		return ftp.Reply{}, &refusedError{greet}
 	}
 	if o.BackendTLSMode == TLSExplicit {
 		if err := s.serverCmdSync("AUTH TLS", 234); err != nil {
@@ -283,6 +296,32 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	}
 	s.server.SetDeadline(time.Time{})
 	return greet, nil
+}
+
+// refusedError is a server's refusal of a session at its greeting (a 421
+// for a full server or a banned address, for instance).
+type refusedError struct{ rep ftp.Reply }
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("server refused the session: %d %s", e.rep.Code, e.rep.Message())
+}
+
+// connectFailed tells the client why its server cannot serve it: the
+// server's own refusal, relayed, or that it cannot be reached.
+func (s *session) connectFailed(addr string, err error) {
+	var re *refusedError
+	if errors.As(err, &re) {
+		s.log.Warn("server refused the session", "client", s.clientAddr.String(), "server", addr,
+			"code", re.rep.Code, "reply", re.rep.Message())
+		code := re.rep.Code
+		if code < 400 || code > 599 {
+			code = ftp.CodeNotAvailable
+		}
+		s.reply(code, re.rep.Message())
+		return
+	}
+	s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
+	s.reply(ftp.CodeNotAvailable, "Service not available: cannot reach the server.")
 }
 
 // backendTLSConfig is the session's TLS client configuration toward the
@@ -432,8 +471,7 @@ func (s *session) preLogin() bool {
 				continue
 			}
 			if _, err := s.connect(addr); err != nil {
-				s.log.Warn("server unreachable", "client", s.clientAddr.String(), "server", addr, "err", err)
-				s.reply(421, "Service not available: cannot reach the server.")
+				s.connectFailed(addr, err)
 				return false
 			}
 			s.mu.Lock()
@@ -518,144 +556,9 @@ func (s *session) clientLoop() {
 	}
 }
 
-var transferVerbs = map[string]bool{"RETR": true, "LIST": true, "NLST": true, "MLSD": true, "STOR": true, "STOU": true, "APPE": true}
-
-// handleCommand acts on one client command once connected to the server.
-func (s *session) handleCommand(cmd ftp.Command) bool {
-	o := &s.p.opts
-	switch v := cmd.Verb; {
-	case v == "AUTH" || v == "PBSZ" || v == "PROT" || v == "CCC":
-		return s.handleTLSCommand(cmd)
-	case v == "REIN" || v == "LPRT" || v == "LPSV" || v == "ADAT" || v == "MIC" || v == "CONF" || v == "ENC":
-		s.reply(502, "Command not supported by the proxy.")
-	case v == "EPSV" && strings.EqualFold(strings.TrimSpace(cmd.Arg), "ALL"):
-		s.mu.Lock()
-		s.epsvAll = true
-		s.mu.Unlock()
-		s.reply(200, "EPSV ALL ok.")
-	case v == "PASV" || v == "EPSV":
-		s.clientPassive(cmd)
-	case v == "PORT" || v == "EPRT":
-		s.clientActive(cmd)
-	case transferVerbs[v]:
-		s.startTransfer(cmd)
-	case v == "USER":
-		if o.RequireClientTLS && !s.clientTLS {
-			s.reply(530, "Use AUTH TLS first.")
-			return true
-		}
-		user := cmd.Arg
-		if o.Mode == ModeExplicit || len(o.UserBackends) > 0 {
-			u, addr, err := s.route(cmd.Arg)
-			if err != nil || addr != s.routeAddr() {
-				s.reply(530, "Cannot change server within a session.")
-				return true
-			}
-			user = u
-		}
-		if !allowed(o.Rules, "USER", user, user, s.clientAddr.Addr()) {
-			s.reply(530, "Login not allowed by proxy policy.")
-			return true
-		}
-		s.mu.Lock()
-		s.user, s.loggedIn = user, false
-		s.mu.Unlock()
-		return s.send(&pending{verb: v, kind: kUser}, "USER "+user) == nil
-	case v == "PASS":
-		return s.send(&pending{verb: v, kind: kPass}, "PASS "+cmd.Arg) == nil
-	case v == "FEAT":
-		return s.send(&pending{verb: v, kind: kFeat}, "FEAT") == nil
-	case v == "ABOR":
-		s.mu.Lock()
-		x := s.xfer
-		s.mu.Unlock()
-		if x != nil {
-			x.cancel()
-		}
-		return s.send(&pending{verb: v}, "ABOR") == nil
-	case v == "QUIT":
-		return s.send(&pending{verb: v, kind: kQuit}, "QUIT") == nil
-	default:
-		line := cmd.Verb
-		if cmd.Arg != "" {
-			line += " " + cmd.Arg
-		}
-		return s.send(&pending{verb: v}, line) == nil
-	}
-	return true
-}
-
 // routeAddr is the "host:port" the session's server was chosen by.
 func (s *session) routeAddr() string {
 	return net.JoinHostPort(s.serverHost, fmt.Sprint(s.serverAddr.Port()))
-}
-
-// handleTLSCommand answers AUTH, PBSZ, PROT and CCC for the client side;
-// TLS toward the server is the proxy's own business.
-func (s *session) handleTLSCommand(cmd ftp.Command) bool {
-	o := &s.p.opts
-	arg := strings.ToUpper(strings.TrimSpace(cmd.Arg))
-	switch cmd.Verb {
-	case "AUTH":
-		switch {
-		case o.ClientTLSMode != TLSExplicit:
-			s.reply(502, "AUTH not available.")
-		case s.clientTLS:
-			s.reply(503, "TLS already active.")
-		case arg != "TLS" && arg != "TLS-C" && arg != "SSL":
-			s.reply(504, "AUTH type not supported.")
-		default:
-			s.wmu.Lock()
-			defer s.wmu.Unlock()
-			s.client.SetWriteDeadline(time.Now().Add(o.DataTimeout))
-			if wire.WriteReply(s.client, 234, "AUTH TLS ok.") != nil {
-				return false
-			}
-			if n := s.cr.Buffered(); n > 0 {
-				s.log.Warn("discarding plaintext pipelined after AUTH TLS", "client", s.clientAddr.String(), "bytes", n)
-			}
-			tc := tls.Server(s.client, s.clientTLSConfig())
-			tc.SetDeadline(time.Now().Add(o.ConnectTimeout))
-			if err := tc.Handshake(); err != nil {
-				s.log.Info("client TLS handshake failed", "client", s.clientAddr.String(), "err", err)
-				return false
-			}
-			tc.SetDeadline(time.Time{})
-			s.client = tc
-			s.cr.Reset(&crlfReader{r: tc})
-			s.mu.Lock()
-			s.clientTLS = true
-			s.mu.Unlock()
-		}
-	case "PBSZ":
-		if !s.clientTLS {
-			s.reply(503, "PBSZ needs AUTH TLS first.")
-		} else {
-			s.reply(200, "PBSZ=0")
-		}
-	case "PROT":
-		switch {
-		case !s.clientTLS:
-			s.reply(503, "PROT needs AUTH TLS first.")
-		case arg == "P":
-			s.mu.Lock()
-			s.clientProt = true
-			s.mu.Unlock()
-			s.reply(200, "Protection level set to Private.")
-		case arg == "C" && o.RequireClientTLS:
-			s.reply(534, "Clear data connections are refused.")
-		case arg == "C":
-			s.mu.Lock()
-			s.clientProt = false
-			s.mu.Unlock()
-			s.reply(200, "Protection level set to Clear.")
-		default:
-			s.reply(504, "Protection level not supported.")
-		}
-	case "CCC":
-		s.reply(502, "CCC not supported by the proxy.")
-	}
-	return true
 }
 
 func (s *session) startServerLoop() {
@@ -686,16 +589,7 @@ func (s *session) serverLoop() {
 			s.close()
 			return
 		}
-		s.mu.Lock()
-		var pe *pending
-		if len(s.pending) > 0 {
-			pe = s.pending[0]
-			if rep.Code >= 200 {
-				s.pending[0] = nil
-				s.pending = s.pending[1:]
-			}
-		}
-		s.mu.Unlock()
+		pe := s.pairReply(rep)
 		if pe == nil {
 			if rep.Code == 421 {
 				s.reply(rep.Code, rep.Message())
@@ -712,11 +606,8 @@ func (s *session) serverLoop() {
 		code, msg, forward := rep.Code, rep.Message(), true
 		switch pe.kind {
 		case kUser, kPass:
-			if rep.Code == 230 {
-				s.mu.Lock()
-				s.loggedIn = true
-				s.mu.Unlock()
-				s.log.Info("login", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+			if !s.loginResult(pe, rep) {
+				return
 			}
 		case kFeat:
 			if rep.Code == 211 {
@@ -743,6 +634,72 @@ func (s *session) serverLoop() {
 			return
 		}
 	}
+}
+
+// pairReply finds the command a reply answers and, for a final reply,
+// takes it off the queue. Replies come in command order, except that a
+// server answers STAT and NOOP at once while a transfer runs, before the
+// transfer's own final reply: a reply that cannot end a transfer (a 2xx
+// other than 226 and 250, or a 500-504 refusal) goes to the first such
+// command queued behind the transfer.
+func (s *session) pairReply(rep ftp.Reply) *pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) == 0 {
+		return nil
+	}
+	i := 0
+	if s.pending[0].kind == kTransfer && rep.Code >= 200 && !endsTransfer(rep.Code) &&
+		len(s.pending) > 1 && s.pending[1].kind == kConcurrent {
+		i = 1
+	}
+	pe := s.pending[i]
+	if rep.Code >= 200 {
+		s.pending = append(s.pending[:i:i], s.pending[i+1:]...)
+	}
+	return pe
+}
+
+// endsTransfer reports whether a reply code can be the final reply to a
+// transfer command.
+func endsTransfer(code int) bool {
+	switch {
+	case code == ftp.CodeClosingData || code == ftp.CodeFileActionOK:
+		return true
+	case code >= 500 && code <= 504:
+		return false
+	default:
+		return code >= 400
+	}
+}
+
+// loginResult books the server's answer to USER or PASS: a login marks the
+// session as logged in (it is no longer counted nor evicted as a pre-login
+// session); a refused password counts toward the client address's ban. It
+// returns false when the session must end.
+func (s *session) loginResult(pe *pending, rep ftp.Reply) bool {
+	switch {
+	case rep.Code == ftp.CodeLoggedIn:
+		if s.entry != nil && !s.entry.LoggedIn() {
+			s.close() // evicted while the server checked the password
+			return false
+		}
+		s.mu.Lock()
+		s.loggedIn = true
+		s.mu.Unlock()
+		s.log.Info("login", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+		s.p.book.LoginSucceeded(s.clientAddr.Addr())
+	case pe.kind == kPass && rep.Code == ftp.CodeNotLoggedIn:
+		s.log.Warn("login failed", "client", s.clientAddr.String(), "server", s.serverAddr.String(), "user", s.userName())
+		if s.p.book.LoginFailed(s.clientAddr.Addr()) {
+			s.log.Warn("client address banned after repeated login failures", "client", s.clientAddr.String(),
+				"for", s.p.opts.BanDuration.String())
+			s.reply(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
+			s.close()
+			return false
+		}
+	}
+	return true
 }
 
 // rewriteFEAT replaces the server's TLS features by the proxy's own.

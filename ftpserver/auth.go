@@ -50,7 +50,7 @@ func (s *session) cmdPASS(arg string) bool {
 			return false
 		}
 		s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
-		banned := s.srv.bans.fail(ip, time.Now(), o)
+		banned := s.srv.book.LoginFailed(ip)
 		if o.LoginFailDelay > 0 {
 			select {
 			case <-time.After(o.LoginFailDelay):
@@ -80,7 +80,11 @@ func (s *session) cmdPASS(arg string) bool {
 		s.reply(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
 		return false
 	}
-	s.srv.bans.succeed(ip)
+	if !s.entry.LoggedIn() { // evicted while the password was checked
+		s.srv.releaseUser(ident.User)
+		return false
+	}
+	s.srv.book.LoginSucceeded(ip)
 	s.ident = ident
 	s.bindTLSUser()
 	s.cwd = "/"
@@ -105,6 +109,7 @@ func (s *session) cmdREIN(string) bool {
 	s.closePassive()
 	if s.ident != nil {
 		s.srv.releaseUser(s.ident.User)
+		s.entry.LoggedOut()
 		s.log.Info("logged out (REIN)")
 	}
 	s.ident = nil

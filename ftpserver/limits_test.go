@@ -96,8 +96,8 @@ func TestFailedLoginIsDelayed(t *testing.T) {
 func TestSessionCaps(t *testing.T) {
 	t.Run("the per-IP cap refuses one session too many", func(t *testing.T) {
 		srv, _ := newMemServer(t, ftpserver.Options{MaxSessionsPerIP: 2}, nil)
-		dial(t, srv.Addr)
-		dial(t, srv.Addr)
+		dial(t, srv.Addr).login("u", "p")
+		dial(t, srv.Addr).login("u", "p")
 		conn, err := net.Dial("tcp", srv.Addr)
 		if err != nil {
 			t.Fatal(err)
@@ -109,9 +109,9 @@ func TestSessionCaps(t *testing.T) {
 			t.Errorf("third session got %q", b)
 		}
 	})
-	t.Run("the global cap refuses one session too many", func(t *testing.T) {
+	t.Run("the global cap refuses one session too many when all have logged in", func(t *testing.T) {
 		srv, _ := newMemServer(t, ftpserver.Options{MaxSessions: 1}, nil)
-		dial(t, srv.Addr)
+		dial(t, srv.Addr).login("u", "p")
 		conn, _ := net.Dial("tcp", srv.Addr)
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(5 * time.Second))

@@ -37,6 +37,16 @@ type Options struct {
 	MaxSessions int
 	// MaxSessionsPerIP caps concurrent sessions from one address (default 20; -1 no cap).
 	MaxSessionsPerIP int
+	// MaxUnauthSessions caps the sessions that have not logged in yet
+	// (default half of MaxSessions; -1 no cap of its own). When it or
+	// MaxSessions is reached, the oldest session that has not logged in is
+	// closed with a 421 to make room; logged-in sessions are never closed
+	// this way.
+	MaxUnauthSessions int
+	// MaxUnauthSessionsPerIP caps the sessions of one address that have not
+	// logged in yet (default half of MaxSessionsPerIP; -1 no cap of its
+	// own); past it, new connections from that address are refused.
+	MaxUnauthSessionsPerIP int
 	// MaxSessionsPerUser caps concurrent logged-in sessions of one user
 	// (default 0: no cap).
 	MaxSessionsPerUser int

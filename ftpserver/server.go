@@ -23,6 +23,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/internal/proxyproto"
+	"github.com/ferryftp/ferry/internal/sessionbook"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -33,15 +34,11 @@ var ErrServerClosed = errors.New("ftpserver: server closed")
 type Server struct {
 	opts atomic.Pointer[Options]
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[netip.Addr]int
-	perUser   map[string]int
-	closing   bool
-	idle      chan struct{} // closed when sessions drains during shutdown
+	book *sessionbook.Book // accept loop, caps, bans, shutdown tracking
 
-	bans   *banList
+	mu      sync.Mutex
+	perUser map[string]int
+
 	xlogMu sync.Mutex
 
 	nextID       atomic.Uint64
@@ -55,11 +52,8 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		listeners: make(map[net.Listener]struct{}),
-		sessions:  make(map[*session]struct{}),
-		perIP:     make(map[netip.Addr]int),
-		perUser:   make(map[string]int),
-		bans:      newBanList(),
+		book:    sessionbook.New(o.limits()),
+		perUser: make(map[string]int),
 	}
 	s.opts.Store(o)
 	return s, nil
@@ -101,6 +95,8 @@ func (o Options) withDefaults() (*Options, error) {
 	def(&o.ShutdownGrace, 30*time.Second)
 	defInt(&o.MaxSessions, 1000)
 	defInt(&o.MaxSessionsPerIP, 20)
+	defInt(&o.MaxUnauthSessions, half(o.MaxSessions))
+	defInt(&o.MaxUnauthSessionsPerIP, half(o.MaxSessionsPerIP))
 	defInt(&o.MaxLoginFailures, 10)
 	defInt(&o.MaxUnknownCommands, 20)
 	if o.PassivePortMin == 0 && o.PassivePortMax == 0 {
@@ -128,6 +124,16 @@ func (o Options) withDefaults() (*Options, error) {
 		return nil, fmt.Errorf("ftpserver: ActivePort %d out of range", o.ActivePort)
 	}
 	return &o, nil
+}
+
+// half is the default cap of sessions that have not logged in: half the
+// matching cap of all sessions (at least one), or no cap (-1) when that has
+// none.
+func half(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return max(n/2, 1)
 }
 
 func (s *Server) options() *Options { return s.opts.Load() }
@@ -168,53 +174,15 @@ func (s *Server) ServeImplicitTLS(l net.Listener) error {
 }
 
 func (s *Server) serve(l net.Listener, implicit bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		l.Close()
+	err := s.book.Serve(l, s.options().Logger, func(c net.Conn) { s.handle(c, implicit) })
+	if errors.Is(err, sessionbook.ErrClosing) {
 		return ErrServerClosed
 	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-		l.Close()
-	}()
-	var backoff time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.options().Logger.Warn("accept failed; retrying", "err", err, "backoff", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		go s.handle(c, implicit)
-	}
+	return err
 }
 
 // Addr returns the address of a listener being served, or nil.
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for l := range s.listeners {
-		return l.Addr()
-	}
-	return nil
-}
+func (s *Server) Addr() net.Addr { return s.book.Addr() }
 
 // Reload replaces the options (users, limits, addresses) used by new
 // sessions and by every new login, without dropping existing sessions.
@@ -224,6 +192,7 @@ func (s *Server) Reload(opts Options) error {
 		return err
 	}
 	s.opts.Store(o)
+	s.book.SetLimits(o.limits())
 	o.Logger.Info("configuration reloaded")
 	return nil
 }
@@ -237,23 +206,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, s.options().ShutdownGrace)
 		defer cancel()
 	}
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
+	live, idle := s.book.Shutdown()
+	sessions := make([]*session, 0, len(live))
+	for _, e := range live {
+		sessions = append(sessions, e.(*session))
 	}
-	if s.idle == nil {
-		s.idle = make(chan struct{})
-		if len(s.sessions) == 0 {
-			close(s.idle)
-		}
-	}
-	idle := s.idle
-	sessions := make([]*session, 0, len(s.sessions))
-	for ss := range s.sessions {
-		sessions = append(sessions, ss)
-	}
-	s.mu.Unlock()
 
 	for _, ss := range sessions {
 		ss.shutdown(false)
@@ -263,13 +220,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	s.mu.Lock()
-	for ss := range s.sessions {
-		sessions = append(sessions, ss)
-	}
-	s.mu.Unlock()
-	for _, ss := range sessions {
-		ss.shutdown(true)
+	for _, e := range s.book.Sessions() {
+		e.(*session).shutdown(true)
 	}
 	<-idle
 	return ctx.Err()
@@ -288,7 +240,7 @@ func (s *Server) handle(c net.Conn, implicit bool) {
 	}
 	ip := remote.Addr().Unmap()
 
-	if until, banned := s.bans.banned(ip, time.Now()); banned {
+	if until, banned := s.book.Banned(ip); banned {
 		log.Warn("refused banned address", "remote", remote.String(), "until", until.Format(time.RFC3339))
 		refuse(c, "Too many failed logins from your address; try again later.")
 		return
@@ -296,12 +248,15 @@ func (s *Server) handle(c net.Conn, implicit bool) {
 	oobInline(c)
 	ss := newSession(s, o, c, remote, id, log)
 	ss.implicit = implicit
-	if msg := s.register(ss, ip, o); msg != "" {
+	entry, err := s.book.Admit(ip, ss)
+	if err != nil {
+		msg := refusal(err)
 		log.Warn("session refused", "remote", remote.String(), "reason", msg)
 		refuse(c, msg)
 		return
 	}
-	defer s.unregister(ss, ip)
+	ss.entry = entry
+	defer entry.Release()
 	ss.serve()
 }
 
@@ -341,35 +296,38 @@ func refuse(c net.Conn, msg string) {
 	c.Close()
 }
 
-func (s *Server) register(ss *session, ip netip.Addr, o *Options) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// refusal is the 421 text for a session the book refuses.
+func refusal(err error) string {
 	switch {
-	case s.closing:
+	case errors.Is(err, sessionbook.ErrClosing):
 		return "Server shutting down."
-	case o.MaxSessions > 0 && len(s.sessions) >= o.MaxSessions:
-		return "Too many users; try again later."
-	case o.MaxSessionsPerIP > 0 && s.perIP[ip] >= o.MaxSessionsPerIP:
+	case errors.Is(err, sessionbook.ErrBanned):
+		return "Too many failed logins from your address; try again later."
+	case errors.Is(err, sessionbook.ErrAddrFull):
 		return "Too many connections from your address."
+	default:
+		return "Too many users; try again later."
 	}
-	s.sessions[ss] = struct{}{}
-	s.perIP[ip]++
-	return ""
 }
 
-func (s *Server) unregister(ss *session, ip netip.Addr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, ss)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
-	if s.closing && len(s.sessions) == 0 && s.idle != nil {
-		select {
-		case <-s.idle:
-		default:
-			close(s.idle)
-		}
+// Evict closes a session that has not logged in, to make room for a new
+// one when the server is full.
+func (s *session) Evict() {
+	s.log.Warn("closing the oldest session that has not logged in, to make room", "remote", s.remote.String())
+	s.reply(ftp.CodeNotAvailable, "Server busy; closing connections that have not logged in.")
+	s.close()
+}
+
+// limits are the caps and ban rules the session book enforces.
+func (o *Options) limits() sessionbook.Limits {
+	return sessionbook.Limits{
+		MaxSessions:      o.MaxSessions,
+		MaxSessionsPerIP: o.MaxSessionsPerIP,
+		MaxUnauth:        o.MaxUnauthSessions,
+		MaxUnauthPerIP:   o.MaxUnauthSessionsPerIP,
+		MaxLoginFailures: o.MaxLoginFailures,
+		BanWindow:        o.BanWindow,
+		BanDuration:      o.BanDuration,
 	}
 }
 

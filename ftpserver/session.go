@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/sessionbook"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -51,7 +52,8 @@ type session struct {
 	// Login state.
 	pendingUser string
 	ident       *Identity
-	unknown     int // refused or unknown commands before login
+	unknown     int                // refused or unknown commands before login
+	entry       *sessionbook.Entry // this session in the server's book
 
 	// Command state.
 	cwd        string

@@ -2,7 +2,4 @@ package ftpserver
 
 import "syscall"
 
-var (
-	errPermission   error = syscall.EACCES
-	errTooManyFiles error = syscall.EMFILE
-)
+var errPermission error = syscall.EACCES

@@ -95,7 +95,12 @@ type Limits struct {
 	MaxSessions        int       `toml:"max_sessions"`
 	MaxSessionsPerIP   int       `toml:"max_sessions_per_ip"`
 	MaxSessionsPerUser int       `toml:"max_sessions_per_user"`
-	ShutdownGrace      *Duration `toml:"shutdown_grace"`
+	// MaxUnauthSessions and MaxUnauthSessionsPerIP cap the sessions that
+	// have not logged in yet (default half of max_sessions and of
+	// max_sessions_per_ip; -1 no cap of their own).
+	MaxUnauthSessions      int       `toml:"max_unauth_sessions"`
+	MaxUnauthSessionsPerIP int       `toml:"max_unauth_sessions_per_ip"`
+	ShutdownGrace          *Duration `toml:"shutdown_grace"`
 }
 
 // Security is the [security] table: login throttling, banning and the

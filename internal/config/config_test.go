@@ -227,6 +227,10 @@ func TestValidate(t *testing.T) {
 			"limits.max_sessions: -2 is below -1"},
 		{"a per-IP cap below -1 is refused", func(c *Config) { c.Limits.MaxSessionsPerIP = -5 },
 			"limits.max_sessions_per_ip: -5 is below -1"},
+		{"a pre-login session cap below -1 is refused", func(c *Config) { c.Limits.MaxUnauthSessions = -2 },
+			"limits.max_unauth_sessions: -2 is below -1"},
+		{"a per-IP pre-login cap below -1 is refused", func(c *Config) { c.Limits.MaxUnauthSessionsPerIP = -3 },
+			"limits.max_unauth_sessions_per_ip: -3 is below -1"},
 		{"a negative per-user cap is refused", func(c *Config) { c.Limits.MaxSessionsPerUser = -1 },
 			"limits.max_sessions_per_user: -1 is below 0"},
 		{"a negative login fail delay is refused", func(c *Config) { c.Security.LoginFailDelay = Dur(-time.Second) },
@@ -379,6 +383,8 @@ data_timeout = "45s"
 max_sessions = -1
 max_sessions_per_ip = 5
 max_sessions_per_user = 3
+max_unauth_sessions = 100
+max_unauth_sessions_per_ip = -1
 shutdown_grace = "10s"
 [security]
 login_fail_delay = "0s"
@@ -440,6 +446,7 @@ max_sessions = 4
 		Addr: "127.0.0.1:2121", Banner: "hello",
 		MaxLineLength: 1024, IdleTimeout: 2 * time.Minute, LoginTimeout: 20 * time.Second, DataTimeout: 45 * time.Second,
 		MaxSessions: -1, MaxSessionsPerIP: 5, MaxSessionsPerUser: 3,
+		MaxUnauthSessions: 100, MaxUnauthSessionsPerIP: -1,
 		LoginFailDelay: -1, MaxLoginFailures: -1, BanWindow: time.Hour, BanDuration: 2 * time.Hour, MaxUnknownCommands: 7,
 		PassivePortMin: 50000, PassivePortMax: 50010,
 		PublicAddr:      netip.MustParseAddr("203.0.113.7"),

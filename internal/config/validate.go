@@ -68,6 +68,8 @@ func (c *Config) Validate() error {
 	atLeast(add, "limits.max_sessions", l.MaxSessions, -1)
 	atLeast(add, "limits.max_sessions_per_ip", l.MaxSessionsPerIP, -1)
 	atLeast(add, "limits.max_sessions_per_user", l.MaxSessionsPerUser, 0)
+	atLeast(add, "limits.max_unauth_sessions", l.MaxUnauthSessions, -1)
+	atLeast(add, "limits.max_unauth_sessions_per_ip", l.MaxUnauthSessionsPerIP, -1)
 
 	s := c.Security
 	if s.LoginFailDelay != nil && *s.LoginFailDelay < 0 {

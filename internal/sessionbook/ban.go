@@ -1,4 +1,4 @@
-package ftpserver
+package sessionbook
 
 import (
 	"net/netip"
@@ -6,20 +6,24 @@ import (
 	"time"
 )
 
-// banList counts failed logins per source address and bans an address for a
+// maxTracked bounds the failure table under a distributed attack; past it,
+// old entries are pruned.
+const maxTracked = 100000
+
+// bans counts failed logins per source address and bans an address for a
 // while once it fails too often within a window.
-type banList struct {
+type bans struct {
 	mu       sync.Mutex
 	failures map[netip.Addr][]time.Time
 	until    map[netip.Addr]time.Time
 }
 
-func newBanList() *banList {
-	return &banList{failures: make(map[netip.Addr][]time.Time), until: make(map[netip.Addr]time.Time)}
+func newBans() *bans {
+	return &bans{failures: make(map[netip.Addr][]time.Time), until: make(map[netip.Addr]time.Time)}
 }
 
 // banned reports whether ip is banned at now, and until when.
-func (b *banList) banned(ip netip.Addr, now time.Time) (time.Time, bool) {
+func (b *bans) banned(ip netip.Addr, now time.Time) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	u, ok := b.until[ip]
@@ -31,25 +35,25 @@ func (b *banList) banned(ip netip.Addr, now time.Time) (time.Time, bool) {
 }
 
 // fail records a failed login and reports whether ip is now banned.
-func (b *banList) fail(ip netip.Addr, now time.Time, o *Options) bool {
-	if o.MaxLoginFailures < 0 {
+func (b *bans) fail(ip netip.Addr, now time.Time, l *Limits) bool {
+	if l.MaxLoginFailures <= 0 {
 		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.failures) > 100000 { // bound memory under a distributed attack
-		b.prune(now, o.BanWindow)
+	if len(b.failures) > maxTracked || len(b.until) > maxTracked {
+		b.prune(now, l.BanWindow)
 	}
 	recent := b.failures[ip][:0:0]
 	for _, t := range b.failures[ip] {
-		if now.Sub(t) < o.BanWindow {
+		if now.Sub(t) < l.BanWindow {
 			recent = append(recent, t)
 		}
 	}
 	recent = append(recent, now)
-	if len(recent) >= o.MaxLoginFailures {
+	if len(recent) >= l.MaxLoginFailures {
 		delete(b.failures, ip)
-		b.until[ip] = now.Add(o.BanDuration)
+		b.until[ip] = now.Add(l.BanDuration)
 		return true
 	}
 	b.failures[ip] = recent
@@ -57,13 +61,13 @@ func (b *banList) fail(ip netip.Addr, now time.Time, o *Options) bool {
 }
 
 // succeed forgets the failures of ip after a good login.
-func (b *banList) succeed(ip netip.Addr) {
+func (b *bans) succeed(ip netip.Addr) {
 	b.mu.Lock()
 	delete(b.failures, ip)
 	b.mu.Unlock()
 }
 
-func (b *banList) prune(now time.Time, window time.Duration) {
+func (b *bans) prune(now time.Time, window time.Duration) {
 	for ip, ts := range b.failures {
 		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= window {
 			delete(b.failures, ip)
