@@ -66,10 +66,10 @@ func TestServeKeepsServingAfterEMFILE(t *testing.T) {
 	}
 }
 
-// dialFrom connects to addr from the loopback address local (Linux routes
+// rawDialFrom connects to addr from the loopback address local (Linux routes
 // all of 127.0.0.0/8 to lo) and returns the connection and its first
 // reply line.
-func dialFrom(t testing.TB, addr, local string) (net.Conn, *textproto.Reader) {
+func rawDialFrom(t testing.TB, addr, local string) (net.Conn, *textproto.Reader) {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
 	c, err := d.Dial("tcp", addr)
@@ -90,7 +90,7 @@ func TestPreLoginFloodCannotCrowdOutUsers(t *testing.T) {
 
 	// The flood: 6 idle connections from each of 30 addresses (180, far
 	// more than the server's 40 sessions).
-	first, firstR := dialFrom(t, srv.Addr, "127.0.0.2")
+	first, firstR := rawDialFrom(t, srv.Addr, "127.0.0.2")
 	if l, err := firstR.ReadLine(); err != nil || !strings.HasPrefix(l, "220") {
 		t.Fatalf("first flood connection got %q, %v", l, err)
 	}
@@ -104,7 +104,7 @@ func TestPreLoginFloodCannotCrowdOutUsers(t *testing.T) {
 			if a == 2 && i == 0 {
 				continue
 			}
-			c, r := dialFrom(t, srv.Addr, "127.0.0."+strconv.Itoa(a))
+			c, r := rawDialFrom(t, srv.Addr, "127.0.0."+strconv.Itoa(a))
 			flood = append(flood, conn{c, r})
 		}
 	}
@@ -128,7 +128,7 @@ func TestPreLoginFloodCannotCrowdOutUsers(t *testing.T) {
 	}
 
 	start := time.Now()
-	c, r := dialFrom(t, srv.Addr, "127.0.0.200")
+	c, r := rawDialFrom(t, srv.Addr, "127.0.0.200")
 	legit := &clientConn{c: c, r: r}
 	legit.expect(t, "220")
 	legit.cmd(t, "USER u", "331")
@@ -142,7 +142,7 @@ func TestPreLoginFloodCannotCrowdOutUsers(t *testing.T) {
 	early.do(200, "NOOP") // logged-in sessions are never evicted
 }
 
-// clientConn is a control connection opened with dialFrom.
+// clientConn is a control connection opened with rawDialFrom.
 type clientConn struct {
 	c net.Conn
 	r *textproto.Reader
