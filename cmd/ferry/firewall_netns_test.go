@@ -1,0 +1,313 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The generated rules, loaded for real. Two network namespaces joined by a
+// veth pair:
+//
+//	client (10.77.0.2) --- (10.77.0.1) server: ferry serve behind the rules
+//
+// The addresses exist only inside the namespaces the test creates. The
+// server namespace's input and output chains have policy drop, so only
+// what the generated rules allow gets through.
+
+const (
+	fwClientIP = "10.77.0.2"
+	fwServerIP = "10.77.0.1"
+)
+
+// fwLab is one pair of namespaces with the ferry binary.
+type fwLab struct {
+	t              *testing.T
+	client, server string
+	bin, dir       string
+	data           []byte
+}
+
+func fwNetnsUnavailable(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("FERRY_REQUIRE_NETNS") == "1" {
+		t.Fatalf("network namespaces required (FERRY_REQUIRE_NETNS=1): "+format, args...)
+	}
+	t.Skipf("skipping network-namespace test: "+format, args...)
+}
+
+// fwRun runs a command with a time limit and returns its combined output.
+func fwRun(limit time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (l *fwLab) must(args ...string) string {
+	l.t.Helper()
+	out, err := fwRun(30*time.Second, args...)
+	if err != nil {
+		l.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (l *fwLab) in(ns string, args ...string) []string {
+	return append([]string{"ip", "netns", "exec", ns}, args...)
+}
+
+func newFwLab(t *testing.T, bin string, data []byte) *fwLab {
+	t.Helper()
+	var rb [3]byte
+	rand.Read(rb[:])
+	id := "firewall" + hex.EncodeToString(rb[:])
+	l := &fwLab{t: t, client: id + "c", server: id + "s", bin: bin, dir: t.TempDir(), data: data}
+	for _, ns := range []string{l.client, l.server} {
+		if out, err := fwRun(10*time.Second, "ip", "netns", "add", ns); err != nil {
+			fwNetnsUnavailable(t, "ip netns add: %v %s", err, out)
+		}
+		t.Cleanup(func() { fwRun(10*time.Second, "ip", "netns", "del", ns) })
+		l.must(l.in(ns, "ip", "link", "set", "lo", "up")...)
+	}
+	// Interface names are per namespace, so short fixed names are fine.
+	l.must("ip", "link", "add", "fwc0", "netns", l.client, "type", "veth", "peer", "name", "fws0", "netns", l.server)
+	l.must(l.in(l.client, "ip", "addr", "add", fwClientIP+"/24", "dev", "fwc0")...)
+	l.must(l.in(l.server, "ip", "addr", "add", fwServerIP+"/24", "dev", "fws0")...)
+	l.must(l.in(l.client, "ip", "link", "set", "fwc0", "up")...)
+	l.must(l.in(l.server, "ip", "link", "set", "fws0", "up")...)
+	root := filepath.Join(l.dir, "root")
+	os.Mkdir(root, 0o755)
+	os.WriteFile(filepath.Join(root, "f.bin"), data, 0o644)
+	return l
+}
+
+// config writes a ferry serve configuration for the lab's server.
+func (l *fwLab) config(name, extra string) string {
+	p := filepath.Join(l.dir, name)
+	body := fmt.Sprintf("listen = %q\nlog_level = \"debug\"\n%s\n[anonymous]\nenabled = true\nroot = %q\n",
+		fwServerIP+":21", extra, filepath.Join(l.dir, "root"))
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	return p
+}
+
+// serve runs ferry serve in the server namespace until stop is called.
+func (l *fwLab) serve(args ...string) (stop func()) {
+	l.t.Helper()
+	out := &lockedBuffer{}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.server, l.bin, "serve"}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if l.t.Failed() {
+			l.t.Logf("ferry serve %v output:\n%s", args, out)
+		}
+	}
+	l.t.Cleanup(stop)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "ferry FTP server listening") {
+		select {
+		case <-done:
+			l.t.Fatalf("ferry serve exited:\n%s", out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			l.t.Fatalf("ferry serve not ready:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return stop
+}
+
+// transfer is one way of downloading f.bin from the client namespace.
+type transfer struct {
+	name string
+	args func(url, dst string) []string
+}
+
+var fwTransfers = []transfer{
+	{"curl passive (EPSV)", func(u, d string) []string { return []string{"curl", "-sS", "-o", d, u} }},
+	{"curl passive (PASV)", func(u, d string) []string { return []string{"curl", "-sS", "--disable-epsv", "-o", d, u} }},
+	{"curl active (EPRT)", func(u, d string) []string { return []string{"curl", "-sS", "-P", fwClientIP, "-o", d, u} }},
+	{"curl active (PORT)", func(u, d string) []string {
+		return []string{"curl", "-sS", "-P", fwClientIP, "--disable-eprt", "-o", d, u}
+	}},
+	{"lftp passive", func(u, d string) []string { return lftpGet(true, u, d) }},
+	{"lftp active", func(u, d string) []string { return lftpGet(false, u, d) }},
+}
+
+func lftpGet(passive bool, u, dst string) []string {
+	mode := "off"
+	if passive {
+		mode = "on"
+	}
+	return []string{"lftp", "-c", fmt.Sprintf("set net:max-retries 1; set net:timeout 6; set ftp:ssl-allow no; "+
+		"set ftp:passive-mode %s; set ftp:prefer-epsv no; set xfer:clobber on; open -u anonymous,x %s; get /f.bin -o %s", mode, u, dst)}
+}
+
+// get runs tr in the client namespace and reports whether f.bin arrived intact.
+func (l *fwLab) get(tr transfer, url string, limit time.Duration) (bool, string) {
+	dst := filepath.Join(l.dir, "got")
+	os.Remove(dst)
+	out, err := fwRun(limit, l.in(l.client, tr.args(url, dst)...)...)
+	got, _ := os.ReadFile(dst)
+	return err == nil && bytes.Equal(got, l.data), fmt.Sprintf("%v: %s", err, out)
+}
+
+// fwDialect is how a generated format is loaded and shown.
+type fwDialect struct {
+	format string
+	tool   string
+	load   func(l *fwLab, file string) []string
+	show   []string
+	// dropped: what the loaded ruleset must say about its policies.
+	dropped []string
+}
+
+var fwDialects = []fwDialect{
+	{format: "nft", tool: "nft",
+		load:    func(l *fwLab, f string) []string { return l.in(l.server, "nft", "-f", f) },
+		show:    []string{"nft", "list", "ruleset"},
+		dropped: []string{"hook input priority filter; policy drop;", "hook output priority filter; policy drop;"}},
+	{format: "nft-helper", tool: "nft",
+		load:    func(l *fwLab, f string) []string { return l.in(l.server, "nft", "-f", f) },
+		show:    []string{"nft", "list", "ruleset"},
+		dropped: []string{"hook input priority filter; policy drop;", "hook output priority filter; policy drop;", `ct helper set "ftp-standard"`}},
+	{format: "iptables", tool: "iptables-restore",
+		load:    func(l *fwLab, f string) []string { return l.in(l.server, "iptables-restore", f) },
+		show:    []string{"iptables", "-S"},
+		dropped: []string{"-P INPUT DROP", "-P OUTPUT DROP"}},
+}
+
+func TestFirewallRulesInNetworkNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		fwNetnsUnavailable(t, "needs root")
+	}
+	for _, tool := range []string{"ip", "nft", "iptables-restore", "curl", "lftp"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fwNetnsUnavailable(t, "%s not installed", tool)
+		}
+	}
+	bin := buildFerry(t)
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	url := "ftp://" + fwServerIP + "/f.bin"
+	ftpURL := "ftp://" + fwServerIP
+
+	for _, d := range fwDialects {
+		t.Run(d.format, func(t *testing.T) {
+			l := newFwLab(t, bin, data)
+			good := l.config("good.toml", "[passive]\nport_min = 30000\nport_max = 30009\n")
+			// Outside the range the rules were written for, and active data
+			// from a port the rules do not name.
+			bad := l.config("bad.toml", "[passive]\nport_min = 40000\nport_max = 40009\n[active]\nport = 2000\n")
+
+			rules := l.must(bin, "firewall", "--config", good, "--format", d.format)
+			file := filepath.Join(l.dir, "rules."+d.format)
+			os.WriteFile(file, []byte(rules), 0o644)
+
+			t.Run("without rules the misconfigured server works in every mode", func(t *testing.T) {
+				stop := l.serve("--config", bad)
+				defer stop()
+				for _, tr := range fwTransfers {
+					u := url
+					if strings.HasPrefix(tr.name, "lftp") {
+						u = ftpURL
+					}
+					if ok, msg := l.get(tr, u, 30*time.Second); !ok {
+						t.Errorf("%s: %s", tr.name, msg)
+					}
+				}
+			})
+
+			if out, err := fwRun(30*time.Second, d.load(l, file)...); err != nil {
+				t.Fatalf("loading the %s rules: %v\n%s\n%s", d.format, err, out, rules)
+			}
+			shown := l.must(l.in(l.server, d.show...)...)
+			for _, s := range d.dropped {
+				if !strings.Contains(shown, s) {
+					t.Fatalf("loaded ruleset lacks %q:\n%s", s, shown)
+				}
+			}
+
+			t.Run("passive and active transfers pass the rules", func(t *testing.T) {
+				stop := l.serve("--config", good)
+				defer stop()
+				for _, tr := range fwTransfers {
+					u := url
+					if strings.HasPrefix(tr.name, "lftp") {
+						u = ftpURL
+					}
+					if ok, msg := l.get(tr, u, 45*time.Second); !ok {
+						t.Errorf("%s: %s\nrules:\n%s", tr.name, msg, rules)
+					}
+				}
+			})
+
+			if d.format == "nft-helper" {
+				// The helper admits whatever data port the control
+				// connection announces, so the range does not matter; what
+				// must stay closed is every port that is not FTP.
+				t.Run("a control port the rules do not name is blocked", func(t *testing.T) {
+					stop := l.serve("--listen", fwServerIP+":2121", filepath.Join(l.dir, "root"))
+					defer stop()
+					if ok, msg := l.get(fwTransfers[0], "ftp://"+fwServerIP+":2121/f.bin", 15*time.Second); ok {
+						t.Errorf("a download from port 2121 passed the rules: %s", msg)
+					}
+				})
+				t.Run("the helper admits passive ports outside any range", func(t *testing.T) {
+					stop := l.serve("--config", bad)
+					defer stop()
+					if ok, msg := l.get(fwTransfers[0], url, 45*time.Second); !ok {
+						t.Errorf("%s", msg)
+					}
+				})
+				return
+			}
+
+			t.Run("a passive port outside the range and active data from another port are blocked", func(t *testing.T) {
+				stop := l.serve("--config", bad)
+				defer stop()
+				for _, tr := range fwTransfers {
+					u := url
+					if strings.HasPrefix(tr.name, "lftp") {
+						u = ftpURL
+					}
+					if ok, msg := l.get(tr, u, 20*time.Second); ok {
+						t.Errorf("%s passed the rules although the server uses ports they do not allow: %s", tr.name, msg)
+					}
+				}
+			})
+		})
+	}
+}
