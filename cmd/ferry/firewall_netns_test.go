@@ -156,11 +156,15 @@ type transfer struct {
 }
 
 var fwTransfers = []transfer{
-	{"curl passive (EPSV)", func(u, d string) []string { return []string{"curl", "-sS", "-o", d, u} }},
-	{"curl passive (PASV)", func(u, d string) []string { return []string{"curl", "-sS", "--disable-epsv", "-o", d, u} }},
-	{"curl active (EPRT)", func(u, d string) []string { return []string{"curl", "-sS", "-P", fwClientIP, "-o", d, u} }},
+	{"curl passive (EPSV)", func(u, d string) []string { return []string{"curl", "-sS", "--connect-timeout", "5", "-o", d, u} }},
+	{"curl passive (PASV)", func(u, d string) []string {
+		return []string{"curl", "-sS", "--connect-timeout", "5", "--disable-epsv", "-o", d, u}
+	}},
+	{"curl active (EPRT)", func(u, d string) []string {
+		return []string{"curl", "-sS", "--connect-timeout", "5", "-P", fwClientIP, "-o", d, u}
+	}},
 	{"curl active (PORT)", func(u, d string) []string {
-		return []string{"curl", "-sS", "-P", fwClientIP, "--disable-eprt", "-o", d, u}
+		return []string{"curl", "-sS", "--connect-timeout", "5", "-P", fwClientIP, "--disable-eprt", "-o", d, u}
 	}},
 	{"lftp passive", func(u, d string) []string { return lftpGet(true, u, d) }},
 	{"lftp active", func(u, d string) []string { return lftpGet(false, u, d) }},
@@ -303,7 +307,7 @@ func TestFirewallRulesInNetworkNamespaces(t *testing.T) {
 					if strings.HasPrefix(tr.name, "lftp") {
 						u = ftpURL
 					}
-					if ok, msg := l.get(tr, u, 20*time.Second); ok {
+					if ok, msg := l.get(tr, u, 10*time.Second); ok {
 						t.Errorf("%s passed the rules although the server uses ports they do not allow: %s", tr.name, msg)
 					}
 				}
