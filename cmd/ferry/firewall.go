@@ -379,8 +379,20 @@ func parseBackend(s string, pattern bool) (firewall.Backend, error) {
 		return firewall.Backend{}, fmt.Errorf("backend %q is not host:port", s)
 	}
 	var be firewall.Backend
-	if !pattern || !strings.ContainsAny(host, "*?[") {
+	switch {
+	case !pattern || !strings.ContainsAny(host, "*?["):
 		be.Host = host
+	case strings.HasSuffix(host, ".*") && !strings.ContainsAny(strings.TrimSuffix(host, ".*"), "*?["):
+		// "198.51.100.*" is the network 198.51.100.0/24.
+		parts := strings.Split(strings.TrimSuffix(host, ".*"), ".")
+		if len(parts) <= 3 {
+			for len(parts) < 4 {
+				parts = append(parts, "0")
+			}
+			if a, err := netip.ParseAddr(strings.Join(parts, ".")); err == nil && a.Is4() {
+				be.Host = netip.PrefixFrom(a, 8*(len(strings.Split(host, "."))-1)).String()
+			}
+		}
 	}
 	if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65536 {
 		be.Port = n
