@@ -78,10 +78,14 @@ func TestFirewallCommand(t *testing.T) {
 		{"an unknown format is a usage error", func(*testing.T) []string { return []string{"--format", "ipchains"} }, 2, nil, nil, "unknown format"},
 		{"a host name in --listen is a usage error", func(*testing.T) []string { return []string{"--listen", "ftp.example.org:21"} }, 2, nil, nil, "IP address"},
 		{"a config file that does not validate names the key",
-			func(t *testing.T) []string { return []string{"--config", serveConfig(t, "[passive]\nport_min = 80\nport_max = 90\n")} }, 1, nil, nil, "passive.port_min"},
+			func(t *testing.T) []string {
+				return []string{"--config", serveConfig(t, "[passive]\nport_min = 80\nport_max = 90\n")}
+			}, 1, nil, nil, "passive.port_min"},
 		{"the reverse proxy needs a backend", func(*testing.T) []string { return []string{"--proxy"} }, 2, nil, nil, "--backend"},
 		{"serve-only flags are refused with --proxy",
-			func(*testing.T) []string { return []string{"--proxy", "--backend", "h:21", "--public-addr", "203.0.113.1"} }, 2, nil, nil, "--public-addr"},
+			func(*testing.T) []string {
+				return []string{"--proxy", "--backend", "h:21", "--public-addr", "203.0.113.1"}
+			}, 2, nil, nil, "--public-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := firewallCLI(tc.args(t)...)
