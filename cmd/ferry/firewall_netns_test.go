@@ -108,8 +108,15 @@ func (l *fwLab) config(name, extra string) string {
 // serve runs ferry serve in the server namespace until stop is called.
 func (l *fwLab) serve(args ...string) (stop func()) {
 	l.t.Helper()
+	return l.start(l.server, "ferry FTP server listening", append([]string{"serve"}, args...)...)
+}
+
+// start runs ferry in namespace ns until stop is called, once ready
+// appears in its output.
+func (l *fwLab) start(ns, ready string, args ...string) (stop func()) {
+	l.t.Helper()
 	out := &lockedBuffer{}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", l.server, l.bin, "serve"}, args...)...)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, l.bin}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		l.t.Fatal(err)
@@ -130,19 +137,19 @@ func (l *fwLab) serve(args ...string) (stop func()) {
 			<-done
 		}
 		if l.t.Failed() {
-			l.t.Logf("ferry serve %v output:\n%s", args, out)
+			l.t.Logf("ferry %v output:\n%s", args, out)
 		}
 	}
 	l.t.Cleanup(stop)
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "ferry FTP server listening") {
+	for !strings.Contains(out.String(), ready) {
 		select {
 		case <-done:
-			l.t.Fatalf("ferry serve exited:\n%s", out)
+			l.t.Fatalf("ferry %v exited:\n%s", args, out)
 		default:
 		}
 		if time.Now().After(deadline) {
-			l.t.Fatalf("ferry serve not ready:\n%s", out)
+			l.t.Fatalf("ferry %v not ready:\n%s", args, out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -314,4 +321,115 @@ func TestFirewallRulesInNetworkNamespaces(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The proxy's rules, loaded for real. Three namespaces:
+//
+//	client (10.78.0.2) --- (10.78.0.1) proxy (10.79.0.1) --- (10.79.0.2) server
+//
+// The proxy namespace does not forward, so the client reaches the server
+// only through ferry proxy, whose namespace has the generated nftables
+// rules with policy drop on input and output.
+func TestFirewallProxyRulesInNetworkNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		fwNetnsUnavailable(t, "needs root")
+	}
+	for _, tool := range []string{"ip", "nft", "curl", "lftp"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fwNetnsUnavailable(t, "%s not installed", tool)
+		}
+	}
+	const clientIP, proxyIn, proxyOut, serverIP = "10.78.0.2", "10.78.0.1", "10.79.0.1", "10.79.0.2"
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	l := newFwLab(t, buildFerry(t), data) // client and server; re-addressed below
+	var rb [3]byte
+	rand.Read(rb[:])
+	proxy := "firewall" + hex.EncodeToString(rb[:]) + "p"
+	if out, err := fwRun(10*time.Second, "ip", "netns", "add", proxy); err != nil {
+		fwNetnsUnavailable(t, "ip netns add: %v %s", err, out)
+	}
+	t.Cleanup(func() { fwRun(10*time.Second, "ip", "netns", "del", proxy) })
+	// Replace the direct link by client - proxy - server.
+	l.must(l.in(l.client, "ip", "link", "del", "fwc0")...)
+	l.must("ip", "link", "add", "fwc0", "netns", l.client, "type", "veth", "peer", "name", "fwp0", "netns", proxy)
+	l.must("ip", "link", "add", "fwp1", "netns", proxy, "type", "veth", "peer", "name", "fws0", "netns", l.server)
+	for _, c := range [][]string{
+		{l.client, "fwc0", clientIP + "/24"}, {proxy, "fwp0", proxyIn + "/24"},
+		{proxy, "fwp1", proxyOut + "/24"}, {l.server, "fws0", serverIP + "/24"},
+	} {
+		l.must(l.in(c[0], "ip", "addr", "add", c[2], "dev", c[1])...)
+		l.must(l.in(c[0], "ip", "link", "set", c[1], "up")...)
+	}
+	l.must(l.in(proxy, "ip", "link", "set", "lo", "up")...)
+	l.must(l.in(proxy, "sysctl", "-qw", "net.ipv4.ip_forward=0")...)
+
+	root := filepath.Join(l.dir, "root")
+	stopServer := l.start(l.server, "ferry FTP server listening", "serve", "--listen", serverIP+":21", root)
+	defer stopServer()
+	proxyConfig := func(name, dataPorts string, activeSource int) string {
+		p := filepath.Join(l.dir, name)
+		body := fmt.Sprintf("listen = [%q]\nbackend = %q\ndata_ports = %q\nactive_source_port = %d\n",
+			proxyIn+":21", serverIP+":21", dataPorts, activeSource)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	good := proxyConfig("good.toml", "50000-50009", 20)
+	bad := proxyConfig("bad.toml", "40000-40009", 2000)
+	rules := l.must(l.bin, "firewall", "--proxy", "--config", good, "--format", "nft")
+	file := filepath.Join(l.dir, "proxy.nft")
+	os.WriteFile(file, []byte(rules), 0o644)
+
+	// The transfers, with the client's active address on its own network.
+	transfers := make([]transfer, len(fwTransfers))
+	copy(transfers, fwTransfers)
+	for i, tr := range transfers {
+		if strings.HasPrefix(tr.name, "curl active") {
+			args := tr.args
+			transfers[i].args = func(u, d string) []string {
+				a := args(u, d)
+				for j := range a {
+					if a[j] == fwClientIP {
+						a[j] = clientIP
+					}
+				}
+				return a
+			}
+		}
+	}
+	getAll := func(t *testing.T, want bool, limit time.Duration) {
+		for _, tr := range transfers {
+			u := "ftp://" + proxyIn + "/f.bin"
+			if strings.HasPrefix(tr.name, "lftp") {
+				u = "ftp://" + proxyIn
+			}
+			ok, msg := l.get(tr, u, limit)
+			if ok != want {
+				t.Errorf("%s: transfer succeeded = %v, want %v: %s", tr.name, ok, want, msg)
+			}
+		}
+	}
+
+	t.Run("without rules the misconfigured proxy works in every mode", func(t *testing.T) {
+		stop := l.start(proxy, "proxy listening", "proxy", "--config", bad)
+		defer stop()
+		getAll(t, true, 30*time.Second)
+	})
+	if out, err := fwRun(30*time.Second, l.in(proxy, "nft", "-f", file)...); err != nil {
+		t.Fatalf("nft -f: %v\n%s\n%s", err, out, rules)
+	}
+	if shown := l.must(l.in(proxy, "nft", "list", "ruleset")...); !strings.Contains(shown, "hook input priority filter; policy drop;") ||
+		!strings.Contains(shown, "hook output priority filter; policy drop;") {
+		t.Fatalf("loaded ruleset has no drop policies:\n%s", shown)
+	}
+	t.Run("passive and active transfers through the proxy pass the rules", func(t *testing.T) {
+		stop := l.start(proxy, "proxy listening", "proxy", "--config", good)
+		defer stop()
+		getAll(t, true, 45*time.Second)
+	})
+	t.Run("data ports outside the range and active data from another port are blocked", func(t *testing.T) {
+		stop := l.start(proxy, "proxy listening", "proxy", "--config", bad)
+		defer stop()
+		getAll(t, false, 10*time.Second)
+	})
 }

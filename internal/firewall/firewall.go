@@ -222,7 +222,9 @@ func (in Input) rules() ([]rule, []string) {
 					comment: "passive data connections to the server " + backendName(be) + " (server_data = passive or same)"})
 			}
 			if in.ServerActive {
-				rs = append(rs, rule{kind: kBackendData, saddr: be.Host, daddr: localAddr, dport: pasv,
+				// The server-side data listener is on the address facing
+				// the server, not the listen address: no daddr.
+				rs = append(rs, rule{kind: kBackendData, saddr: be.Host, dport: pasv,
 					comment: "active data connections from the server " + backendName(be) + " (server_data = active or same)"})
 			}
 		}

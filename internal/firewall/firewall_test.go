@@ -139,7 +139,7 @@ func TestRules(t *testing.T) {
 			[]string{"from 192.0.2.10 port = 20 to any port >= 1 flags S/SA keep state"}, nil, 0},
 		{"the proxy reaches its backend and its data ports on both sides", proxyInput, "iptables",
 			[]string{"-A FERRY_OUT -p tcp -d 198.51.100.2 --dport 21 -m conntrack", "-A FERRY_OUT -p tcp -d 198.51.100.2 --dport 1024:65535",
-				"-A FERRY_IN -p tcp -s 198.51.100.2 -d 192.0.2.1 --dport 50000:50099"}, nil, 0},
+				"-A FERRY_IN -p tcp -s 198.51.100.2 --dport 50000:50099"}, nil, 0},
 		{"ipnat redirects the control port and the passive range", serverInput, "ipnat",
 			[]string{"rdr fxp0 203.0.113.7/32 port 21 -> 192.0.2.10 port 21 tcp", "rdr fxp0 203.0.113.7/32 port 30000-30999 -> 192.0.2.10 port 30000 tcp",
 				"map fxp0 192.0.2.10/32 -> 203.0.113.7/32", "proxy port ftp ftp/tcp", "ferry proxy"}, nil, 0},
