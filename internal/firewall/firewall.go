@@ -104,6 +104,7 @@ func Generate(in Input, format string) (string, []string, error) {
 		writeNft(&b, in, rs, warn, false)
 	case "nft-helper":
 		writeNft(&b, in, rs, warn, true)
+		warn = nil // the helper opens neither the range nor the active port
 	case "iptables":
 		writeIptables(&b, in, rs, warn)
 	case "ipf":
