@@ -27,6 +27,7 @@ Usage:
   ferry mkdir URL...          create remote folders (-p parents)
   ferry mv URL NEWPATH        rename a remote file or folder
   ferry proxy [flags]         run the FTP proxy / gateway (see ferry proxy --help)
+  ferry firewall [flags]      print nftables/iptables/ipf/pf rules for serve or --proxy
   ferry version               print the version
 
 `
@@ -57,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return clientMain(args[0], args[1:], stdin, stdout, stderr)
 	case "proxy":
 		err = proxyMain(args[1:], stderr)
+	case "firewall":
+		err = firewallMain(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ferry", version)
 	case "help", "-h", "--help", "-help":
