@@ -176,10 +176,14 @@ func (r *runner) runActive(ctx context.Context, c *ctrl, p *probe, line string, 
 	}
 	rep, err := c.read(ctx, r.o.ActiveTimeout+r.o.CommandTimeout)
 	if err != nil {
+		// Servers that reply 150 only once connected (ferry, vsftpd) say
+		// nothing while their connection attempt hangs.
 		p.err = err
 		ln.Close()
 		if a := wait(); a.conn != nil {
 			a.conn.Close()
+		} else {
+			p.acceptErr = ctxErr(ctx, a.err)
 		}
 		return
 	}

@@ -40,7 +40,7 @@ func (r *runner) tlsData(ctx context.Context) {
 		s.Status, s.Fault = Warning, "tls-reuse-required"
 		s.Summary = "required: a data connection without session resumption got " + describe(p)
 		s.Meaning = "Data connections must resume the control connection's TLS session (a defence against stolen data connections). Clients that do not resume fail with 522 or 425: Python's ftplib, and older or minimal FTPS libraries. FileZilla, WinSCP, lftp, curl, rclone and ferry resume."
-		s.Action = "Nothing if your users' clients resume sessions; otherwise relax it (vsftpd require_ssl_reuse=NO; ferry [tls] data_reuse)."
+		s.Action = "Nothing if your users' clients resume sessions; otherwise relax it (vsftpd require_ssl_reuse=NO; ferry [tls] session_reuse = \"relaxed\")."
 	default:
 		s.Status = Skipped
 		s.Summary = "inconclusive: " + describe(p)

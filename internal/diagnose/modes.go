@@ -255,7 +255,7 @@ func (r *runner) active(ctx context.Context) {
 			} else {
 				s.Fault = "active-refused"
 				s.Meaning = "The server refuses active mode (" + verb + "): clients configured for active mode fail; passive mode is not affected."
-				s.Action = "Use passive mode, or enable active mode on the server (ferry: disable_active = false; vsftpd: port_enable=YES)."
+				s.Action = "Use passive mode, or enable active mode on the server (ferry: disable_active = false in [security]; vsftpd: port_enable=YES)."
 			}
 		case p.acceptErr != nil || (p.cmdRep.Code != 0 && p.peer == netip.AddrPort{}):
 			s.Status, s.Fault = lvl, "active-blocked"
