@@ -28,8 +28,8 @@ func (r *runner) tlsData(ctx context.Context) {
 	fresh := c.tlsConf.Clone()
 	fresh.ClientSessionCache = nil
 	p := r.run(ctx, c, *r.work, r.listLine(), nil, fresh)
-	if p.err != nil {
-		r.drop()
+	if !p.ok() {
+		r.drop() // vsftpd ends the session after a refused data connection
 	}
 	s := &Step{ID: "tls.reuse", Title: "TLS session reuse"}
 	switch {
@@ -149,7 +149,7 @@ func (r *runner) listing(ctx context.Context) {
 	if _, ok := r.feats["MLST"]; !ok {
 		r.add(&Step{ID: "mlsd", Title: "MLSD", Status: Warning, Fault: "no-mlsd", Summary: "not offered (no MLST in FEAT)",
 			Meaning: "Clients fall back to parsing LIST: times are less precise (minutes, local time) and unusual formats may not parse; mirroring is less reliable.",
-			Action:  "Use a server that implements RFC 3659 MLSD (ferry, vsftpd lacks it; pure-ftpd and proftpd have it)."})
+			Action:  "Use a server that implements RFC 3659 MLSD (ferry, pure-ftpd and proftpd do; vsftpd does not)."})
 		return
 	}
 	m := r.probeMain(ctx, *r.work, "MLSD"+r.dirArg(), nil)

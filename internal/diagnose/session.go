@@ -341,6 +341,10 @@ func (r *runner) checkCert(st tls.ConnectionState) *Step {
 		return s
 	}
 	s.Summary = strings.Join(problems, "; ")
-	s.Meaning = "Clients that verify certificates (curl, lftp, rclone, ferry) refuse the connection; others ask the user to accept it."
+	if s.Fault == "cert-expiring" && chainErr == nil && nameErr == nil {
+		s.Meaning = "Once it expires, clients that verify certificates refuse the connection."
+	} else {
+		s.Meaning = "Clients that verify certificates (curl, lftp, rclone, ferry) refuse the connection; others ask the user to accept it."
+	}
 	return s
 }
