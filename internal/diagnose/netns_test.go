@@ -166,7 +166,11 @@ func (l *lab) nft(t *testing.T, ns, table, rules string) {
 	if out, err := cmdRun(20*time.Second, l.in(ns, "nft", "-f", f)...); err != nil {
 		netnsUnavailable(t, "nft -f: %v %s", err, out)
 	}
-	t.Cleanup(func() { cmdRun(20*time.Second, l.in(ns, "nft", "delete", "table", table)...) })
+	t.Cleanup(func() {
+		if out, err := cmdRun(20*time.Second, l.in(ns, append([]string{"nft", "delete", "table"}, strings.Fields(table)...)...)...); err != nil {
+			t.Errorf("nft delete table %s: %v %s", table, err, out)
+		}
+	})
 }
 
 // diagnose runs ferry diagnose --json in the client namespace.
@@ -224,7 +228,7 @@ func TestNetnsFaults(t *testing.T) {
 
 	t.Run("a firewall that drops the passive range is named", func(t *testing.T) {
 		l.serve(t, "--listen", nsServer+":2101", "--passive-ports", "40010-40019", l.dir)
-		l.nft(t, l.server, "dgpasv", `table inet dgpasv {
+		l.nft(t, l.server, "inet dgpasv", `table inet dgpasv {
 	chain input { type filter hook input priority 0; policy accept; tcp dport 40010-40019 drop; }
 }
 `)
@@ -239,7 +243,7 @@ func TestNetnsFaults(t *testing.T) {
 
 	t.Run("a client firewall that drops active connections is named", func(t *testing.T) {
 		l.serve(t, "--listen", nsServer+":2102", "--passive-ports", "40020-40029", l.dir)
-		l.nft(t, l.client, "dgact", `table inet dgact {
+		l.nft(t, l.client, "inet dgact", `table inet dgact {
 	chain input { type filter hook input priority 0; policy accept; ct state new drop; }
 }
 `)
@@ -257,7 +261,7 @@ func TestNetnsFaults(t *testing.T) {
 
 	t.Run("a server behind NAT announcing its private address is named", func(t *testing.T) {
 		l.serve(t, "--listen", nsNATed+":2103", "--passive-ports", "40030-40039", l.dir)
-		l.nft(t, l.server, "dgnat", `table ip dgnat {
+		l.nft(t, l.server, "ip dgnat", `table ip dgnat {
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
 		ip daddr `+nsServer+` tcp dport { 2103, 40030-40039 } dnat to `+nsNATed+`
@@ -270,6 +274,7 @@ func TestNetnsFaults(t *testing.T) {
 		}
 		expect(t, rep, "passive.pasv", diagnose.Failed, "nat-private-pasv")
 		expect(t, rep, "passive.epsv", diagnose.OK, "")
+		expect(t, rep, "active.port", diagnose.OK, "")
 		if s := rep.Step("passive.pasv"); s != nil && !strings.Contains(s.Action, "public_addr") {
 			t.Errorf("the advice does not name public_addr: %s", s.Action)
 		}
