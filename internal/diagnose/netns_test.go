@@ -266,6 +266,10 @@ func TestNetnsFaults(t *testing.T) {
 		type nat hook prerouting priority dstnat; policy accept;
 		ip daddr `+nsServer+` tcp dport { 2103, 40030-40039 } dnat to `+nsNATed+`
 	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr `+nsNATed+` oifname "ds0" snat to `+nsServer+`
+	}
 }
 `)
 		rep, code := l.diagnose(t, "ftp://"+nsServer+":2103/")
