@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
@@ -154,6 +156,11 @@ func (r *runner) runActive(ctx context.Context, c *ctrl, p *probe, line string, 
 			if err == nil && addrPortOf(conn.RemoteAddr()).Addr() != c.remote.Addr() {
 				conn.Close() // only the server may connect (RFC 2577)
 				continue
+			}
+			if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				// No connection in time: stop waiting for the reply too
+				// (servers that reply 150 only once connected say nothing).
+				c.conn.SetReadDeadline(time.Unix(1, 0))
 			}
 			ch <- accepted{conn, err}
 			return
