@@ -322,4 +322,31 @@ root = "`+l.dir+`"
 			t.Errorf("the summary does not quote the server's reply: %s", s.Summary)
 		}
 	})
+
+	t.Run("a firewall that relies on the ftp conntrack helper is named under TLS", func(t *testing.T) {
+		l.serve(t, "--listen", nsServer+":2106", "--passive-ports", "40060-40069", "--tls-optional", l.dir)
+		l.nft(t, l.server, "inet dghelper", `table inet dghelper {
+	ct helper ftp-std { type "ftp" protocol tcp; }
+	chain pre { type filter hook prerouting priority 0; policy accept; tcp dport 2106 ct helper set "ftp-std"; }
+	chain input {
+		type filter hook input priority 0; policy drop;
+		iifname "lo" accept
+		ct state established,related accept
+		tcp dport 2106 accept
+	}
+}
+`)
+		rep, _ := l.diagnose(t, "--no-tls", "ftp://"+nsServer+":2106/")
+		if s := rep.Step("passive.pasv"); s == nil || s.Status != diagnose.OK {
+			// Without the kernel's ftp helper nothing opens the passive port.
+			netnsUnavailable(t, "the ftp conntrack helper does not work in this kernel: %+v", s)
+		}
+		expect(t, rep, "alg", diagnose.Failed, "alg-tls-blind") // FTPS clients cannot transfer
+		rep, code := l.diagnose(t, "ftp://"+nsServer+":2106/")
+		if code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+		expect(t, rep, "passive.pasv", diagnose.Failed, "passive-blocked")
+		expect(t, rep, "alg", diagnose.Warning, "alg-tls-blind")
+	})
 }
