@@ -26,6 +26,7 @@ Usage:
   ferry rm URL...             delete remote files (-r trees, --dir folders)
   ferry mkdir URL...          create remote folders (-p parents)
   ferry mv URL NEWPATH        rename a remote file or folder
+  ferry diagnose URL          check every step of an FTP session (--json, --write-test)
   ferry proxy [flags]         run the FTP proxy / gateway (see ferry proxy --help)
   ferry firewall [flags]      print nftables/iptables/ipf/pf rules for serve or --proxy
   ferry version               print the version
@@ -56,6 +57,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = userMain(args[1:], stdin, stdout, stderr)
 	case "ls", "get", "put", "mirror", "rm", "mkdir", "mv":
 		return clientMain(args[0], args[1:], stdin, stdout, stderr)
+	case "diagnose":
+		return diagnoseMain(args[1:], stdin, stdout, stderr)
 	case "proxy":
 		err = proxyMain(args[1:], stderr)
 	case "firewall":
