@@ -202,7 +202,7 @@ func (o TransferOptions) phase(label string) {
 // Download copies remote to the local file local and returns the bytes
 // transferred. Lost connections are retried from the local file's size.
 func (cl *Client) Download(ctx context.Context, remote, local string, o TransferOptions) (int64, error) {
-	flags := os.O_WRONLY | os.O_CREATE
+	flags := os.O_RDWR | os.O_CREATE // read: a resumed file's digest
 	if !o.Resume {
 		flags |= os.O_TRUNC
 	}

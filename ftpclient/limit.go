@@ -3,6 +3,7 @@ package ftpclient
 import (
 	"context"
 	"io"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -11,8 +12,10 @@ import (
 // limiter shared by every transfer of a Client (segments and parallel
 // transfers alike) keeps their sum under the limit.
 func NewRateLimiter(bytesPerSec int64) *rate.Limiter {
-	burst := int(min(max(bytesPerSec/8, 4<<10), 256<<10))
-	return rate.NewLimiter(rate.Limit(bytesPerSec), burst)
+	burst := int(min(max(bytesPerSec/16, 4<<10), 64<<10))
+	l := rate.NewLimiter(rate.Limit(bytesPerSec), burst)
+	l.AllowN(time.Now(), burst) // start empty: no burst above the rate
+	return l
 }
 
 // rateWriter waits for the limiter before each chunk it writes.

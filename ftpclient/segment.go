@@ -23,8 +23,8 @@ const SegmentStateSuffix = ".ferry-segments"
 
 // segmentState is the status file's content.
 type segmentState struct {
-	Remote   string    `json:"remote"`
-	Size     int64     `json:"size"`
+	Remote   string     `json:"remote"`
+	Size     int64      `json:"size"`
 	Segments []*segment `json:"segments"`
 }
 

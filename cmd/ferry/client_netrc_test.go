@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseNetrc(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []netrcEntry
+	}{
+		{"plain entries", "machine a login u password p\nmachine b login v password q",
+			[]netrcEntry{{"a", "u", "p"}, {"b", "v", "q"}}},
+		{"quoted tokens hold spaces and escapes", `machine a login "my user" password "p a\"s\\s"`,
+			[]netrcEntry{{"a", "my user", `p a"s\s`}}},
+		{"a macdef body is skipped up to the empty line",
+			"machine a login u password p\nmacdef init\npassword evil\nmachine evil\n\nmachine b login v password q\n",
+			[]netrcEntry{{"a", "u", "p"}, {"b", "v", "q"}}},
+		{"a macdef at the end of the file", "machine a login u password p\nmacdef x\ncd /\n",
+			[]netrcEntry{{"a", "u", "p"}}},
+		{"default comes last wherever it is written", "default login anon password x\nmachine a login u password p",
+			[]netrcEntry{{"a", "u", "p"}, {"", "anon", "x"}}},
+		{"account is read and ignored", "machine a login u account acct password p",
+			[]netrcEntry{{"a", "u", "p"}}},
+		{"tokens on several lines", "machine a\n\tlogin u\n\tpassword p\n",
+			[]netrcEntry{{"a", "u", "p"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseNetrc(tc.in); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNetrcReadableByOthersIsRefused(t *testing.T) {
+	addr, _ := clientServer(t)
+	host := strings.Split(addr, ":")[0]
+	netrc := filepath.Join(t.TempDir(), "netrc")
+	mustWrite(t, netrc, []byte("machine "+host+" login alice password \"secret\"\n"))
+	t.Setenv("NETRC", netrc)
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o602} {
+		os.Chmod(netrc, mode)
+		code, _, errOut := ferryCLI(t, "ls", "ftp://"+addr+"/")
+		if code != exitUsage || !strings.Contains(errOut, "chmod 600") {
+			t.Fatalf("mode %o: exit %d, stderr %q", mode, code, errOut)
+		}
+	}
+	os.Chmod(netrc, 0o600)
+	if code, _, errOut := ferryCLI(t, "ls", "ftp://"+addr+"/"); code != 0 {
+		t.Fatalf("mode 600 with a quoted password: exit %d: %s", code, errOut)
+	}
+}
