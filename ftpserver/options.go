@@ -41,7 +41,10 @@ type Options struct {
 	// (default 0: no cap).
 	MaxSessionsPerUser int
 
-	// LoginFailDelay is slept after each failed login (default 1s; -1 for none).
+	// LoginFailDelay is slept after each failed login. Zero means the
+	// default, 1s; a negative value (-1) turns the delay off. (In a ferry
+	// config file, login_fail_delay = "0s" turns it off: internal/config
+	// passes -1.)
 	LoginFailDelay time.Duration
 	// MaxLoginFailures is how many failures from one IP within BanWindow ban
 	// it (default 10; -1 disables banning).
