@@ -56,6 +56,11 @@ type Options struct {
 	// MaxUnknownCommands closes a not-logged-in session after this many
 	// unknown or refused commands (default 20; -1 for no limit).
 	MaxUnknownCommands int
+	// HashCacheEntries bounds the server's HASH cache: digests of files it
+	// computed, answered again while the file's size and modification time
+	// are unchanged (default 4096 entries, least recently used dropped
+	// first; -1 turns the cache off).
+	HashCacheEntries int
 
 	// PassivePorts is the inclusive port range for passive data connections
 	// (default 1024..65535 with the kernel choosing: zero values).
