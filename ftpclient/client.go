@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net"
 	"os"
@@ -215,6 +214,7 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		total int64
 		dig   *digest
 	)
+	defer func() { dig.finish() }()
 	err = cl.Do(ctx, func(c *Conn) error {
 		off, err := f.Seek(0, io.SeekEnd)
 		if err != nil {
@@ -223,6 +223,7 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		if off > 0 {
 			size, err := c.Size(ctx, remote)
 			if err == nil && size == off {
+				dig.finish()
 				dig = nil // already complete: verified from the file
 				return nil
 			}
@@ -235,11 +236,12 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		}
 		var w io.Writer = f
 		if o.Verify {
+			dig.finish() // a previous attempt's
 			if dig, err = newDigest(c, f, off); err != nil {
 				return err
 			}
 			if dig != nil {
-				w = io.MultiWriter(f, dig.h)
+				w = hashingWriter{f, dig}
 			}
 		}
 		w = cl.limitWriter(ctx, w)
@@ -275,6 +277,7 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		total int64
 		dig   *digest
 	)
+	defer func() { dig.finish() }()
 	first := true
 	err = cl.Do(ctx, func(c *Conn) error {
 		var off int64
@@ -292,10 +295,12 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 			off = 0
 		}
 		if off == st.Size() && off > 0 {
+			dig.finish()
 			dig = nil
 			return nil
 		}
 		if o.Verify {
+			dig.finish() // a previous attempt's
 			if dig, err = newDigest(c, f, off); err != nil {
 				return err
 			}
@@ -305,7 +310,7 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		}
 		var r io.Reader = f
 		if dig != nil {
-			r = io.TeeReader(f, dig.h)
+			r = hashingReader{f, dig}
 		}
 		r = cl.limitReader(ctx, r)
 		if o.WrapReader != nil {
@@ -330,12 +335,6 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 	return total, err
 }
 
-// digest is a local digest computed while a file is transferred.
-type digest struct {
-	algo string
-	h    hash.Hash
-}
-
 // newDigest starts the digest the server c will compute with HASH (nil if
 // it has none), fed with the first off bytes of f (a resumed transfer).
 func newDigest(c *Conn, f *os.File, off int64) (*digest, error) {
@@ -343,13 +342,13 @@ func newDigest(c *Conn, f *os.File, off int64) (*digest, error) {
 	if algo == "" {
 		return nil, nil
 	}
-	d := &digest{algo: algo, h: NewHash(algo)}
+	h := NewHash(algo)
 	if off > 0 {
-		if _, err := io.Copy(d.h, io.NewSectionReader(f, 0, off)); err != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, off)); err != nil {
 			return nil, err
 		}
 	}
-	return d, nil
+	return startDigest(algo, h), nil
 }
 
 // verify checks remote against local using the digest taken during the
@@ -362,7 +361,7 @@ func (cl *Client) verify(ctx context.Context, remote, local string, dig *digest,
 			o.phase("verifying size")
 		}
 		if dig != nil {
-			return c.VerifySum(ctx, remote, local, dig.algo, dig.h.Sum(nil))
+			return c.VerifySum(ctx, remote, local, dig.algo, dig.finish())
 		}
 		return c.Verify(ctx, remote, local)
 	})
