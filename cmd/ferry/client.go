@@ -150,7 +150,11 @@ func clientMain(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cc := &clientCmd{f: f, stdin: stdin, stdout: stdout, stderr: stderr}
+	// Segments, parallel transfers and their progress lines write from
+	// several goroutines.
+	rawStderr := stderr
+	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
+	cc := &clientCmd{f: f, stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr}
 	if rateLimit > 0 {
 		cc.limiter = ftpclient.NewRateLimiter(rateLimit)
 	}
@@ -221,6 +225,7 @@ type clientCmd struct {
 	f              clientFlags
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	rawStderr      io.Writer // stderr before syncWriter, to tell a terminal
 	clients        []*ftpclient.Client
 	limiter        *rate.Limiter // --limit-rate, shared by every transfer
 }

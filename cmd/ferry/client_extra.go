@@ -279,3 +279,15 @@ func parseWhen(flagName, s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, usageError{flagName + " wants an age (such as 90m, 12h, 7d, 2w) or a date (2006-01-02 or RFC 3339)"}
 }
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -34,7 +34,7 @@ func (cc *clientCmd) newProgress(name string, total int64) *progress {
 		return nil
 	}
 	if !cc.f.progress {
-		f, ok := cc.stderr.(*os.File)
+		f, ok := cc.rawStderr.(*os.File)
 		if !ok || !term.IsTerminal(int(f.Fd())) {
 			return nil
 		}
