@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,8 +125,8 @@ func TestSegmentedDownloadResumesFromItsStatusFile(t *testing.T) {
 	if err := st.save(local + SegmentStateSuffix); err != nil {
 		t.Fatal(err)
 	}
-	var got int64
-	n, err := cl.DownloadSegmented(ctx, "s.bin", local, 4, TransferOptions{Resume: true, Verify: true}, func(k int64) { got += k })
+	var got atomic.Int64 // progress is called from every segment's goroutine
+	n, err := cl.DownloadSegmented(ctx, "s.bin", local, 4, TransferOptions{Resume: true, Verify: true}, func(k int64) { got.Add(k) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +134,8 @@ func TestSegmentedDownloadResumesFromItsStatusFile(t *testing.T) {
 	if want := int64(len(data)) - q/2 - q/4 - q; n != want {
 		t.Fatalf("fetched %d bytes, want %d (only the missing ranges)", n, want)
 	}
-	if got != int64(len(data)) {
-		t.Fatalf("progress counted %d, want %d", got, len(data))
+	if got.Load() != int64(len(data)) {
+		t.Fatalf("progress counted %d, want %d", got.Load(), len(data))
 	}
 	if _, err := os.Stat(local + SegmentStateSuffix); !os.IsNotExist(err) {
 		t.Fatalf("status file still there: %v", err)
