@@ -57,3 +57,20 @@ func TestNetrcReadableByOthersIsRefused(t *testing.T) {
 		t.Fatalf("mode 600 with a quoted password: exit %d: %s", code, errOut)
 	}
 }
+
+func TestURLPathsKeepGlobCharacters(t *testing.T) {
+	tests := []struct{ url, path string }{
+		{"ftp://h/d/*.csv", "d/*.csv"},
+		{"ftp://h/d/?.csv", "d/?.csv"},
+		{"ftp://h/d/file?", "d/file?"},
+		{"ftp://h/d/[ab].csv", "d/[ab].csv"},
+		{"ftp://h/d/a#1.txt", "d/a#1.txt"},
+		{"ftp://h/%2Fetc/x%20y", "/etc/x y"},
+	}
+	for _, tc := range tests {
+		u, err := parseRemoteURL(tc.url)
+		if err != nil || u.path != tc.path {
+			t.Errorf("%s: path %q (%v), want %q", tc.url, u.path, err, tc.path)
+		}
+	}
+}

@@ -53,7 +53,17 @@ func parseRemoteURL(raw string) (*remoteURL, error) {
 		r.user = u.User.Username()
 		r.password, r.hasPassword = u.User.Password()
 	}
-	r.path = strings.TrimPrefix(u.Path, "/")
+	// ftp URLs have no query or fragment: a "?" (a glob character) or a
+	// "#" belongs to the path.
+	p := u.Path
+	if u.RawQuery != "" || u.ForceQuery {
+		q, _ := url.PathUnescape(u.RawQuery)
+		p += "?" + q
+	}
+	if u.Fragment != "" {
+		p += "#" + u.Fragment
+	}
+	r.path = strings.TrimPrefix(p, "/")
 	return r, nil
 }
 
