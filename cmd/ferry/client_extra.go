@@ -79,7 +79,7 @@ func hint(cmd string, err error, f clientFlags) string {
 		return "the server's TLS certificate is for another name: connect with the name it was issued for, or pass --insecure to skip the check"
 	case errors.As(err, &fe) && (fe.Code == ftp.CodeNotLoggedIn || fe.Code == ftp.CodeNeedAccount):
 		msg := strings.ToUpper(fe.Message)
-		if !f.tlsExplicit && (strings.Contains(msg, "TLS") || strings.Contains(msg, "SSL")) {
+		if !f.tlsExplicit && (strings.Contains(msg, "TLS") || strings.Contains(msg, "SSL") || strings.Contains(msg, "ENCRYPT")) {
 			return "the server requires TLS: add --tls (explicit AUTH TLS on ftp://) or use an ftps:// URL"
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferryftp/ferry/ftp"
 )
 
 func TestParseNetrc(t *testing.T) {
@@ -71,6 +73,25 @@ func TestURLPathsKeepGlobCharacters(t *testing.T) {
 		u, err := parseRemoteURL(tc.url)
 		if err != nil || u.path != tc.path {
 			t.Errorf("%s: path %q (%v), want %q", tc.url, u.path, err, tc.path)
+		}
+	}
+}
+
+func TestHintsForLoginReplies(t *testing.T) {
+	tests := []struct {
+		msg  string
+		tls  bool
+		want string
+	}{
+		{"Non-anonymous sessions must use encryption.", false, "add --tls"},                                                                                  // vsftpd
+		{"Sorry, cleartext sessions and weak ciphers are not accepted on this server.\nPlease reconnect using TLS security mechanisms.", false, "add --tls"}, // pure-ftpd
+		{"Login incorrect.", false, ""},
+		{"TLS is required for this user: reconnect and send AUTH TLS first.", true, ""}, // already --tls
+	}
+	for _, tc := range tests {
+		got := hint("ls", &ftp.Error{Code: ftp.CodeNotLoggedIn, Message: tc.msg}, clientFlags{tlsExplicit: tc.tls})
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%q: hint %q, want %q", tc.msg, got, tc.want)
 		}
 	}
 }
