@@ -200,7 +200,16 @@ func (o TransferOptions) phase(label string) {
 
 // Download copies remote to the local file local and returns the bytes
 // transferred. Lost connections are retried from the local file's size.
+//
+// With Resume, a partial file left by an interrupted segmented download
+// (one with a status file, see DownloadSegmented) is resumed segment by
+// segment.
 func (cl *Client) Download(ctx context.Context, remote, local string, o TransferOptions) (int64, error) {
+	if o.Resume {
+		if _, err := os.Stat(local + SegmentStateSuffix); err == nil {
+			return cl.DownloadSegmented(ctx, remote, local, 1, o, nil)
+		}
+	}
 	flags := os.O_RDWR | os.O_CREATE // read: a resumed file's digest
 	if !o.Resume {
 		flags |= os.O_TRUNC

@@ -113,7 +113,12 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 	var from int64
 	if o.Resume {
 		st = loadSegmentState(stateName, remote, size)
-		if st == nil {
+		if _, err := os.Stat(stateName); st == nil && err == nil {
+			// A status file for another file or size: the partial file
+			// is full-size with holes, so nothing in it can be trusted.
+			os.Remove(stateName)
+			o.Resume = false
+		} else if st == nil {
 			if fi, err := os.Stat(local); err == nil && fi.Size() <= size {
 				from = fi.Size()
 			}

@@ -181,3 +181,41 @@ func TestRateLimiterIsSharedByParallelTransfers(t *testing.T) {
 		t.Fatal("a cancelled context did not stop the limiter")
 	}
 }
+
+func TestResumeOfASegmentedPartialWithoutSegments(t *testing.T) {
+	addr, root := server(t, "127.0.0.1:0")
+	cl := testClient(t, addr)
+	ctx := testCtx(t)
+	data := randomBytes(3 << 20)
+	writeFile(t, filepath.Join(root, "s.bin"), data)
+	mk := func(t *testing.T, remote string) string {
+		local := filepath.Join(t.TempDir(), "s.bin")
+		part := make([]byte, len(data)) // full size, with holes
+		copy(part[:1<<20], data[:1<<20])
+		writeFile(t, local, part)
+		st := &segmentState{Remote: remote, Size: int64(len(data)), Segments: split(0, int64(len(data)), 3)}
+		st.Segments[0].done.Store(1 << 20)
+		if err := st.save(local + SegmentStateSuffix); err != nil {
+			t.Fatal(err)
+		}
+		return local
+	}
+	t.Run("Download -c continues the segments, not the full-size file", func(t *testing.T) {
+		local := mk(t, "s.bin")
+		// Without Verify, a resume of the full-size file would go unnoticed.
+		if _, err := cl.Download(ctx, "s.bin", local, TransferOptions{Resume: true}); err != nil {
+			t.Fatal(err)
+		}
+		mustEqualFile(t, local, data)
+	})
+	t.Run("a status file for another remote starts over", func(t *testing.T) {
+		local := mk(t, "other.bin")
+		if _, err := cl.DownloadSegmented(ctx, "s.bin", local, 3, TransferOptions{Resume: true}, nil); err != nil {
+			t.Fatal(err)
+		}
+		mustEqualFile(t, local, data)
+		if _, err := os.Stat(local + SegmentStateSuffix); !os.IsNotExist(err) {
+			t.Fatalf("status file left: %v", err)
+		}
+	})
+}

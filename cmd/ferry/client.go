@@ -386,7 +386,8 @@ func (cc *clientCmd) getOne(ctx context.Context, cl *ftpclient.Client, remote, d
 	p := cc.newProgress(path.Base(remote), size)
 	defer p.done()
 	o := ftpclient.TransferOptions{Resume: cc.f.cont, Verify: cc.f.verify, Phase: p.phaseFunc()}
-	if segs > 1 {
+	_, serr := os.Stat(dest + ftpclient.SegmentStateSuffix)
+	if segs > 1 || (cc.f.cont && serr == nil) { // -c after a segmented download resumes its segments
 		var fn func(int64)
 		if p != nil {
 			fn = p.add
