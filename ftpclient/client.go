@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"golang.org/x/time/rate"
 )
 
 // Client is a goroutine-safe pool of Conns to one server. Operations take a
@@ -30,6 +32,9 @@ type Client struct {
 	// RetryDelay is the pause before the first retry; it doubles after
 	// each one (default 200ms).
 	RetryDelay time.Duration
+	// Limiter, when set, is one rate limit (bytes per second) shared by
+	// all transfers of the Client; see NewRateLimiter.
+	Limiter *rate.Limiter
 
 	once   sync.Once
 	sem    chan struct{}
@@ -174,18 +179,38 @@ type TransferOptions struct {
 	// over. Retries after a dropped connection always resume.
 	Resume bool
 	// Verify checks the result with HASH when the server offers it, else
-	// by size.
+	// by size. The local digest is computed from the bytes as they are
+	// received or sent, so the local file is not read a second time.
 	Verify bool
 	// WrapReader and WrapWriter, when set, wrap the local side (for
-	// progress or rate limits). Leaving them nil keeps splice/sendfile.
+	// progress). Leaving them nil (and Verify off, and no Limiter) keeps
+	// splice/sendfile.
 	WrapReader func(io.Reader) io.Reader
 	WrapWriter func(io.Writer) io.Writer
+	// Phase, when set, is told when the transfer enters its verification
+	// phase, with a label such as "verifying SHA-256".
+	Phase func(label string)
+}
+
+func (o TransferOptions) phase(label string) {
+	if o.Phase != nil {
+		o.Phase(label)
+	}
 }
 
 // Download copies remote to the local file local and returns the bytes
 // transferred. Lost connections are retried from the local file's size.
+//
+// With Resume, a partial file left by an interrupted segmented download
+// (one with a status file, see DownloadSegmented) is resumed segment by
+// segment.
 func (cl *Client) Download(ctx context.Context, remote, local string, o TransferOptions) (int64, error) {
-	flags := os.O_WRONLY | os.O_CREATE
+	if o.Resume {
+		if _, err := os.Stat(local + SegmentStateSuffix); err == nil {
+			return cl.DownloadSegmented(ctx, remote, local, 1, o, nil)
+		}
+	}
+	flags := os.O_RDWR | os.O_CREATE // read: a resumed file's digest
 	if !o.Resume {
 		flags |= os.O_TRUNC
 	}
@@ -194,7 +219,11 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		return 0, err
 	}
 	defer f.Close()
-	var total int64
+	var (
+		total int64
+		dig   *digest
+	)
+	defer func() { dig.finish() }()
 	err = cl.Do(ctx, func(c *Conn) error {
 		off, err := f.Seek(0, io.SeekEnd)
 		if err != nil {
@@ -203,7 +232,9 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		if off > 0 {
 			size, err := c.Size(ctx, remote)
 			if err == nil && size == off {
-				return nil // already complete
+				dig.finish()
+				dig = nil // already complete: verified from the file
+				return nil
 			}
 			if err == nil && size < off {
 				if err := f.Truncate(0); err != nil {
@@ -213,8 +244,18 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 			}
 		}
 		var w io.Writer = f
+		if o.Verify {
+			dig.finish() // a previous attempt's
+			if dig, err = newDigest(c, f, off); err != nil {
+				return err
+			}
+			if dig != nil {
+				w = hashingWriter{f, dig}
+			}
+		}
+		w = cl.limitWriter(ctx, w)
 		if o.WrapWriter != nil {
-			w = o.WrapWriter(f)
+			w = o.WrapWriter(w)
 		}
 		n, err := c.Retr(ctx, remote, off, w)
 		total += n
@@ -227,7 +268,7 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		return total, err
 	}
 	if o.Verify {
-		err = cl.Do(ctx, func(c *Conn) error { return c.Verify(ctx, remote, local) })
+		err = cl.verify(ctx, remote, local, dig, o)
 	}
 	return total, err
 }
@@ -241,7 +282,11 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		return 0, err
 	}
 	defer f.Close()
-	var total int64
+	var (
+		total int64
+		dig   *digest
+	)
+	defer func() { dig.finish() }()
 	first := true
 	err = cl.Do(ctx, func(c *Conn) error {
 		var off int64
@@ -259,14 +304,26 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 			off = 0
 		}
 		if off == st.Size() && off > 0 {
+			dig.finish()
+			dig = nil
 			return nil
+		}
+		if o.Verify {
+			dig.finish() // a previous attempt's
+			if dig, err = newDigest(c, f, off); err != nil {
+				return err
+			}
 		}
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			return err
 		}
 		var r io.Reader = f
+		if dig != nil {
+			r = hashingReader{f, dig}
+		}
+		r = cl.limitReader(ctx, r)
 		if o.WrapReader != nil {
-			r = o.WrapReader(f)
+			r = o.WrapReader(r)
 		}
 		var n int64
 		if off > 0 {
@@ -282,16 +339,72 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		return err
 	})
 	if err == nil && o.Verify {
-		err = cl.Do(ctx, func(c *Conn) error { return c.Verify(ctx, remote, local) })
+		err = cl.verify(ctx, remote, local, dig, o)
 	}
 	return total, err
+}
+
+// newDigest starts the digest the server c will compute with HASH (nil if
+// it has none), fed with the first off bytes of f (a resumed transfer).
+func newDigest(c *Conn, f *os.File, off int64) (*digest, error) {
+	algo := c.hashChoice()
+	if algo == "" {
+		return nil, nil
+	}
+	h := NewHash(algo)
+	if off > 0 {
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, off)); err != nil {
+			return nil, err
+		}
+	}
+	return startDigest(algo, h), nil
+}
+
+// verify checks remote against local using the digest taken during the
+// transfer when there is one, else by reading local.
+func (cl *Client) verify(ctx context.Context, remote, local string, dig *digest, o TransferOptions) error {
+	return cl.Do(ctx, func(c *Conn) error {
+		if algo := c.hashChoice(); algo != "" {
+			o.phase("verifying " + algo)
+		} else {
+			o.phase("verifying size")
+		}
+		if dig != nil {
+			return c.VerifySum(ctx, remote, local, dig.algo, dig.finish())
+		}
+		return c.Verify(ctx, remote, local)
+	})
 }
 
 // ErrVerify is wrapped by verification failures.
 var ErrVerify = errors.New("ftpclient: verification failed")
 
+// VerifySum compares remote with a digest of the local file computed by
+// the caller (algo is a HASH algorithm name). If the server answers HASH
+// with another algorithm, the local file is read to compute that one; if
+// it has no HASH, sizes are compared.
+func (c *Conn) VerifySum(ctx context.Context, remote, local, algo string, sum []byte) error {
+	if c.HasFeature("HASH") {
+		salgo, ssum, err := c.Hash(ctx, remote)
+		if err == nil {
+			if !strings.EqualFold(salgo, algo) {
+				return c.Verify(ctx, remote, local)
+			}
+			if string(ssum) != string(sum) {
+				return fmt.Errorf("%w: %s: server %s %x, local %x", ErrVerify, remote, salgo, ssum, sum)
+			}
+			return nil
+		}
+		var fe *ftp.Error
+		if !errors.As(err, &fe) {
+			return err
+		}
+	}
+	return c.verifySize(ctx, remote, local)
+}
+
 // Verify compares remote with the local file: by HASH when the server
-// offers it, else by SIZE.
+// offers it (reading the local file), else by SIZE.
 func (c *Conn) Verify(ctx context.Context, remote, local string) error {
 	if c.HasFeature("HASH") {
 		algo, sum, err := c.Hash(ctx, remote)
@@ -318,6 +431,10 @@ func (c *Conn) Verify(ctx context.Context, remote, local string) error {
 			return err
 		}
 	}
+	return c.verifySize(ctx, remote, local)
+}
+
+func (c *Conn) verifySize(ctx context.Context, remote, local string) error {
 	size, err := c.Size(ctx, remote)
 	if err != nil {
 		return err

@@ -222,6 +222,28 @@ var hashAlgos = []struct {
 	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }},
 }
 
+// hashChoice returns the strongest HASH algorithm both the server (FEAT)
+// and the client know, or "" when the server offers none.
+func (c *Conn) hashChoice() string {
+	feat, ok := c.Feature("HASH")
+	if !ok {
+		return ""
+	}
+	offered := map[string]bool{}
+	for a := range strings.SplitSeq(feat, ";") {
+		a = strings.ToUpper(strings.TrimSuffix(strings.TrimSpace(a), "*"))
+		if a != "" {
+			offered[a] = true
+		}
+	}
+	for _, a := range hashAlgos {
+		if offered[a.name] {
+			return a.name
+		}
+	}
+	return ""
+}
+
 // NewHash returns a hash.Hash for a HASH algorithm name, or nil.
 func NewHash(algo string) hash.Hash {
 	for _, a := range hashAlgos {
@@ -240,28 +262,11 @@ func (c *Conn) Hash(ctx context.Context, path string) (algo string, sum []byte, 
 	if !ok {
 		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w", path, &ftp.Error{Code: ftp.CodeNotImplemented, Message: "server does not offer HASH"})
 	}
-	var selected string
-	offered := map[string]bool{}
-	for a := range strings.SplitSeq(feat, ";") {
-		a = strings.TrimSpace(a)
-		if strings.HasSuffix(a, "*") {
-			a = strings.TrimSuffix(a, "*")
-			selected = strings.ToUpper(a)
+	if algo := c.hashChoice(); algo != "" && !strings.Contains(feat, algo+"*") {
+		if _, err := c.expect(ctx, 2, "OPTS HASH "+algo); err != nil {
+			return "", nil, err
 		}
-		if a != "" {
-			offered[strings.ToUpper(a)] = true
-		}
-	}
-	for _, a := range hashAlgos {
-		if offered[a.name] {
-			if selected != a.name {
-				if _, err := c.expect(ctx, 2, "OPTS HASH "+a.name); err != nil {
-					return "", nil, err
-				}
-				c.features["HASH"] = strings.ReplaceAll(strings.ReplaceAll(feat, "*", ""), a.name, a.name+"*")
-			}
-			break
-		}
+		c.features["HASH"] = strings.ReplaceAll(strings.ReplaceAll(feat, "*", ""), algo, algo+"*")
 	}
 	rep, err := c.expect(ctx, 2, "HASH "+path)
 	if err != nil {

@@ -3,6 +3,7 @@ package ftpclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -34,6 +35,19 @@ type MirrorOptions struct {
 	// relative path and each base name; matches are neither copied nor
 	// deleted.
 	Exclude []string
+	// Include, when not empty, limits the files mirrored to those whose
+	// relative path or base name matches one of these globs (folders are
+	// still walked). Exclude wins over Include.
+	Include []string
+	// MinSize and MaxSize (bytes; 0 for no limit) and NewerThan and
+	// OlderThan (zero for no limit) skip files by size and modification
+	// time. Like Include and Exclude they apply to the source side, and
+	// destination files they would skip are not deleted.
+	MinSize, MaxSize     int64
+	NewerThan, OlderThan time.Time
+	// Segments, above 1, downloads big files over that many connections
+	// each (MirrorDown only; see DownloadSegmented).
+	Segments int
 	// Log, when set, is called for every action, one call at a time (even
 	// when Parallel > 1).
 	Log func(MirrorAction)
@@ -41,18 +55,24 @@ type MirrorOptions struct {
 
 // MirrorAction describes one step of a mirror.
 type MirrorAction struct {
-	Op   string // "mkdir", "get", "put", "delete", "rmdir"
+	Op   string // "mkdir", "get", "put", "delete", "rmdir", "skip"
 	Path string // relative to the mirrored roots, with "/"
 	Size int64
+	// Reason says which filter skipped a file ("skip" only), such as
+	// "--exclude *.tmp" or "--min-size 1024".
+	Reason string
 }
 
 // MirrorStats counts what a mirror did (or would do, in a dry run).
 type MirrorStats struct {
 	Files, Dirs, Deleted, Skipped int
-	Bytes                         int64
+	// Filtered counts source entries the filters left out.
+	Filtered int
+	Bytes    int64
 }
 
 type mirrorEntry struct {
+	skip    string // why a filter excluded it, "" if it did not
 	dir     bool
 	size    int64
 	modTime time.Time
@@ -78,7 +98,13 @@ func (cl *Client) MirrorDown(ctx context.Context, remoteDir, localDir string, o 
 		mkdir: func(rel string) error { return os.MkdirAll(filepath.Join(localDir, filepath.FromSlash(rel)), 0o755) },
 		copy: func(ctx context.Context, rel string, e mirrorEntry) (int64, error) {
 			local := filepath.Join(localDir, filepath.FromSlash(rel))
-			n, err := cl.Download(ctx, path.Join(remoteDir, rel), local, TransferOptions{Verify: o.Verify})
+			var n int64
+			var err error
+			if o.Segments > 1 && e.size >= 2*MinSegment {
+				n, err = cl.DownloadSegmented(ctx, path.Join(remoteDir, rel), local, o.Segments, TransferOptions{Verify: o.Verify}, nil)
+			} else {
+				n, err = cl.Download(ctx, path.Join(remoteDir, rel), local, TransferOptions{Verify: o.Verify})
+			}
 			if err == nil && !e.modTime.IsZero() {
 				err = os.Chtimes(local, e.modTime, e.modTime)
 			}
@@ -140,13 +166,42 @@ func (cl *Client) MirrorUp(ctx context.Context, localDir, remoteDir string, o Mi
 	return runMirror(ctx, src, dst, o, ops)
 }
 
-func excluded(rel string, o MirrorOptions) bool {
+// excluded returns the --exclude pattern rel matches, or "".
+func excluded(rel string, o MirrorOptions) string {
 	for _, p := range o.Exclude {
 		if ftp.MatchGlob(p, rel) || ftp.MatchGlob(p, path.Base(rel)) {
-			return true
+			return "--exclude " + p
 		}
 	}
-	return false
+	return ""
+}
+
+// filtered says why the file rel is skipped by Include and the size and
+// age filters, or "" when it is kept.
+func filtered(rel string, e mirrorEntry, o MirrorOptions) string {
+	if len(o.Include) > 0 {
+		in := false
+		for _, p := range o.Include {
+			if ftp.MatchGlob(p, rel) || ftp.MatchGlob(p, path.Base(rel)) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return "not --include " + strings.Join(o.Include, ",")
+		}
+	}
+	switch {
+	case o.MinSize > 0 && e.size < o.MinSize:
+		return fmt.Sprintf("--min-size %d", o.MinSize)
+	case o.MaxSize > 0 && e.size > o.MaxSize:
+		return fmt.Sprintf("--max-size %d", o.MaxSize)
+	case !o.NewerThan.IsZero() && !e.modTime.After(o.NewerThan):
+		return "--newer-than " + o.NewerThan.UTC().Format(time.RFC3339)
+	case !o.OlderThan.IsZero() && !e.modTime.Before(o.OlderThan):
+		return "--older-than " + o.OlderThan.UTC().Format(time.RFC3339)
+	}
+	return ""
 }
 
 // remoteTree lists remoteDir recursively; keys are relative paths ("" is
@@ -160,7 +215,8 @@ func (cl *Client) remoteTree(ctx context.Context, remoteDir string, o MirrorOpti
 				return err
 			}
 			rel := relOf(remoteDir, p)
-			if rel != "" && excluded(rel, o) {
+			if why := excluded(rel, o); rel != "" && why != "" {
+				tree[rel] = mirrorEntry{skip: why, dir: e.IsDir(), size: e.Size}
 				if e.IsDir() {
 					return fs.SkipDir
 				}
@@ -196,7 +252,8 @@ func localTree(dir string, o MirrorOptions) (map[string]mirrorEntry, error) {
 		if rel == "." {
 			rel = ""
 		}
-		if rel != "" && excluded(rel, o) {
+		if why := excluded(rel, o); rel != "" && why != "" {
+			tree[rel] = mirrorEntry{skip: why, dir: d.IsDir()}
 			if d.IsDir() {
 				return fs.SkipDir
 			}
@@ -253,6 +310,15 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 	for _, rel := range keys {
 		s := src[rel]
 		d, ok := dst[rel]
+		if s.skip == "" && !s.dir {
+			s.skip = filtered(rel, s, o)
+			src[rel] = s
+		}
+		if s.skip != "" {
+			log(MirrorAction{Op: "skip", Path: rel, Size: s.size, Reason: s.skip})
+			st.Filtered++
+			continue
+		}
 		if s.dir {
 			if rel != "" && (!ok || !d.dir) {
 				log(MirrorAction{Op: "mkdir", Path: rel})
@@ -328,9 +394,16 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 	// Deletions, deepest first so directories are empty when removed.
 	var gone []string
 	for rel := range dst {
-		if _, ok := src[rel]; !ok && rel != "" {
-			gone = append(gone, rel)
+		if _, ok := src[rel]; ok || rel == "" {
+			continue
 		}
+		// What the filters would skip on the source side is kept on the
+		// destination side.
+		d := dst[rel]
+		if d.skip != "" || (!d.dir && filtered(rel, d, o) != "") || underSkipped(rel, src) {
+			continue
+		}
+		gone = append(gone, rel)
 	}
 	slices.SortFunc(gone, func(a, b string) int {
 		if da, db := strings.Count(a, "/"), strings.Count(b, "/"); da != db {
@@ -352,6 +425,17 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 		}
 	}
 	return st, nil
+}
+
+// underSkipped reports whether a parent folder of rel was excluded on the
+// source side (so its contents were never listed there).
+func underSkipped(rel string, src map[string]mirrorEntry) bool {
+	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
+		if e, ok := src[p]; ok && e.skip != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // relOf returns p relative to the walked root dir ("" for dir itself).

@@ -2,21 +2,103 @@ package ftpclient
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // MinSegment is the smallest segment DownloadSegmented makes; smaller files
 // are downloaded in one stream.
 const MinSegment = 1 << 20
 
+// SegmentStateSuffix is added to a segmented download's destination name
+// for its status file, which records how far each segment got. It lives
+// beside the partial file while the download is incomplete and is removed
+// when the download succeeds.
+const SegmentStateSuffix = ".ferry-segments"
+
+// segmentState is the status file's content.
+type segmentState struct {
+	Remote   string     `json:"remote"`
+	Size     int64      `json:"size"`
+	Segments []*segment `json:"segments"`
+}
+
+type segment struct {
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	Done  int64 `json:"done"` // bytes written from Start
+
+	done atomic.Int64
+}
+
+// MarshalJSON writes the segment with its live progress.
+func (s *segment) MarshalJSON() ([]byte, error) {
+	type plain struct{ Start, End, Done int64 }
+	return json.Marshal(plain{s.Start, s.End, s.done.Load()})
+}
+
+func loadSegmentState(name, remote string, size int64) *segmentState {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	var st segmentState
+	if json.Unmarshal(b, &st) != nil || st.Remote != remote || st.Size != size || len(st.Segments) == 0 {
+		return nil
+	}
+	for _, s := range st.Segments {
+		if s.Start < 0 || s.End > size || s.Start > s.End || s.Done < 0 || s.Done > s.End-s.Start {
+			return nil
+		}
+		s.done.Store(s.Done)
+	}
+	return &st
+}
+
+func (st *segmentState) save(name string) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}
+
+// split makes n segments of [from, size).
+func split(from, size int64, n int) []*segment {
+	segs := make([]*segment, 0, n)
+	each := (size - from) / int64(n)
+	for i := range n {
+		s := &segment{Start: from + int64(i)*each, End: from + int64(i+1)*each}
+		if i == n-1 {
+			s.End = size
+		}
+		segs = append(segs, s)
+	}
+	return segs
+}
+
 // DownloadSegmented downloads remote into local over up to segments
 // parallel connections, each fetching one byte range (REST offset, then ABOR
 // once its range is read). Every segment is retried and resumed on its own.
 // Segments are capped by the Client's MaxConns. Progress, when non-nil, is
-// called with each chunk's size from several goroutines.
+// called with each chunk's size from several goroutines (and once at the
+// start with the bytes a resumed download already has).
+//
+// With o.Resume, an interrupted segmented download continues segment by
+// segment from its status file (local + SegmentStateSuffix); a partial file
+// without one (left by a one-stream download) keeps its bytes and the rest
+// is fetched in segments. With o.Verify the file is hashed once after the
+// download: segments arrive out of order, so they cannot be hashed as they
+// arrive.
 func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, segments int, o TransferOptions, progress func(n int64)) (int64, error) {
 	var size int64
 	if err := cl.Do(ctx, func(c *Conn) error {
@@ -26,16 +108,43 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 	}); err != nil {
 		return 0, err
 	}
-	if segments > 1 && size/int64(segments) < MinSegment {
-		segments = int(size / MinSegment)
-	}
-	if segments <= 1 {
-		if progress != nil && o.WrapWriter == nil {
-			o.WrapWriter = func(w io.Writer) io.Writer { return progressWriter{w, progress} }
+	stateName := local + SegmentStateSuffix
+	var st *segmentState
+	var from int64
+	if o.Resume {
+		st = loadSegmentState(stateName, remote, size)
+		if _, err := os.Stat(stateName); st == nil && err == nil {
+			// A status file for another file or size: the partial file
+			// is full-size with holes, so nothing in it can be trusted.
+			os.Remove(stateName)
+			o.Resume = false
+		} else if st == nil {
+			if fi, err := os.Stat(local); err == nil && fi.Size() <= size {
+				from = fi.Size()
+			}
 		}
-		return cl.Download(ctx, remote, local, TransferOptions{Verify: o.Verify, WrapWriter: o.WrapWriter})
 	}
-	f, err := os.OpenFile(local, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if st == nil {
+		if segments > 1 && (size-from)/int64(segments) < MinSegment {
+			segments = int((size - from) / MinSegment)
+		}
+		if segments <= 1 {
+			if progress != nil && o.WrapWriter == nil {
+				o.WrapWriter = func(w io.Writer) io.Writer { return progressWriter{w, progress} }
+			}
+			if progress != nil && o.Resume && from > 0 {
+				progress(from)
+			}
+			os.Remove(stateName)
+			return cl.Download(ctx, remote, local, TransferOptions{Resume: o.Resume, Verify: o.Verify, WrapWriter: o.WrapWriter, Phase: o.Phase})
+		}
+		st = &segmentState{Remote: remote, Size: size, Segments: split(from, size, segments)}
+	}
+	flags := os.O_WRONLY | os.O_CREATE
+	if !o.Resume {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(local, flags, 0o644)
 	if err != nil {
 		return 0, err
 	}
@@ -44,6 +153,18 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 		return 0, err
 	}
 	f.Close()
+	if progress != nil {
+		have := st.Segments[0].Start
+		for _, s := range st.Segments {
+			have += s.done.Load()
+		}
+		if have > 0 {
+			progress(have)
+		}
+	}
+	if err := st.save(stateName); err != nil {
+		return 0, err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -53,61 +174,102 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 		errOnce  sync.Once
 		firstErr error
 	)
-	seg := size / int64(segments)
-	for i := 0; i < segments; i++ {
-		start, end := int64(i)*seg, int64(i+1)*seg
-		if i == segments-1 {
-			end = size
+	// Save the status file now and then while segments run.
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				st.save(stateName)
+			case <-ctx.Done():
+				return
+			}
 		}
+	}()
+	for _, s := range st.Segments {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := cl.fetchRange(ctx, remote, local, start, end, end == size, &total, progress)
+			err := cl.fetchRange(ctx, remote, local, s, s.End == size, &total, progress)
 			if err != nil {
 				errOnce.Do(func() { firstErr = err; cancel() })
 			}
 		}()
 	}
 	wg.Wait()
+	cancel()
+	<-saved
 	if firstErr != nil {
+		st.save(stateName)
 		return total.Load(), firstErr
 	}
+	os.Remove(stateName)
 	if o.Verify {
-		err = cl.Do(ctx, func(c *Conn) error { return c.Verify(ctx, remote, local) })
+		err = cl.verify(context.WithoutCancel(ctx), remote, local, nil, o)
 	}
 	return total.Load(), err
 }
 
-func (cl *Client) fetchRange(ctx context.Context, remote, local string, start, end int64, last bool, total *atomic.Int64, progress func(int64)) error {
+func (cl *Client) fetchRange(ctx context.Context, remote, local string, s *segment, last bool, total *atomic.Int64, progress func(int64)) error {
 	f, err := os.OpenFile(local, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	done := int64(0)
 	return cl.Do(ctx, func(c *Conn) error {
-		off := start + done
-		if off >= end {
+		off := s.Start + s.done.Load()
+		if off >= s.End {
 			return nil
 		}
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			return err
 		}
-		var w io.Writer = f // an *os.File keeps splice
-		if progress != nil {
-			w = progressWriter{f, progress}
+		// An *os.File alone keeps splice, and the bytes are counted when
+		// the transfer returns; with progress, each write is counted after
+		// it reached the file. Either way the status file never claims
+		// bytes that were not written.
+		var w io.Writer = f
+		counting := progress != nil
+		if counting {
+			w = segmentWriter{f, s, total, progress}
 		}
+		w = cl.limitWriter(ctx, w)
 		var n int64
 		var err error
 		if last {
 			n, err = c.Retr(ctx, remote, off, w)
 		} else {
-			n, err = c.RetrRange(ctx, remote, off, end-off, w)
+			n, err = c.RetrRange(ctx, remote, off, s.End-off, w)
 		}
-		done += n
-		total.Add(n)
+		if !counting {
+			s.done.Add(n)
+			total.Add(n)
+		}
+		if err != nil && s.Start+s.done.Load() >= s.End && errors.Is(err, context.Canceled) {
+			return nil
+		}
 		return err
 	})
+}
+
+type segmentWriter struct {
+	f        *os.File
+	s        *segment
+	total    *atomic.Int64
+	progress func(int64)
+}
+
+func (w segmentWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.s.done.Add(int64(n))
+	w.total.Add(int64(n))
+	if w.progress != nil {
+		w.progress(int64(n))
+	}
+	return n, err
 }
 
 type progressWriter struct {

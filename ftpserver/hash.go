@@ -50,9 +50,16 @@ func featHash(selected string) string {
 }
 
 // cmdHASH answers "213 <algo> <start>-<end> <hex> <path>" for a whole file.
+// A digest computed before is answered from the server's HASH cache while
+// the file's size and modification time are unchanged.
 func (s *session) cmdHASH(arg string) bool {
-	_, name, _, ok := s.fileArg(arg, PermRead)
+	_, name, fi, ok := s.fileArg(arg, PermRead)
 	if !ok {
+		return true
+	}
+	cache := s.hashCache()
+	if sum, ok := cache.get(s.ident.FS, name, fi.Size(), fi.ModTime(), s.hashAlgo); ok {
+		s.replyHash(fi.Size(), sum, arg)
 		return true
 	}
 	rc, err := s.ident.FS.Open(s.ctx, name, 0)
@@ -72,6 +79,17 @@ func (s *session) cmdHASH(arg string) bool {
 		s.replyErr(err)
 		return true
 	}
-	s.reply(ftp.CodeFileStatus, s.hashAlgo+" 0-"+itoa(n)+" "+hex.EncodeToString(h.Sum(nil))+" "+arg)
+	sum := h.Sum(nil)
+	// Cache it only if the file did not change while it was read.
+	if n == fi.Size() {
+		if after, err := s.ident.FS.Stat(s.ctx, name); err == nil && after.Size() == n && after.ModTime().Equal(fi.ModTime()) {
+			cache.put(s.ident.FS, name, n, fi.ModTime(), s.hashAlgo, sum)
+		}
+	}
+	s.replyHash(n, sum, arg)
 	return true
+}
+
+func (s *session) replyHash(n int64, sum []byte, arg string) {
+	s.reply(ftp.CodeFileStatus, s.hashAlgo+" 0-"+itoa(n)+" "+hex.EncodeToString(sum)+" "+arg)
 }

@@ -51,7 +51,10 @@ type Options struct {
 	// (default 0: no cap).
 	MaxSessionsPerUser int
 
-	// LoginFailDelay is slept after each failed login (default 1s; -1 for none).
+	// LoginFailDelay is slept after each failed login. Zero means the
+	// default, 1s; a negative value (-1) turns the delay off. (In a ferry
+	// config file, login_fail_delay = "0s" turns it off: internal/config
+	// passes -1.)
 	LoginFailDelay time.Duration
 	// MaxLoginFailures is how many failures from one IP within BanWindow ban
 	// it (default 10; -1 disables banning).
@@ -63,6 +66,11 @@ type Options struct {
 	// MaxUnknownCommands closes a not-logged-in session after this many
 	// unknown or refused commands (default 20; -1 for no limit).
 	MaxUnknownCommands int
+	// HashCacheEntries bounds the server's HASH cache: digests of files it
+	// computed, answered again while the file's size and modification time
+	// are unchanged (default 4096 entries, least recently used dropped
+	// first; -1 turns the cache off).
+	HashCacheEntries int
 
 	// PassivePorts is the inclusive port range for passive data connections
 	// (default 1024..65535 with the kernel choosing: zero values).

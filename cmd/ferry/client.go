@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpclient"
+	"golang.org/x/time/rate"
 )
 
 // Exit codes of the client commands. Scripts may rely on them.
@@ -41,6 +42,10 @@ const clientUsage = `Usage:
   ferry rm     [flags] URL...         delete files (-r: whole trees, --dir: empty folders)
   ferry mkdir  [flags] URL...         create folders (-p: with parents)
   ferry mv     [flags] URL NEWPATH    rename (NEWPATH absolute or relative to URL's folder)
+  ferry quote  [flags] URL COMMAND... send raw commands (e.g. 'SITE CHMOD 644 f'), print replies
+
+get and rm take a glob in the last path part (quote it for the shell):
+  ferry get 'ftp://host/dir/*.csv' DEST/    ferry rm 'ftp://host/tmp/*.part'
 
 URLs: ftp://[user[:password]@]host[:port]/path (ftps:// for implicit TLS, port 990).
 Paths are relative to the login folder; start with %2F for an absolute path.
@@ -60,7 +65,9 @@ type clientFlags struct {
 	limitRate                             string
 	verify                                bool
 	onlyNewer, del, dryRun                bool
-	exclude                               multiFlag
+	exclude, include                      multiFlag
+	minSize, maxSize                      string
+	newerThan, olderThan                  string
 	long, recursive, dir, parents, debug  bool
 	timeout                               time.Duration
 	retries                               int
@@ -84,9 +91,9 @@ func (f *clientFlags) register(fs *flag.FlagSet, cmd string) {
 	case "get", "put", "mirror":
 		fs.BoolVar(&f.quiet, "q", false, "no progress output")
 		fs.BoolVar(&f.progress, "progress", false, "show progress even when stderr is not a terminal")
-		fs.StringVar(&f.limitRate, "limit-rate", "", "limit each transfer to `RATE` bytes/s (suffix k, M, G)")
+		fs.StringVar(&f.limitRate, "limit-rate", "", "limit all transfers together to `RATE` bytes/s (suffix k, M, G)")
 		fs.BoolVar(&f.verify, "verify", true, "verify transfers by HASH when offered, else by size")
-		fs.IntVar(&f.parallel, "parallel", 1, "`N` transfers at once (put, mirror)")
+		fs.IntVar(&f.parallel, "parallel", 1, "`N` transfers at once (several files)")
 	}
 	switch cmd {
 	case "get", "put":
@@ -94,13 +101,20 @@ func (f *clientFlags) register(fs *flag.FlagSet, cmd string) {
 		fs.BoolVar(&f.cont, "continue", false, "continue a partial transfer (REST)")
 	}
 	switch cmd {
-	case "get":
-		fs.IntVar(&f.segments, "segments", 1, "download one file over `N` connections")
+	case "get", "mirror":
+		fs.IntVar(&f.segments, "segments", 1, "download each big file over `N` connections")
+	}
+	switch cmd {
 	case "mirror":
 		fs.BoolVar(&f.onlyNewer, "only-newer", false, "transfer only files newer than the destination's")
 		fs.BoolVar(&f.del, "delete", false, "delete destination files the source lacks")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "only print what would be done")
 		fs.Var(&f.exclude, "exclude", "skip paths matching `GLOB` (repeatable)")
+		fs.Var(&f.include, "include", "copy only files matching `GLOB` (repeatable; --exclude wins)")
+		fs.StringVar(&f.minSize, "min-size", "", "skip files smaller than `SIZE` (suffix k, M, G)")
+		fs.StringVar(&f.maxSize, "max-size", "", "skip files larger than `SIZE` (suffix k, M, G)")
+		fs.StringVar(&f.newerThan, "newer-than", "", "copy only files modified after `WHEN` (age like 7d, 12h, or date 2006-01-02)")
+		fs.StringVar(&f.olderThan, "older-than", "", "copy only files modified before `WHEN` (age like 7d, 12h, or date 2006-01-02)")
 	case "ls":
 		fs.BoolVar(&f.long, "l", false, "long listing (type, size, time)")
 	case "rm":
@@ -119,7 +133,7 @@ func clientMain(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	f.register(fs, cmd)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, clientUsage)
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -129,13 +143,21 @@ func clientMain(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "ferry %s: %v\n", cmd, err)
 		return exitUsage
 	}
-	if _, err := parseRate(f.limitRate); err != nil {
+	rateLimit, err := parseRate(f.limitRate)
+	if err != nil {
 		fmt.Fprintf(stderr, "ferry %s: %v\n", cmd, err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cc := &clientCmd{f: f, stdin: stdin, stdout: stdout, stderr: stderr}
+	// Segments, parallel transfers and their progress lines write from
+	// several goroutines.
+	rawStderr := stderr
+	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
+	cc := &clientCmd{f: f, stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr}
+	if rateLimit > 0 {
+		cc.limiter = ftpclient.NewRateLimiter(rateLimit)
+	}
 	defer cc.close()
 	switch cmd {
 	case "ls":
@@ -152,11 +174,19 @@ func clientMain(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 		err = cc.mkdir(ctx, pos)
 	case "mv":
 		err = cc.mv(ctx, pos)
+	case "quote":
+		err = cc.quote(ctx, pos)
 	}
 	if err == nil {
 		return exitOK
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = interruptedError{cmd, err}
+	}
 	fmt.Fprintf(stderr, "ferry %s: %v\n", cmd, err)
+	if h := hint(cmd, err, f); h != "" {
+		fmt.Fprintf(stderr, "ferry %s: %s\n", cmd, h)
+	}
 	return exitCode(err)
 }
 
@@ -195,7 +225,9 @@ type clientCmd struct {
 	f              clientFlags
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	rawStderr      io.Writer // stderr before syncWriter, to tell a terminal
 	clients        []*ftpclient.Client
+	limiter        *rate.Limiter // --limit-rate, shared by every transfer
 }
 
 func (cc *clientCmd) close() {
@@ -230,6 +262,7 @@ func (cc *clientCmd) client(u *remoteURL, conns int) (*ftpclient.Client, error) 
 	}
 	cl := ftpclient.NewClient(u.addr, opts)
 	cl.MaxConns = max(conns, 1)
+	cl.Limiter = cc.limiter
 	cl.Retries = cc.f.retries
 	if cl.Retries == 0 {
 		cl.Retries = -1
@@ -319,6 +352,9 @@ func (cc *clientCmd) get(ctx context.Context, pos []string) error {
 	if len(pos) == 2 {
 		dest = pos[1]
 	}
+	if hasGlob(u.path) {
+		return cc.getGlob(ctx, u, dest)
+	}
 	if st, err := os.Stat(dest); err == nil && st.IsDir() {
 		dest = filepath.Join(dest, path.Base(u.path))
 	}
@@ -327,20 +363,36 @@ func (cc *clientCmd) get(ctx context.Context, pos []string) error {
 	if err != nil {
 		return err
 	}
+	return cc.getOne(ctx, cl, u.path, dest)
+}
+
+// getOne downloads remote to the file dest with the command's options.
+func (cc *clientCmd) getOne(ctx context.Context, cl *ftpclient.Client, remote, dest string) error {
+	segs := max(cc.f.segments, 1)
 	var size int64
+	var isDir bool
 	cl.Do(ctx, func(c *ftpclient.Conn) error {
-		size, _ = c.Size(ctx, u.path)
+		var err error
+		if size, err = c.Size(ctx, remote); err != nil {
+			if e, serr := c.Stat(ctx, remote); serr == nil && e.IsDir() {
+				isDir = true
+			}
+		}
 		return nil
 	})
-	p := cc.newProgress(path.Base(u.path), size)
+	if isDir {
+		return usageError{remote + " is a folder; use ferry mirror to download folders"}
+	}
+	p := cc.newProgress(path.Base(remote), size)
 	defer p.done()
-	o := ftpclient.TransferOptions{Resume: cc.f.cont, Verify: cc.f.verify}
-	if segs > 1 && !cc.f.cont {
+	o := ftpclient.TransferOptions{Resume: cc.f.cont, Verify: cc.f.verify, Phase: p.phaseFunc()}
+	_, serr := os.Stat(dest + ftpclient.SegmentStateSuffix)
+	if segs > 1 || (cc.f.cont && serr == nil) { // -c after a segmented download resumes its segments
 		var fn func(int64)
 		if p != nil {
 			fn = p.add
 		}
-		_, err = cl.DownloadSegmented(ctx, u.path, dest, segs, o, fn)
+		_, err := cl.DownloadSegmented(ctx, remote, dest, segs, o, fn)
 		return err
 	}
 	if cc.f.cont && p != nil {
@@ -349,7 +401,7 @@ func (cc *clientCmd) get(ctx context.Context, pos []string) error {
 		}
 	}
 	o.WrapWriter = cc.wrapWriter(p)
-	_, err = cl.Download(ctx, u.path, dest, o)
+	_, err := cl.Download(ctx, remote, dest, o)
 	return err
 }
 
@@ -399,7 +451,7 @@ func (cc *clientCmd) put(ctx context.Context, pos []string) error {
 			defer func() { <-sem }()
 			st, _ := os.Stat(j.local)
 			p := cc.newProgress(filepath.Base(j.local), st.Size())
-			o := ftpclient.TransferOptions{Resume: cc.f.cont, Verify: cc.f.verify, WrapReader: cc.wrapReader(p)}
+			o := ftpclient.TransferOptions{Resume: cc.f.cont, Verify: cc.f.verify, WrapReader: cc.wrapReader(p), Phase: p.phaseFunc()}
 			_, err := cl.Upload(ctx, j.local, j.remote, o)
 			p.done()
 			if err != nil {
@@ -428,9 +480,19 @@ func (cc *clientCmd) mirror(ctx context.Context, pos []string) error {
 	o := ftpclient.MirrorOptions{
 		OnlyNewer: cc.f.onlyNewer, Delete: cc.f.del, DryRun: cc.f.dryRun,
 		Parallel: cc.f.parallel, Verify: cc.f.verify, Exclude: cc.f.exclude,
+		Include: cc.f.include, Segments: cc.f.segments,
+	}
+	if err := cc.mirrorFilters(&o, time.Now()); err != nil {
+		return err
 	}
 	if !cc.f.quiet || cc.f.dryRun {
 		o.Log = func(a ftpclient.MirrorAction) {
+			if a.Op == "skip" {
+				if cc.f.dryRun {
+					fmt.Fprintf(cc.stdout, "skip %s (%s)\n", a.Path, a.Reason)
+				}
+				return
+			}
 			if a.Op == "get" || a.Op == "put" {
 				fmt.Fprintf(cc.stdout, "%s %s (%d bytes)\n", a.Op, a.Path, a.Size)
 			} else {
@@ -446,7 +508,7 @@ func (cc *clientCmd) mirror(ctx context.Context, pos []string) error {
 	if err != nil {
 		return err
 	}
-	cl, err := cc.client(u, max(cc.f.parallel, 1)+1)
+	cl, err := cc.client(u, max(cc.f.parallel, 1)*max(cc.f.segments, 1)+1)
 	if err != nil {
 		return err
 	}
@@ -461,8 +523,8 @@ func (cc *clientCmd) mirror(ctx context.Context, pos []string) error {
 		if cc.f.dryRun {
 			verb = "would transfer"
 		}
-		fmt.Fprintf(cc.stderr, "%s %d files (%d bytes), %d folders made, %d deleted, %d up to date\n",
-			verb, st.Files, st.Bytes, st.Dirs, st.Deleted, st.Skipped)
+		fmt.Fprintf(cc.stderr, "%s %d files (%d bytes), %d folders made, %d deleted, %d up to date, %d filtered out\n",
+			verb, st.Files, st.Bytes, st.Dirs, st.Deleted, st.Skipped, st.Filtered)
 	}
 	return err
 }
@@ -472,13 +534,29 @@ func (cc *clientCmd) rm(ctx context.Context, pos []string) error {
 		return usageError{"rm needs at least one URL"}
 	}
 	return cc.eachURL(ctx, pos, func(c *ftpclient.Conn, u *remoteURL) error {
-		switch {
-		case cc.f.recursive:
-			return removeAll(ctx, c, u.path)
-		case cc.f.dir:
-			return c.Rmdir(ctx, u.path)
+		targets := []string{u.path}
+		if hasGlob(u.path) {
+			matches, err := expandGlob(ctx, c, u.path, cc.f.recursive || cc.f.dir)
+			if err != nil {
+				return err
+			}
+			targets = matches
 		}
-		return c.Delete(ctx, u.path)
+		for _, t := range targets {
+			var err error
+			switch {
+			case cc.f.recursive:
+				err = removeAll(ctx, c, t)
+			case cc.f.dir:
+				err = c.Rmdir(ctx, t)
+			default:
+				err = c.Delete(ctx, t)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -16,6 +16,8 @@ import (
 // progress draws one progress line (bytes, percentage, speed, ETA) on a
 // terminal. A nil *progress does nothing.
 type progress struct {
+	phase atomic.Pointer[string] // "verifying SHA-256" etc., nil while transferring
+	mu    sync.Mutex             // one draw at a time
 	name  string
 	total int64
 	n     atomic.Int64
@@ -32,7 +34,7 @@ func (cc *clientCmd) newProgress(name string, total int64) *progress {
 		return nil
 	}
 	if !cc.f.progress {
-		f, ok := cc.stderr.(*os.File)
+		f, ok := cc.rawStderr.(*os.File)
 		if !ok || !term.IsTerminal(int(f.Fd())) {
 			return nil
 		}
@@ -62,6 +64,23 @@ func (p *progress) add(n int64) {
 	}
 }
 
+// setPhase shows label (such as "verifying SHA-256") instead of the rate
+// and ETA from now on.
+func (p *progress) setPhase(label string) {
+	if p != nil {
+		p.phase.Store(&label)
+		p.draw(false)
+	}
+}
+
+// phaseFunc returns setPhase, or nil for a nil progress.
+func (p *progress) phaseFunc() func(string) {
+	if p == nil {
+		return nil
+	}
+	return p.setPhase
+}
+
 func (p *progress) done() {
 	if p == nil {
 		return
@@ -71,6 +90,8 @@ func (p *progress) done() {
 }
 
 func (p *progress) draw(final bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	n := p.n.Load()
 	el := time.Since(p.start).Seconds()
 	speed := 0.0
@@ -78,7 +99,13 @@ func (p *progress) draw(final bool) {
 		speed = float64(n) / el
 	}
 	line := fmt.Sprintf("%-24.24s %10s", p.name, humanBytes(float64(n)))
-	if p.total > 0 {
+	if ph := p.phase.Load(); ph != nil && !final {
+		pct := 100.0
+		if p.total > 0 {
+			pct = float64(n) * 100 / float64(p.total)
+		}
+		line += fmt.Sprintf(" %5.1f%% %s…", pct, *ph)
+	} else if p.total > 0 {
 		pct := float64(n) * 100 / float64(p.total)
 		eta := "--:--"
 		if speed > 0 && n < p.total {
@@ -96,7 +123,7 @@ func (p *progress) draw(final bool) {
 	if final {
 		end = "\n"
 	}
-	fmt.Fprint(p.w, "\r"+line+end)
+	fmt.Fprintf(p.w, "\r%-72s%s", line, end)
 }
 
 func humanBytes(b float64) string {
@@ -137,80 +164,42 @@ func parseRate(s string) (int64, error) {
 	return int64(v * float64(mult)), nil
 }
 
-// limiter paces a stream to rate bytes per second.
-type limiter struct {
-	rate  int64
-	start time.Time
-	n     int64
-}
-
-func (l *limiter) wait(n int) {
-	l.n += int64(n)
-	want := time.Duration(float64(l.n) / float64(l.rate) * float64(time.Second))
-	if d := want - time.Since(l.start); d > 0 {
-		time.Sleep(d)
-	}
-}
-
-type limitedReader struct {
+// progressReader and progressWriter count bytes for the progress line.
+type progressReader struct {
 	r io.Reader
-	l *limiter
 	p *progress
 }
 
-func (r *limitedReader) Read(b []byte) (int, error) {
-	if r.l != nil && len(b) > 32<<10 {
-		b = b[:32<<10]
-	}
+func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
-	if r.l != nil {
-		r.l.wait(n)
-	}
 	r.p.add(int64(n))
 	return n, err
 }
 
-type limitedWriter struct {
+type progressWriter struct {
 	w io.Writer
-	l *limiter
 	p *progress
 }
 
-func (w *limitedWriter) Write(b []byte) (int, error) {
+func (w *progressWriter) Write(b []byte) (int, error) {
 	n, err := w.w.Write(b)
-	if w.l != nil {
-		w.l.wait(n)
-	}
 	w.p.add(int64(n))
 	return n, err
 }
 
-// wrapReader and wrapWriter add progress and rate limiting; they return nil
-// (no wrapping, so splice/sendfile stay) when neither is wanted.
+// wrapReader and wrapWriter add progress; they return nil (no wrapping, so
+// splice/sendfile stay) without a progress line. The rate limit is the
+// client's (one limiter shared by all transfers), not a wrapper here.
 func (cc *clientCmd) wrapReader(p *progress) func(io.Reader) io.Reader {
-	rate, _ := parseRate(cc.f.limitRate)
-	if p == nil && rate == 0 {
+	if p == nil {
 		return nil
 	}
-	return func(r io.Reader) io.Reader {
-		var l *limiter
-		if rate > 0 {
-			l = &limiter{rate: rate, start: time.Now()}
-		}
-		return &limitedReader{r: r, l: l, p: p}
-	}
+	return func(r io.Reader) io.Reader { return &progressReader{r: r, p: p} }
 }
 
 func (cc *clientCmd) wrapWriter(p *progress) func(io.Writer) io.Writer {
-	rate, _ := parseRate(cc.f.limitRate)
-	if p == nil && rate == 0 {
+	if p == nil {
 		return nil
 	}
-	return func(w io.Writer) io.Writer {
-		var l *limiter
-		if rate > 0 {
-			l = &limiter{rate: rate, start: time.Now()}
-		}
-		return &limitedWriter{w: w, l: l, p: p}
-	}
+	return func(w io.Writer) io.Writer { return &progressWriter{w: w, p: p} }
 }

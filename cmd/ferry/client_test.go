@@ -130,6 +130,7 @@ func TestPasswordsComeFromEnvironmentAndNetrc(t *testing.T) {
 		netrc := filepath.Join(t.TempDir(), "netrc")
 		host := strings.Split(addr, ":")[0]
 		mustWrite(t, netrc, []byte("machine other login bob password no\nmachine "+host+" login alice password secret\n"))
+		os.Chmod(netrc, 0o600)
 		t.Setenv("NETRC", netrc)
 		if code, out, errOut := ferryCLI(t, "ls", "ftp://"+addr+"/"); code != 0 || !strings.Contains(out, "x.txt") {
 			t.Fatalf("exit %d: %s %s", code, out, errOut)

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -55,7 +53,17 @@ func parseRemoteURL(raw string) (*remoteURL, error) {
 		r.user = u.User.Username()
 		r.password, r.hasPassword = u.User.Password()
 	}
-	r.path = strings.TrimPrefix(u.Path, "/")
+	// ftp URLs have no query or fragment: a "?" (a glob character) or a
+	// "#" belongs to the path.
+	p := u.Path
+	if u.RawQuery != "" || u.ForceQuery {
+		q, _ := url.PathUnescape(u.RawQuery)
+		p += "?" + q
+	}
+	if u.Fragment != "" {
+		p += "#" + u.Fragment
+	}
+	r.path = strings.TrimPrefix(p, "/")
 	return r, nil
 }
 
@@ -73,11 +81,15 @@ func (r *remoteURL) resolvePassword(stdin io.Reader, stderr io.Writer) error {
 		}
 		return nil
 	}
-	if login, pw, ok := netrcLookup(r.host, r.user); ok {
+	login, npw, ok, err := netrcLookup(r.host, r.user)
+	if err != nil {
+		return err
+	}
+	if ok {
 		if r.user == "" {
 			r.user = login
 		}
-		r.password, r.hasPassword = pw, true
+		r.password, r.hasPassword = npw, true
 		return nil
 	}
 	if r.user == "" || r.user == "anonymous" || r.user == "ftp" {
@@ -95,61 +107,4 @@ func (r *remoteURL) resolvePassword(stdin io.Reader, stderr io.Writer) error {
 	}
 	r.password, r.hasPassword = string(pw), true
 	return nil
-}
-
-// netrcLookup finds the login and password for host (and user, when
-// given) in $NETRC or ~/.netrc; "default" entries match any host.
-func netrcLookup(host, user string) (login, password string, ok bool) {
-	name := os.Getenv("NETRC")
-	if name == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", "", false
-		}
-		name = filepath.Join(home, ".netrc")
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return "", "", false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Split(bufio.ScanWords)
-	var toks []string
-	for sc.Scan() {
-		toks = append(toks, sc.Text())
-	}
-	type entry struct{ machine, login, password string }
-	var entries []entry
-	var cur *entry
-	for i := 0; i < len(toks); i++ {
-		switch toks[i] {
-		case "machine":
-			if i+1 < len(toks) {
-				entries = append(entries, entry{machine: toks[i+1]})
-				cur = &entries[len(entries)-1]
-				i++
-			}
-		case "default":
-			entries = append(entries, entry{machine: ""})
-			cur = &entries[len(entries)-1]
-		case "login", "password", "account":
-			if cur != nil && i+1 < len(toks) {
-				if toks[i] == "login" {
-					cur.login = toks[i+1]
-				} else if toks[i] == "password" {
-					cur.password = toks[i+1]
-				}
-				i++
-			}
-		case "macdef":
-			cur = nil // macro bodies are not parsed
-		}
-	}
-	for _, e := range entries {
-		if (e.machine == host || e.machine == "") && (user == "" || e.login == user) && e.password != "" {
-			return e.login, e.password, true
-		}
-	}
-	return "", "", false
 }

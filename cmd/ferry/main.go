@@ -20,13 +20,14 @@ Usage:
   ferry user add|del|list|passwd|set
                               manage users in a SQLite or PostgreSQL database
   ferry ls URL                list a remote folder (ftp:// or ftps:// URL)
-  ferry get URL [DEST]        download a file (-c resume, --segments N)
+  ferry get URL [DEST]        download a file or a glob (-c resume, --segments N)
   ferry put FILE... URL       upload files (-c resume, --parallel N)
-  ferry mirror SRC DST        mirror a tree up or down (--delete, --only-newer)
-  ferry rm URL...             delete remote files (-r trees, --dir folders)
+  ferry mirror SRC DST        mirror a tree up or down (--delete, --include, --segments N)
+  ferry rm URL...             delete remote files or a glob (-r trees, --dir folders)
   ferry mkdir URL...          create remote folders (-p parents)
   ferry mv URL NEWPATH        rename a remote file or folder
   ferry diagnose URL          check every step of an FTP session (--json, --write-test)
+  ferry quote URL COMMAND...  send raw commands ('SITE CHMOD 644 f') and print the replies
   ferry proxy [flags]         run the FTP proxy / gateway (see ferry proxy --help)
   ferry firewall [flags]      print nftables/iptables/ipf/pf rules for serve or --proxy
   ferry version               print the version
@@ -55,7 +56,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = passwd(args[1:], stdin, stdout, stderr)
 	case "user":
 		err = userMain(args[1:], stdin, stdout, stderr)
-	case "ls", "get", "put", "mirror", "rm", "mkdir", "mv":
+	case "ls", "get", "put", "mirror", "rm", "mkdir", "mv", "quote":
 		return clientMain(args[0], args[1:], stdin, stdout, stderr)
 	case "diagnose":
 		return diagnoseMain(args[1:], stdin, stdout, stderr)

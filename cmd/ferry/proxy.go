@@ -33,7 +33,7 @@ Flags:
 func proxyMain(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ferry proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, proxyUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, proxyUsage); printFlags(stderr, fs) }
 	var (
 		listen     = fs.String("listen", "", "address to listen on (default :21)")
 		backend    = fs.String("backend", "", "server host:port (reverse mode)")

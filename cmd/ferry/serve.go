@@ -79,7 +79,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&f.keyFile, "tls-key", "", "quick mode: private key PEM `file`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {

@@ -72,7 +72,7 @@ func userFlagSet(name, usage string, stderr io.Writer) (*flag.FlagSet, *string) 
 	db := fs.String("db", userDBDefault(), "user `database`: a SQLite file or a postgres:// URL (env FERRY_DB)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ferry user %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	return fs, db
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,27 @@ func TestTheExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != ":21" || c.Limits.IdleTimeout.get() != 5*time.Minute || len(c.Users) != 3 ||
-		c.Passive.PublicAddrByNet[0].Addr != "192.168.1.10" {
+	// As shipped: two users, no LAN address override, no S3 user (those
+	// are commented-out examples).
+	if c.Listen != ":21" || c.Limits.IdleTimeout.get() != 5*time.Minute || len(c.Users) != 2 ||
+		len(c.Passive.PublicAddrByNet) != 0 {
 		t.Fatalf("unexpected values: %+v", c)
+	}
+	// The commented-out examples, uncommented, are valid too.
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(t.TempDir(), "full.toml")
+	if err := os.WriteFile(full, uncommentExamples(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Users) != 3 || c.Passive.PublicAddrByNet[0].Addr != "192.168.1.10" {
+		t.Fatalf("unexpected values with the examples: %+v", c)
 	}
 	// The example's roots do not exist here; everything else must validate.
 	for i := range c.Users {
@@ -42,12 +61,25 @@ func TestTheExampleFileLoads(t *testing.T) {
 	}
 }
 
+// uncommentExamples turns the example file's commented-out blocks ("# key =
+// value", "# [table]") into live lines; prose comments stay comments.
+func uncommentExamples(data []byte) []byte {
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		rest, ok := strings.CutPrefix(l, "# ")
+		if ok && (strings.HasPrefix(rest, "[") || regexp.MustCompile(`^[a-z_0-9]+\s*=`).MatchString(rest)) {
+			lines[i] = rest
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
 func TestTheExampleFileShowsEveryKey(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := keyLines(data)
+	lines := keyLines(uncommentExamples(data))
 	var walk func(prefix string, typ reflect.Type)
 	walk = func(prefix string, typ reflect.Type) {
 		for i := range typ.NumField() {
