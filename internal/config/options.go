@@ -26,33 +26,24 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		return ftpserver.Options{}, nil, err
 	}
 	users := make([]userstore.User, len(c.Users))
-	var s3Closers []io.Closer
+	buckets := openBuckets(c.Users, logger)
 	closeS3 := func() {
-		for _, c := range s3Closers {
-			c.Close()
+		for _, b := range buckets {
+			b.Close()
 		}
 	}
 	for i, u := range c.Users {
 		perms, _ := userPerms(u) // checked by Validate
-		if u.S3 != nil {
-			fsys, err := openUserS3(u.S3)
-			if err != nil {
-				closeS3()
-				return ftpserver.Options{}, nil, fmt.Errorf("users[%d].s3: %w", i, err)
-			}
-			if cl, ok := fsys.(io.Closer); ok {
-				s3Closers = append(s3Closers, cl)
-			}
-			users[i].FS = fsys
-		}
 		users[i] = userstore.User{
-			FS:           users[i].FS,
 			Name:         u.Name,
 			PasswordHash: u.Password,
 			Root:         u.Root,
 			Perms:        perms,
 			MaxSessions:  u.MaxSessions,
 			RequireTLS:   u.TLS == "required",
+		}
+		if b := buckets[u.Name]; b != nil {
+			users[i].FS = b
 		}
 	}
 	var anon *userstore.Anonymous
@@ -72,12 +63,16 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		closeS3()
 		return ftpserver.Options{}, nil, err
 	}
-	closers := append([]io.Closer{store}, s3Closers...)
+	closers := []io.Closer{store}
+	for _, b := range buckets {
+		closers = append(closers, b)
+	}
 	var auth ftpserver.Authenticator = store
 	if c.UsersDB != "" {
 		db, err := c.openUsersDB(checker)
 		if err != nil {
 			store.Close()
+			closeS3()
 			return ftpserver.Options{}, nil, err
 		}
 		closers = append(closers, db)
@@ -86,6 +81,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 			auth = fileThenDB(store, db)
 		}
 	}
+	auth = bucketLogins(auth, buckets)
 	closeAll := func() error {
 		var errs []error
 		for _, c := range closers {

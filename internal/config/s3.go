@@ -57,13 +57,13 @@ func openS3(ctx context.Context, spec sqlstore.StorageSpec) (storage.FS, error) 
 	return fsys, nil
 }
 
-// openUserS3 opens a config-file user's bucket, with a bounded wait.
-func openUserS3(s *S3) (storage.FS, error) {
+// openUserS3 opens a config-file user's bucket, waiting at most 30 s.
+func openUserS3(ctx context.Context, s *S3) (storage.FS, error) {
 	spec, err := s.spec()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return openS3(ctx, spec)
 }

@@ -1,16 +1,21 @@
 package config
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/s3test"
 	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
+	"github.com/minio/minio-go/v7"
 )
 
 func TestS3UserValidation(t *testing.T) {
@@ -107,5 +112,72 @@ func TestS3Users(t *testing.T) {
 		if _, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "other"}); err == nil {
 			t.Error("the database password of a config-file user was accepted")
 		}
+	})
+}
+
+func TestAnUnavailableBucketFailsOnlyItsUsersLogins(t *testing.T) {
+	s3 := s3test.Start(t)
+	t.Setenv("TEST_S3_KEY", s3.AccessKey)
+	t.Setenv("TEST_S3_SECRET", s3.SecretKey)
+	for _, tc := range []struct {
+		name  string
+		table *S3
+		want  string // in the log line and the login error
+	}{
+		{"a bucket that does not exist", &S3{Endpoint: s3.Endpoint, Bucket: "no-such-bucket", Credentials: "env:TEST_S3_KEY,TEST_S3_SECRET"}, "no-such-bucket"},
+		{"wrong credentials", &S3{Endpoint: s3.Endpoint, Bucket: s3.Bucket, Credentials: "env:TEST_S3_WRONG_KEY,TEST_S3_SECRET"}, "S3 storage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("TEST_S3_WRONG_KEY", "not-the-key")
+			c := validConfig(t)
+			bob := c.Users[0]
+			bob.Name, bob.Root, bob.S3 = "carol", "", tc.table
+			c.Users = append(c.Users, bob)
+			var logs bytes.Buffer
+			opts, closeFn, err := c.ServerOptions(slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatalf("the server did not start because of one user's bucket: %v", err)
+			}
+			defer closeFn()
+			if l := logs.String(); !strings.Contains(l, "S3 storage unavailable") || !strings.Contains(l, "user=carol") || !strings.Contains(l, tc.want) {
+				t.Errorf("the start-up log does not name the user and the problem:\n%s", l)
+			}
+			if _, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "wonderland"}); err != nil {
+				t.Errorf("another user's login failed: %v", err)
+			}
+			_, err = opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "carol", Password: "wonderland"})
+			if err == nil || errors.Is(err, ftpserver.ErrAuthFailed) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("the bucket's user logged in or got a wrong-password error: %v", err)
+			}
+			if _, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "carol", Password: "wrong"}); !errors.Is(err, ftpserver.ErrAuthFailed) {
+				t.Errorf("a wrong password for the bucket's user got %v, want ErrAuthFailed", err)
+			}
+		})
+	}
+	t.Run("a bucket that appears later is opened at the next login", func(t *testing.T) {
+		defer func(d time.Duration) { bucketRetryAfter = d }(bucketRetryAfter)
+		bucketRetryAfter = 0
+		c := validConfig(t)
+		c.Users[0].Root, c.Users[0].S3 = "", &S3{Endpoint: s3.Endpoint, Bucket: "late-bucket", Credentials: "env:TEST_S3_KEY,TEST_S3_SECRET"}
+		opts, closeFn, err := c.ServerOptions(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeFn()
+		if _, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "wonderland"}); err == nil {
+			t.Fatal("logged in to a bucket that does not exist")
+		}
+		mc, err := s3.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mc.MakeBucket(t.Context(), "late-bucket", minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "wonderland"})
+		if err != nil {
+			t.Fatalf("the login after the bucket appeared failed: %v", err)
+		}
+		roundTrip(t, id, "late.txt")
 	})
 }
