@@ -335,3 +335,60 @@ func TestServeReloadsCertificatesOnSIGHUP(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 }
+
+func TestServeWarnsWhenAReloadChangesAListenAddress(t *testing.T) {
+	bin := buildFerry(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "files")
+	os.Mkdir(root, 0o755)
+	addr, other := freePort(t), freePort(t)
+	conf := filepath.Join(dir, "ferry.toml")
+	h, err := password.Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConf := func(listen, banner string) {
+		c := fmt.Sprintf("listen = %q\nbanner = %q\n[[users]]\nname = \"alice\"\npassword = %q\nroot = %q\n", listen, banner, h, root)
+		if err := os.WriteFile(conf, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload := func(cmd *exec.Cmd, logs *lockedBuffer, n int) {
+		t.Helper()
+		cmd.Process.Signal(syscall.SIGHUP)
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Count(logs.String(), "configuration reloaded") < n && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if strings.Count(logs.String(), "configuration reloaded") < n {
+			t.Fatalf("no reload after SIGHUP:\n%s", logs.String())
+		}
+	}
+	writeConf(addr, "first")
+	cmd, logs := startFerry(t, bin, addr, "serve", "--config", conf)
+
+	writeConf(addr, "second")
+	reload(cmd, logs, 1)
+	if strings.Contains(logs.String(), "restart ferry") {
+		t.Errorf("a reload that keeps the address warned:\n%s", logs.String())
+	}
+	writeConf(other, "third")
+	reload(cmd, logs, 2)
+	if !strings.Contains(logs.String(), "listen changed in the configuration; restart ferry") || !strings.Contains(logs.String(), other) {
+		t.Errorf("no restart warning naming the new address:\n%s", logs.String())
+	}
+	// Still served on the old address, with the rest of the file reloaded.
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if greeting, err := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(greeting, "220 third") {
+		t.Errorf("greeting after the reload: %q, %v", greeting, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ferry exited with %v; logs:\n%s", err, logs.String())
+	}
+}

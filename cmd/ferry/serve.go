@@ -118,13 +118,8 @@ func serve(args []string, stderr io.Writer) error {
 			c()
 		}
 	}()
-	if f.listen != "" {
-		opts.Addr = f.listen
-	}
-	if opts.Addr == "" {
-		opts.Addr = ":21"
-	}
-	listen := opts.Addr
+	opts.Addr = effectiveListen(f.listen, opts.Addr)
+	listen, implicit := opts.Addr, f.implicit
 	srv, err := ftpserver.New(opts)
 	if err != nil {
 		return err
@@ -136,11 +131,11 @@ func serve(args []string, stderr io.Writer) error {
 	log := opts.Logger
 	log.Info("ferry FTP server listening", "addr", l.Addr().String(), "version", version)
 	var implicitServed chan error
-	if f.implicit != "" {
-		il, err := net.Listen("tcp", f.implicit)
+	if implicit != "" {
+		il, err := net.Listen("tcp", implicit)
 		if err != nil {
 			l.Close()
-			return ftpserver.ListenError(f.implicit, err)
+			return ftpserver.ListenError(implicit, err)
 		}
 		log.Info("implicit FTPS listening", "addr", il.Addr().String())
 		implicitServed = make(chan error, 1)
@@ -163,6 +158,7 @@ func serve(args []string, stderr io.Writer) error {
 					log.Error("reload failed; keeping the running configuration", "err", err)
 					continue
 				}
+				warnRestartNeeded(log, listen, effectiveListen(f.listen, nopts.Addr), implicit, f.implicit)
 				nopts.Addr = listen
 				if err := srv.Reload(nopts); err != nil {
 					c()
@@ -188,6 +184,33 @@ func serve(args []string, stderr io.Writer) error {
 			log.Info("stopped")
 			return nil
 		}
+	}
+}
+
+// effectiveListen is the control address: the --listen flag, else the
+// configuration's, else ":21".
+func effectiveListen(flagAddr, configured string) string {
+	switch {
+	case flagAddr != "":
+		return flagAddr
+	case configured != "":
+		return configured
+	}
+	return ":21"
+}
+
+// warnRestartNeeded logs, on a reload, each listening address that the new
+// configuration changes: listeners are opened once, at start, so the
+// change takes effect only after a restart (docs/configuration.md lists
+// the keys that need one).
+func warnRestartNeeded(log *slog.Logger, listen, newListen, implicit, newImplicit string) {
+	if newListen != listen {
+		log.Warn("listen changed in the configuration; restart ferry to apply it (still listening on the old address)",
+			"running", listen, "configured", newListen)
+	}
+	if newImplicit != implicit {
+		log.Warn("tls.implicit_listen changed in the configuration; restart ferry to apply it (the running listener is kept)",
+			"running", implicit, "configured", newImplicit)
 	}
 }
 
