@@ -380,6 +380,7 @@ func (s *session) cmdDELE(arg string) bool {
 		s.replyErr(err)
 		return true
 	}
+	s.hashCache().drop(s.ident.FS, name)
 	s.log.Info("deleted", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "File deleted.")
 	return true
@@ -421,6 +422,8 @@ func (s *session) cmdRNTO(arg string) bool {
 		s.replyErr(err)
 		return true
 	}
+	s.hashCache().drop(s.ident.FS, fsName(from))
+	s.hashCache().drop(s.ident.FS, name)
 	s.log.Info("renamed", "from", from, "to", vp)
 	s.reply(ftp.CodeFileActionOK, "Rename successful.")
 	return true

@@ -3,10 +3,8 @@ package ftpserver
 import (
 	"container/list"
 	"reflect"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/ferryftp/ferry/storage"
 )
@@ -116,32 +114,23 @@ func (c *hashCache) drop(fsys storage.FS, name string) {
 	}
 }
 
-// hashCaches holds each Server's cache. Keys are weak, so a Server that is
-// no longer used can be collected; its entry is removed then.
-var hashCaches sync.Map // weak.Pointer[Server] -> *hashCache
-
-// hashCacheOf returns srv's HASH cache, made on first use, or nil when the
-// cache is off.
-func hashCacheOf(srv *Server, o *Options) *hashCache {
-	if srv == nil || o.HashCacheEntries < 0 {
+// newServerHashCache makes a server's HASH cache as o says, or returns
+// nil when the cache is off.
+func newServerHashCache(o *Options) *hashCache {
+	if o.HashCacheEntries < 0 {
 		return nil
-	}
-	k := weak.Make(srv)
-	if c, ok := hashCaches.Load(k); ok {
-		return c.(*hashCache)
 	}
 	n := o.HashCacheEntries
 	if n == 0 {
 		n = defaultHashCacheEntries
 	}
-	c, loaded := hashCaches.LoadOrStore(k, newHashCache(n))
-	if !loaded {
-		runtime.AddCleanup(srv, func(k weak.Pointer[Server]) { hashCaches.Delete(k) }, k)
-	}
-	return c.(*hashCache)
+	return newHashCache(n)
 }
 
 // hashCache returns the session's server's HASH cache (nil when off).
 func (s *session) hashCache() *hashCache {
-	return hashCacheOf(s.srv, s.opts)
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.hashes
 }

@@ -43,6 +43,8 @@ type Server struct {
 
 	nextID       atomic.Uint64
 	activeWarned atomic.Bool
+
+	hashes *hashCache // HASH digests of unchanged files; nil when off
 }
 
 // New checks opts and returns a server ready to Serve.
@@ -54,6 +56,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		book:    sessionbook.New(o.limits()),
 		perUser: make(map[string]int),
+		hashes:  newServerHashCache(o),
 	}
 	s.opts.Store(o)
 	return s, nil
