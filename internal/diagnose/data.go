@@ -42,10 +42,14 @@ type probe struct {
 	cmdRep    ftp.Reply      // a negative reply to the data command
 	tlsErr    error
 	resumed   bool
-	tlsVer    uint16
-	final     ftp.Reply
-	data      []byte
-	err       error // the control connection broke or went out of step
+	// dropped: the server closed a TLS data connection before sending a
+	// byte (ferry does this to one that does not resume the session, and
+	// keeps waiting for one that does).
+	dropped bool
+	tlsVer  uint16
+	final   ftp.Reply
+	data    []byte
+	err     error // the control connection broke or went out of step
 }
 
 func (p *probe) ok() bool {
@@ -250,6 +254,7 @@ func (r *runner) transfer(ctx context.Context, c *ctrl, p *probe, conn net.Conn,
 		var b bytes.Buffer
 		io.Copy(&b, io.LimitReader(conn, 8<<20))
 		p.data = b.Bytes()
+		p.dropped = conf != nil && len(p.data) == 0
 	}
 	conn.Close()
 	p.final, p.err = c.read(ctx, 0)

@@ -36,9 +36,12 @@ func (r *runner) tlsData(ctx context.Context) {
 	case p.ok():
 		s.Status = OK
 		s.Summary = "not required: a data connection with a new TLS session works (" + p.mode.String() + ")"
-	case p.final.Code == ftp.CodeNetProtoNotSupported || p.tlsErr != nil || p.final.Code/100 == 4:
+	case p.final.Code == ftp.CodeNetProtoNotSupported || p.tlsErr != nil || p.final.Code/100 == 4 || p.dropped && !p.resumed && p.err != nil:
 		s.Status, s.Fault = Warning, "tls-reuse-required"
 		s.Summary = "required: a data connection without session resumption got " + describe(p)
+		if p.dropped && p.final.Code == 0 {
+			s.Summary = "required: the server closed a data connection that did not resume the TLS session and went on waiting for one that does"
+		}
 		s.Meaning = "Data connections must resume the control connection's TLS session (a defence against stolen data connections). Clients that do not resume fail with 522 or 425: Python's ftplib, and older or minimal FTPS libraries. FileZilla, WinSCP, lftp, curl, rclone and ferry resume."
 		s.Action = "Nothing if your users' clients resume sessions; otherwise relax it (vsftpd require_ssl_reuse=NO; ferry [tls] session_reuse = \"relaxed\")."
 	default:
