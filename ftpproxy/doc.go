@@ -26,4 +26,10 @@
 //     that refuse EPSV)
 //
 // and the HAProxy PROXY protocol, versions 1 and 2, toward backends.
+//
+// The package is a library: a program fills Options, calls New and Serve.
+// It reads no configuration file; `ferry proxy` reads its TOML file
+// (docs/proxy.md) in the command's own configuration package and hands
+// the result to New, so embedding the proxy pulls in no TOML, S3 or SQL
+// code.
 package ftpproxy

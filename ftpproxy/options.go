@@ -212,6 +212,9 @@ type Options struct {
 	Dial func(network, addr string) (net.Conn, error)
 }
 
+// Validate reports what New would refuse in o, without changing o.
+func (o Options) Validate() error { return o.setDefaults() }
+
 func (o *Options) setDefaults() error {
 	if o.MaxLineLength <= 0 {
 		o.MaxLineLength = 2048

@@ -146,19 +146,9 @@ func (s *Server) ListenAndServe() error {
 	addr := s.options().Addr
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return ListenError(addr, err)
+		return fmt.Errorf("ftpserver: %w", err)
 	}
 	return s.Serve(l)
-}
-
-// ListenError explains a failure to listen, including how to fix the common
-// case of a privileged port.
-func ListenError(addr string, err error) error {
-	if errors.Is(err, errPermission) {
-		return fmt.Errorf("cannot listen on %s: %w (ports below 1024 need root or CAP_NET_BIND_SERVICE: "+
-			"run `setcap cap_net_bind_service=+ep $(which ferry)`, or listen on a port >= 1024 such as --listen :2121)", addr, err)
-	}
-	return fmt.Errorf("cannot listen on %s: %w", addr, err)
 }
 
 // Serve accepts control connections on l until Shutdown or a fatal error.

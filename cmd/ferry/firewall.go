@@ -264,11 +264,11 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		}
 	}
 	if f.config != "" {
-		c, err := ftpproxy.LoadConfig(f.config)
+		c, err := config.LoadProxy(f.config)
 		if err != nil {
 			return in, err
 		}
-		if opts, err = c.Options(); err != nil {
+		if opts, err = c.ProxyOptions(); err != nil {
 			return in, fmt.Errorf("%s: %w", f.config, err)
 		}
 		listens = c.Listen
@@ -291,7 +291,7 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		}
 	}
 	if set["data-ports"] || set["passive-ports"] {
-		if opts.DataPortMin, opts.DataPortMax, err = ftpproxy.ParsePortRange(f.pasv); err != nil {
+		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(f.pasv); err != nil {
 			return in, usageError{err.Error()}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftpproxy"
+	"github.com/ferryftp/ferry/internal/config"
 )
 
 const proxyUsage = `Usage: ferry proxy [flags]
@@ -67,11 +68,11 @@ func proxyMain(args []string, stderr io.Writer) error {
 	var opts ftpproxy.Options
 	var listens []string
 	if *configPath != "" {
-		c, err := ftpproxy.LoadConfig(*configPath)
+		c, err := config.LoadProxy(*configPath)
 		if err != nil {
 			return err
 		}
-		if opts, err = c.Options(); err != nil {
+		if opts, err = c.ProxyOptions(); err != nil {
 			return fmt.Errorf("%s: %w", *configPath, err)
 		}
 		listens = c.Listen
@@ -96,7 +97,7 @@ func proxyMain(args []string, stderr io.Writer) error {
 		}
 	}
 	if set["data-ports"] {
-		if opts.DataPortMin, opts.DataPortMax, err = ftpproxy.ParsePortRange(*dataPorts); err != nil {
+		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(*dataPorts); err != nil {
 			return usageError{err.Error()}
 		}
 	}
@@ -111,7 +112,7 @@ func proxyMain(args []string, stderr io.Writer) error {
 			if *tlsCert == "" || *tlsKey == "" {
 				return usageError{"--client-tls needs --tls-cert and --tls-key"}
 			}
-			cert, err := ftpproxy.LoadOrCreateCert(*tlsCert, *tlsKey, *tlsGen, []string{"localhost", "127.0.0.1", "::1"})
+			cert, err := config.LoadOrCreateCert(*tlsCert, *tlsKey, *tlsGen, []string{"localhost", "127.0.0.1", "::1"})
 			if err != nil {
 				return err
 			}
@@ -143,7 +144,7 @@ func proxyMain(args []string, stderr io.Writer) error {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			p.Close()
-			return err
+			return listenError(addr, err)
 		}
 		log.Info("proxy listening", "addr", l.Addr().String(), "mode", opts.Mode.String(), "backend", opts.Backend)
 		go func() { errc <- p.Serve(l) }()

@@ -126,7 +126,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
-		return ftpserver.ListenError(listen, err)
+		return listenError(listen, err)
 	}
 	log := opts.Logger
 	log.Info("ferry FTP server listening", "addr", l.Addr().String(), "version", version)
@@ -135,7 +135,7 @@ func serve(args []string, stderr io.Writer) error {
 		il, err := net.Listen("tcp", implicit)
 		if err != nil {
 			l.Close()
-			return ftpserver.ListenError(implicit, err)
+			return listenError(implicit, err)
 		}
 		log.Info("implicit FTPS listening", "addr", il.Addr().String())
 		implicitServed = make(chan error, 1)

@@ -36,9 +36,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryftp/ferry/internal/proc"
 )
 
 // Kinds of peer servers.
@@ -373,7 +374,7 @@ func start(t testing.TB, kind string, opts Options) (*Server, error) {
 	cmd.Dir = work
 	cmd.Stdout = s.out
 	cmd.Stderr = s.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = proc.StartGroup(false)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -409,15 +410,15 @@ func (s *Server) stop() {
 		return
 	}
 	// The server forks one process per session into its process group.
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	proc.Terminate(s.cmd.Process.Pid)
 	select {
 	case <-s.done:
 	case <-time.After(5 * time.Second):
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		proc.Kill(s.cmd.Process.Pid)
 		<-s.done
 	}
 	// Session children may outlive the master briefly.
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	proc.Kill(s.cmd.Process.Pid)
 }
 
 func (s *Server) waitReady(limit time.Duration) error {
@@ -493,9 +494,9 @@ func lockFile(name string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := proc.Lock(f); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { proc.Unlock(f); f.Close() }, nil
 }

@@ -25,10 +25,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ferryftp/ferry/internal/proc"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -85,7 +85,7 @@ func Build(ctx context.Context, logf func(format string, args ...any)) (string, 
 	if err := flock(ctx, lock); err != nil {
 		return "", err
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer proc.Unlock(lock)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil // built by another process while we waited
 	}
@@ -112,11 +112,11 @@ func Build(ctx context.Context, logf func(format string, args ...any)) (string, 
 
 func flock(ctx context.Context, f *os.File) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := proc.TryLock(f)
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		if !errors.Is(err, proc.ErrLocked) {
 			return err
 		}
 		select {
@@ -202,7 +202,7 @@ func start(ctx context.Context, dir string, logf func(string, ...any)) (*Server,
 	// The root credentials go through the environment, not the command line.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = proc.StartGroup(true)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, nil, err
@@ -210,11 +210,11 @@ func start(ctx context.Context, dir string, logf func(string, ...any)) (*Server,
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	stop := func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		proc.Terminate(cmd.Process.Pid)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			proc.Kill(cmd.Process.Pid)
 			<-exited
 		}
 		logFile.Close()

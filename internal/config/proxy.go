@@ -1,4 +1,4 @@
-package ftpproxy
+package config
 
 import (
 	"bytes"
@@ -6,19 +6,20 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/ferryftp/ferry/internal/config"
+	"github.com/ferryftp/ferry/ftpproxy"
+	"github.com/ferryftp/ferry/internal/selfsigned"
 )
 
-// Config is the TOML proxy configuration file (see docs/proxy.md). Keys are
-// lower case; unknown keys are errors.
-type Config struct {
+// Proxy is the TOML configuration file of `ferry proxy` (see
+// docs/proxy.md). Keys are lower case; unknown keys are errors.
+type Proxy struct {
 	Listen            []string          `toml:"listen"`
 	Mode              string            `toml:"mode"`
 	Backend           string            `toml:"backend"`
@@ -31,30 +32,30 @@ type Config struct {
 	DataPorts           string `toml:"data_ports"`
 	ActiveSourcePort    int    `toml:"active_source_port"`
 
-	MaxLineLength    int              `toml:"max_line_length"`
-	IdleTimeout      *config.Duration `toml:"idle_timeout"`
-	ConnectTimeout   *config.Duration `toml:"connect_timeout"`
-	DataTimeout      *config.Duration `toml:"data_timeout"`
-	MaxSessions      int              `toml:"max_sessions"`
-	MaxSessionsPerIP int              `toml:"max_sessions_per_ip"`
+	MaxLineLength    int       `toml:"max_line_length"`
+	IdleTimeout      *Duration `toml:"idle_timeout"`
+	ConnectTimeout   *Duration `toml:"connect_timeout"`
+	DataTimeout      *Duration `toml:"data_timeout"`
+	MaxSessions      int       `toml:"max_sessions"`
+	MaxSessionsPerIP int       `toml:"max_sessions_per_ip"`
 	// Caps of sessions that have not logged in, and login-failure bans per
 	// client address (see Options).
-	MaxUnauthSessions      int              `toml:"max_unauth_sessions"`
-	MaxUnauthSessionsPerIP int              `toml:"max_unauth_sessions_per_ip"`
-	MaxLoginFailures       int              `toml:"max_login_failures"`
-	BanWindow              *config.Duration `toml:"ban_window"`
-	BanDuration            *config.Duration `toml:"ban_duration"`
-	ProxyProtocol          int              `toml:"proxy_protocol"`
-	Banner                 string           `toml:"banner"`
+	MaxUnauthSessions      int       `toml:"max_unauth_sessions"`
+	MaxUnauthSessionsPerIP int       `toml:"max_unauth_sessions_per_ip"`
+	MaxLoginFailures       int       `toml:"max_login_failures"`
+	BanWindow              *Duration `toml:"ban_window"`
+	BanDuration            *Duration `toml:"ban_duration"`
+	ProxyProtocol          int       `toml:"proxy_protocol"`
+	Banner                 string    `toml:"banner"`
 
-	ClientTLS  ClientTLSConfig  `toml:"client_tls"`
-	BackendTLS BackendTLSConfig `toml:"backend_tls"`
+	ClientTLS  ProxyClientTLS  `toml:"client_tls"`
+	BackendTLS ProxyBackendTLS `toml:"backend_tls"`
 
-	Rules []RuleConfig `toml:"rule"`
+	Rules []ProxyRule `toml:"rule"`
 }
 
-// ClientTLSConfig is the [client_tls] table: TLS presented to clients.
-type ClientTLSConfig struct {
+// ProxyClientTLS is the [client_tls] table: TLS presented to clients.
+type ProxyClientTLS struct {
 	Mode     string   `toml:"mode"` // off, explicit, implicit
 	Cert     string   `toml:"cert"`
 	Key      string   `toml:"key"`
@@ -63,16 +64,16 @@ type ClientTLSConfig struct {
 	Require  bool     `toml:"require"`
 }
 
-// BackendTLSConfig is the [backend_tls] table: TLS toward servers.
-type BackendTLSConfig struct {
+// ProxyBackendTLS is the [backend_tls] table: TLS toward servers.
+type ProxyBackendTLS struct {
 	Mode       string `toml:"mode"`
 	CA         string `toml:"ca"`
 	ServerName string `toml:"server_name"`
 	Insecure   bool   `toml:"insecure_skip_verify"`
 }
 
-// RuleConfig is one [[rule]] table.
-type RuleConfig struct {
+// ProxyRule is one [[rule]] table.
+type ProxyRule struct {
 	Action   string   `toml:"action"`
 	Commands []string `toml:"commands"`
 	Args     []string `toml:"args"`
@@ -80,14 +81,14 @@ type RuleConfig struct {
 	Sources  []string `toml:"sources"`
 }
 
-// LoadConfig reads a proxy configuration file. Relative certificate paths
+// LoadProxy reads a proxy configuration file. Relative certificate paths
 // are relative to the file's directory.
-func LoadConfig(path string) (*Config, error) {
+func LoadProxy(path string) (*Proxy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	c, err := ParseConfig(data)
+	c, err := ParseProxy(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -100,9 +101,9 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// ParseConfig decodes a configuration file; unknown keys are errors.
-func ParseConfig(data []byte) (*Config, error) {
-	var c Config
+// ParseProxy decodes a proxy configuration file; unknown keys are errors.
+func ParseProxy(data []byte) (*Proxy, error) {
+	var c Proxy
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
 	if err != nil {
 		return nil, err
@@ -124,14 +125,15 @@ func ParseConfig(data []byte) (*Config, error) {
 
 func isUserBackendKey(k toml.Key) bool { return len(k) == 2 && k[0] == "user_backends" }
 
-// Options converts the file into proxy Options (without Logger).
-func (c *Config) Options() (Options, error) {
-	var o Options
+// ProxyOptions checks the file and builds the proxy options it describes
+// (without Logger), as ServerOptions does for the server.
+func (c *Proxy) ProxyOptions() (ftpproxy.Options, error) {
+	var o ftpproxy.Options
 	var err error
-	if o.Mode, err = ParseMode(c.Mode); err != nil {
+	if o.Mode, err = ftpproxy.ParseMode(c.Mode); err != nil {
 		return o, err
 	}
-	if o.ServerData, err = ParseDataMode(c.ServerData); err != nil {
+	if o.ServerData, err = ftpproxy.ParseDataMode(c.ServerData); err != nil {
 		return o, err
 	}
 	o.Backend, o.UserBackends, o.AllowDestinations = c.Backend, c.UserBackends, c.AllowDestinations
@@ -143,20 +145,14 @@ func (c *Config) Options() (Options, error) {
 	}
 	o.MaxLineLength, o.MaxSessions, o.MaxSessionsPerIP = c.MaxLineLength, c.MaxSessions, c.MaxSessionsPerIP
 	o.ProxyProtocol, o.Banner = c.ProxyProtocol, c.Banner
-	dur := func(d *config.Duration) time.Duration {
-		if d == nil {
-			return 0
-		}
-		return time.Duration(*d)
-	}
-	o.IdleTimeout, o.ConnectTimeout, o.DataTimeout = dur(c.IdleTimeout), dur(c.ConnectTimeout), dur(c.DataTimeout)
+	o.IdleTimeout, o.ConnectTimeout, o.DataTimeout = c.IdleTimeout.get(), c.ConnectTimeout.get(), c.DataTimeout.get()
 	o.MaxUnauthSessions, o.MaxUnauthSessionsPerIP = c.MaxUnauthSessions, c.MaxUnauthSessionsPerIP
-	o.MaxLoginFailures, o.BanWindow, o.BanDuration = c.MaxLoginFailures, dur(c.BanWindow), dur(c.BanDuration)
-	if o.ClientTLSMode, err = ParseTLSMode(c.ClientTLS.Mode); err != nil {
+	o.MaxLoginFailures, o.BanWindow, o.BanDuration = c.MaxLoginFailures, c.BanWindow.get(), c.BanDuration.get()
+	if o.ClientTLSMode, err = ftpproxy.ParseTLSMode(c.ClientTLS.Mode); err != nil {
 		return o, fmt.Errorf("client_tls: %w", err)
 	}
 	o.RequireClientTLS = c.ClientTLS.Require
-	if o.ClientTLSMode != TLSOff {
+	if o.ClientTLSMode != ftpproxy.TLSOff {
 		if c.ClientTLS.Cert == "" || c.ClientTLS.Key == "" {
 			return o, errors.New("client_tls: cert and key are required")
 		}
@@ -166,10 +162,10 @@ func (c *Config) Options() (Options, error) {
 		}
 		o.ClientTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	if o.BackendTLSMode, err = ParseTLSMode(c.BackendTLS.Mode); err != nil {
+	if o.BackendTLSMode, err = ftpproxy.ParseTLSMode(c.BackendTLS.Mode); err != nil {
 		return o, fmt.Errorf("backend_tls: %w", err)
 	}
-	if o.BackendTLSMode != TLSOff {
+	if o.BackendTLSMode != ftpproxy.TLSOff {
 		tc := &tls.Config{ServerName: c.BackendTLS.ServerName, InsecureSkipVerify: c.BackendTLS.Insecure}
 		if c.BackendTLS.CA != "" {
 			pem, err := os.ReadFile(c.BackendTLS.CA)
@@ -184,11 +180,10 @@ func (c *Config) Options() (Options, error) {
 		o.BackendTLS = tc
 	}
 	for _, r := range c.Rules {
-		o.Rules = append(o.Rules, Rule{Action: r.Action, Commands: r.Commands, Args: r.Args, Users: r.Users, Sources: r.Sources})
+		o.Rules = append(o.Rules, ftpproxy.Rule{Action: r.Action, Commands: r.Commands, Args: r.Args, Users: r.Users, Sources: r.Sources})
 	}
-	// Check now, on a copy, so errors name the file rather than surface at start.
-	chk := o
-	if err := chk.setDefaults(); err != nil {
+	// Check now, so errors name the file rather than surface at start.
+	if err := o.Validate(); err != nil {
 		return o, errors.New(strings.TrimPrefix(err.Error(), "ftpproxy: "))
 	}
 	return o, nil
@@ -200,4 +195,31 @@ func ParsePortRange(s string) (lo, hi int, err error) {
 		return 0, 0, fmt.Errorf("data_ports %q: want lo-hi within 1024-65535", s)
 	}
 	return lo, hi, nil
+}
+
+// LoadOrCreateCert loads a PEM certificate and key. When generate is set and
+// neither file exists, it first creates a self-signed certificate for hosts
+// (internal/selfsigned) and writes it there, the key with mode 0600.
+func LoadOrCreateCert(certFile, keyFile string, generate bool, hosts []string) (tls.Certificate, error) {
+	if generate {
+		_, e1 := os.Stat(certFile)
+		_, e2 := os.Stat(keyFile)
+		if errors.Is(e1, fs.ErrNotExist) && errors.Is(e2, fs.ErrNotExist) {
+			c, err := selfsigned.Generate(hosts...)
+			if err != nil {
+				return tls.Certificate{}, err
+			}
+			if err := os.WriteFile(keyFile, c.KeyPEM, 0o600); err != nil {
+				return tls.Certificate{}, err
+			}
+			if err := os.WriteFile(certFile, c.CertPEM, 0o644); err != nil {
+				return tls.Certificate{}, err
+			}
+		}
+	}
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return c, fmt.Errorf("load certificate: %w", err)
+	}
+	return c, nil
 }

@@ -1,4 +1,4 @@
-package ftpproxy
+package config
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 )
 
 func TestDocExampleParses(t *testing.T) {
-	doc, err := os.ReadFile("../docs/proxy.md")
+	doc, err := os.ReadFile("../../docs/proxy.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,11 +18,11 @@ func TestDocExampleParses(t *testing.T) {
 		t.Fatal("docs/proxy.md has no toml block")
 	}
 	block, _, _ := strings.Cut(rest, "```")
-	c, err := ParseConfig([]byte(block))
+	c, err := ParseProxy([]byte(block))
 	if err != nil {
 		t.Fatalf("the example does not parse: %v", err)
 	}
-	o, err := c.Options()
+	o, err := c.ProxyOptions()
 	if err != nil {
 		t.Fatalf("the example is invalid: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestConfigErrors(t *testing.T) {
 		{"a bare number as a duration is an error", "backend = \"h:21\"\nidle_timeout = 5\n", "duration"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(c.file))
+			_, err := ParseProxy([]byte(c.file))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v, want %q", err, c.want)
 			}
@@ -57,11 +57,11 @@ func TestConfigErrors(t *testing.T) {
 		{"PROXY protocol version 3 is refused", "backend = \"h:21\"\nproxy_protocol = 3\n", "PROXY protocol"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(c.file))
+			cfg, err := ParseProxy([]byte(c.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := cfg.Options(); err == nil || !strings.Contains(err.Error(), c.want) {
+			if _, err := cfg.ProxyOptions(); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v, want %q", err, c.want)
 			}
 		})
@@ -70,11 +70,11 @@ func TestConfigErrors(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "proxy.toml")
 		os.WriteFile(path, []byte("backend = \"h:21\"\n[client_tls]\nmode = \"explicit\"\ncert = \"c.pem\"\nkey = \"k.pem\"\ngenerate = true\nhosts = [\"localhost\"]\n"), 0o644)
-		cfg, err := LoadConfig(path)
+		cfg, err := LoadProxy(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := cfg.Options()
+		o, err := cfg.ProxyOptions()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,0 @@
-package ftpserver
-
-import "syscall"
-
-var errPermission error = syscall.EACCES
