@@ -21,6 +21,8 @@ func replyFor(err error) *ftp.Error {
 		return nil
 	case errors.As(err, &fe):
 		return fe
+	case errors.Is(err, errors.ErrUnsupported):
+		return &ftp.Error{Code: ftp.CodeNotImplemented, Message: "Not supported by this storage."}
 	case errors.Is(err, storage.ErrNotEmpty):
 		return &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Directory not empty."}
 	case errors.Is(err, storage.ErrIsDir):

@@ -230,7 +230,11 @@ func (s *session) checkCreate(name string, opts storage.CreateOptions) error {
 	if !ok {
 		return nil
 	}
-	return restErr(cc.CheckCreate(s.ctx, name, opts), opts)
+	err := cc.CheckCreate(s.ctx, name, opts)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil // the backend cannot tell; Create checks
+	}
+	return restErr(err, opts)
 }
 
 // restErr turns a backend's fs.ErrInvalid for a resume offset (of an

@@ -1,6 +1,9 @@
 // Package storage defines the file-system interface that ferry's FTP server
-// serves from. Backends (localfs, memfs, and later object stores) implement FS;
-// optional capabilities are extra interfaces checked with a type assertion.
+// serves from. Backends (localfs, memfs, s3fs) implement FS; optional
+// capabilities are extra interfaces checked with a type assertion. A backend
+// (or a wrapper such as Guard) may also implement an optional interface and
+// answer errors.ErrUnsupported: the server treats that as the interface
+// being absent.
 //
 // Names are slash-separated paths relative to the backend's root, in the form
 // accepted by io/fs.ValidPath: "." is the root, there is no leading or trailing
@@ -92,11 +95,13 @@ type Discarder interface {
 }
 
 // Chmoder is implemented by backends that support SITE CHMOD.
+// Chmod may return errors.ErrUnsupported (then SITE CHMOD gets 502).
 type Chmoder interface {
 	Chmod(ctx context.Context, name string, mode fs.FileMode) error
 }
 
-// Chtimeser is implemented by backends that can set a modification time (MFMT).
+// Chtimeser is implemented by backends that can set a modification time
+// (MFMT). Chtimes may return errors.ErrUnsupported (then MFMT gets 502).
 type Chtimeser interface {
 	Chtimes(ctx context.Context, name string, mtime time.Time) error
 }
