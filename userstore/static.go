@@ -8,9 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"unicode"
@@ -41,6 +39,12 @@ type User struct {
 	// FS, when set, is served instead of a localfs on Root. The caller owns
 	// it: Static.Close does not close it.
 	FS storage.FS
+	// Storage, when it names S3 (Kind StorageS3), is served instead of
+	// Root: the Resolver (WithResolver) opens it at the user's first login
+	// and shares it, and a login whose storage cannot be opened fails with
+	// an error naming the problem (the server logs it and answers 421)
+	// while other users are unaffected; the next login tries again.
+	Storage StorageSpec
 }
 
 // Anonymous enables anonymous (guest) logins: any of Names with any
@@ -69,8 +73,17 @@ type Option func(*options)
 
 type options struct {
 	local     localfs.Options
+	resolver  *Resolver
 	maxChecks int
 	checker   *password.Checker
+}
+
+// WithResolver makes the store open roots and buckets through r, shared
+// with other stores (a user database) that use r too. The caller owns r:
+// Static.Close does not close it. Without it, the store makes its own from
+// WithLocalFS's options, with no S3 support.
+func WithResolver(r *Resolver) Option {
+	return func(opts *options) { opts.resolver = r }
 }
 
 // WithLocalFS sets the options of the localfs file systems opened on user
@@ -104,16 +117,19 @@ type Static struct {
 	anonNm  []string
 	checker *password.Checker
 
+	resolver *Resolver
+	ownsRes  bool // the resolver is Static's own, closed by Close
+
 	mu     sync.Mutex
 	closed bool
-	owned  []io.Closer // file systems Static opened and must close
 }
 
 // account is a User or the anonymous account, ready to hand out.
 type account struct {
 	name        string
 	hash        string
-	fs          storage.FS
+	fs          storage.FS  // nil when storage is resolved at login
+	storage     StorageSpec // S3 storage, resolved at each login
 	perms       ftpserver.Perms
 	maxSessions int
 	anonymous   bool
@@ -134,36 +150,23 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 		o.checker = password.NewChecker(o.maxChecks)
 	}
 	s := &Static{
-		users:   make(map[string]*account, len(users)),
-		checker: o.checker,
+		users:    make(map[string]*account, len(users)),
+		checker:  o.checker,
+		resolver: o.resolver,
+	}
+	if s.resolver == nil {
+		s.resolver, s.ownsRes = NewResolver(o.local, nil), true
 	}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	roots := map[string]storage.FS{} // absolute root → shared FS
 	open := func(root string) (storage.FS, error) {
 		if root == "" {
 			return nil, errors.New("root is empty")
 		}
-		abs, err := filepath.Abs(root)
-		if err != nil {
-			return nil, fmt.Errorf("root %s: %w", root, err)
-		}
-		if fsys, ok := roots[abs]; ok {
-			return fsys, nil
-		}
-		if err := CheckRoot(abs); err != nil {
-			return nil, err
-		}
-		fsys, err := localfs.New(abs, o.local)
-		if err != nil {
-			return nil, fmt.Errorf("root %s: %w", root, err)
-		}
-		s.owned = append(s.owned, fsys)
-		roots[abs] = fsys
-		return fsys, nil
+		return s.resolver.Resolve(context.Background(), StorageSpec{Kind: StorageLocal, Root: root})
 	}
 
 	if anon != nil {
@@ -205,7 +208,11 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 		if a.perms == 0 {
 			a.perms = ftpserver.PermReadOnly
 		}
-		if a.fs == nil {
+		switch {
+		case a.fs != nil:
+		case u.Storage.IsS3():
+			a.storage = u.Storage // opened at login
+		default:
 			if a.fs, err = open(u.Root); err != nil {
 				return nil, fmt.Errorf("userstore: user %q: %w", u.Name, err)
 			}
@@ -302,7 +309,13 @@ func (s *Static) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*
 	if !ok {
 		return nil, ftpserver.ErrAuthFailed
 	}
-	return a.identity(), nil
+	id := a.identity()
+	if id.FS == nil {
+		if id.FS, err = s.resolver.Resolve(ctx, a.storage); err != nil {
+			return nil, fmt.Errorf("userstore: user %q: storage %s: %w", a.name, a.storage, err)
+		}
+	}
+	return id, nil
 }
 
 // identity returns a fresh Identity so sessions cannot change shared state.
@@ -317,9 +330,11 @@ func (a *account) identity() *ftpserver.Identity {
 	}
 }
 
-// Close closes the file systems NewStatic opened (not those passed in
-// User.FS or Anonymous.FS). Sessions authenticated earlier must have ended:
-// their Identity.FS stops working. Later calls to Authenticate fail.
+// Close closes the file systems NewStatic opened, unless they came from a
+// Resolver given with WithResolver (its owner closes it), and never those
+// passed in User.FS or Anonymous.FS. Sessions authenticated earlier must
+// have ended: their Identity.FS stops working. Later calls to
+// Authenticate fail.
 func (s *Static) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -327,10 +342,8 @@ func (s *Static) Close() error {
 		return nil
 	}
 	s.closed = true
-	var errs []error
-	for _, c := range s.owned {
-		errs = append(errs, c.Close())
+	if s.ownsRes {
+		return s.resolver.Close()
 	}
-	s.owned = nil
-	return errors.Join(errs...)
+	return nil
 }

@@ -148,8 +148,8 @@ func TestUsersWithTheSameRootShareOneFS(t *testing.T) {
 	if a.FS != b.FS {
 		t.Fatal("users with the same root got different file systems")
 	}
-	if len(s.owned) != 1 {
-		t.Fatalf("opened %d file systems, want 1", len(s.owned))
+	if n := len(s.resolver.fss); n != 1 {
+		t.Fatalf("opened %d file systems, want 1", n)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/password"
+	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
@@ -67,7 +68,7 @@ func userAddSet(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 			return err
 		}
 	}
-	creds, err := sqlstore.ParseCredentials(f.s3Creds)
+	creds, err := userstore.ParseCredentials(f.s3Creds)
 	if err != nil {
 		return usageError{"--s3-credentials: " + err.Error()}
 	}
@@ -200,9 +201,9 @@ func (f *editFlags) check(given map[string]bool) error {
 // applyStorage changes st as the storage flags say: --root makes it local;
 // --s3-* flags make it S3, starting afresh when it was local and changing
 // only the given fields when it was S3 already.
-func (f *editFlags) applyStorage(st *sqlstore.StorageSpec, given map[string]bool, creds sqlstore.Credentials) {
+func (f *editFlags) applyStorage(st *userstore.StorageSpec, given map[string]bool, creds userstore.Credentials) {
 	if given["root"] {
-		*st = sqlstore.StorageSpec{Kind: sqlstore.StorageLocal, Root: f.root}
+		*st = userstore.StorageSpec{Kind: userstore.StorageLocal, Root: f.root}
 		return
 	}
 	anyS3 := false
@@ -213,7 +214,7 @@ func (f *editFlags) applyStorage(st *sqlstore.StorageSpec, given map[string]bool
 		return
 	}
 	if !st.IsS3() {
-		*st = sqlstore.StorageSpec{Kind: sqlstore.StorageS3}
+		*st = userstore.StorageSpec{Kind: userstore.StorageS3}
 	}
 	set := func(flagName string, dst *string, v string) {
 		if given[flagName] {

@@ -15,6 +15,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 	"github.com/ferryftp/ferry/internal/pgtest"
+	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
@@ -107,8 +108,8 @@ func TestUserCommands(t *testing.T) {
 			mustUserCLI(t, "s3pw\n", "add", "bob", db, "--s3-endpoint", "http://127.0.0.1:8333", "--s3-bucket", "media",
 				"--s3-prefix", "bob/", "--s3-region", "eu-1", "--s3-credentials", "env:BOB_AK,BOB_SK", "--read-only", "--password-stdin")
 			u, err := s.Get(ctx, "bob")
-			want := sqlstore.StorageSpec{Kind: "s3", Endpoint: "http://127.0.0.1:8333", Bucket: "media", Prefix: "bob/",
-				Region: "eu-1", Credentials: sqlstore.Credentials{AccessKeyEnv: "BOB_AK", SecretKeyEnv: "BOB_SK"}}
+			want := userstore.StorageSpec{Kind: "s3", Endpoint: "http://127.0.0.1:8333", Bucket: "media", Prefix: "bob/",
+				Region: "eu-1", Credentials: userstore.Credentials{AccessKeyEnv: "BOB_AK", SecretKeyEnv: "BOB_SK"}}
 			if err != nil || u.Storage != want || u.Perms != ftpserver.PermReadOnly {
 				t.Fatalf("bob = %+v, %v", u, err)
 			}
@@ -148,7 +149,7 @@ func TestUserCommands(t *testing.T) {
 			}
 			mustUserCLI(t, "", "set", "alice", db, "--s3-bucket", "b2", "--s3-credentials", "profile:alice")
 			u, _ = s.Get(ctx, "alice")
-			if u.Storage != (sqlstore.StorageSpec{Kind: "s3", Bucket: "b2", Credentials: sqlstore.Credentials{Profile: "alice"}}) {
+			if u.Storage != (userstore.StorageSpec{Kind: "s3", Bucket: "b2", Credentials: userstore.Credentials{Profile: "alice"}}) {
 				t.Fatalf("moved to S3: %+v", u.Storage)
 			}
 			mustUserCLI(t, "", "set", "alice", db, "--s3-prefix", "p/")
@@ -156,7 +157,7 @@ func TestUserCommands(t *testing.T) {
 				t.Fatalf("prefix change: %+v", u.Storage)
 			}
 			mustUserCLI(t, "", "set", db, "alice", "--root", root, "--tls-required=false", "--max-sessions", "0")
-			if u, _ = s.Get(ctx, "alice"); u.Storage != (sqlstore.StorageSpec{Kind: "local", Root: root}) || u.RequireTLS || u.MaxSessions != 0 {
+			if u, _ = s.Get(ctx, "alice"); u.Storage != (userstore.StorageSpec{Kind: "local", Root: root}) || u.RequireTLS || u.MaxSessions != 0 {
 				t.Fatalf("back to local: %+v", u)
 			}
 		})

@@ -25,13 +25,10 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	if err := c.Validate(); err != nil {
 		return ftpserver.Options{}, nil, err
 	}
+	// One resolver opens every root and bucket, for the file's users and
+	// the database's alike.
+	resolver := userstore.NewResolver(c.localOptions(), openS3)
 	users := make([]userstore.User, len(c.Users))
-	buckets := openBuckets(c.Users, logger)
-	closeS3 := func() {
-		for _, b := range buckets {
-			b.Close()
-		}
-	}
 	for i, u := range c.Users {
 		perms, _ := userPerms(u) // checked by Validate
 		users[i] = userstore.User{
@@ -42,8 +39,8 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 			MaxSessions:  u.MaxSessions,
 			RequireTLS:   u.TLS == "required",
 		}
-		if b := buckets[u.Name]; b != nil {
-			users[i].FS = b
+		if u.S3 != nil {
+			users[i].Storage, _ = u.S3.spec() // checked by Validate
 		}
 	}
 	var anon *userstore.Anonymous
@@ -57,22 +54,19 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		}
 	}
 	checker := c.passwordChecker()
-	store, err := userstore.NewStatic(users, anon,
-		userstore.WithLocalFS(c.localOptions()), userstore.WithChecker(checker))
+	store, err := userstore.NewStatic(users, anon, userstore.WithResolver(resolver), userstore.WithChecker(checker))
 	if err != nil {
-		closeS3()
+		resolver.Close()
 		return ftpserver.Options{}, nil, err
 	}
+	openBuckets(resolver, users, logger)
 	closers := []io.Closer{store}
-	for _, b := range buckets {
-		closers = append(closers, b)
-	}
 	var auth ftpserver.Authenticator = store
 	if c.UsersDB != "" {
-		db, err := c.openUsersDB(checker)
+		db, err := c.openUsersDB(checker, resolver)
 		if err != nil {
 			store.Close()
-			closeS3()
+			resolver.Close()
 			return ftpserver.Options{}, nil, err
 		}
 		closers = append(closers, db)
@@ -81,7 +75,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 			auth = fileThenDB(store, db)
 		}
 	}
-	auth = bucketLogins(auth, buckets)
+	closers = append(closers, resolver) // last: the stores use it
 	closeAll := func() error {
 		var errs []error
 		for _, c := range closers {

@@ -3,11 +3,10 @@ package config
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/storage/s3fs"
-	"github.com/ferryftp/ferry/userstore/sqlstore"
+	"github.com/ferryftp/ferry/userstore"
 )
 
 // S3 is a user's [users.s3] table: the user's files live in a bucket
@@ -27,18 +26,18 @@ type S3 struct {
 
 // spec turns the table into the storage description the SQL store uses
 // too, so both paths build S3 file systems the same way.
-func (s *S3) spec() (sqlstore.StorageSpec, error) {
-	cred, err := sqlstore.ParseCredentials(s.Credentials)
+func (s *S3) spec() (userstore.StorageSpec, error) {
+	cred, err := userstore.ParseCredentials(s.Credentials)
 	if err != nil {
-		return sqlstore.StorageSpec{}, err
+		return userstore.StorageSpec{}, err
 	}
-	return sqlstore.StorageSpec{Kind: sqlstore.StorageS3, Endpoint: s.Endpoint, Bucket: s.Bucket,
+	return userstore.StorageSpec{Kind: userstore.StorageS3, Endpoint: s.Endpoint, Bucket: s.Bucket,
 		Prefix: s.Prefix, Region: s.Region, Credentials: cred}, nil
 }
 
 // openS3 builds the S3 file system of a storage description. Credential
 // values are read from the environment here and never logged.
-func openS3(ctx context.Context, spec sqlstore.StorageSpec) (storage.FS, error) {
+func openS3(ctx context.Context, spec userstore.StorageSpec) (storage.FS, error) {
 	if !spec.IsS3() {
 		return nil, fmt.Errorf("not S3 storage: %s", spec)
 	}
@@ -55,15 +54,4 @@ func openS3(ctx context.Context, spec sqlstore.StorageSpec) (storage.FS, error) 
 		return nil, err
 	}
 	return fsys, nil
-}
-
-// openUserS3 opens a config-file user's bucket, waiting at most 30 s.
-func openUserS3(ctx context.Context, s *S3) (storage.FS, error) {
-	spec, err := s.spec()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	return openS3(ctx, spec)
 }

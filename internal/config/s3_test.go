@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/s3test"
@@ -125,7 +124,7 @@ func TestAnUnavailableBucketFailsOnlyItsUsersLogins(t *testing.T) {
 		want  string // in the log line and the login error
 	}{
 		{"a bucket that does not exist", &S3{Endpoint: s3.Endpoint, Bucket: "no-such-bucket", Credentials: "env:TEST_S3_KEY,TEST_S3_SECRET"}, "no-such-bucket"},
-		{"wrong credentials", &S3{Endpoint: s3.Endpoint, Bucket: s3.Bucket, Credentials: "env:TEST_S3_WRONG_KEY,TEST_S3_SECRET"}, "S3 storage"},
+		{"wrong credentials", &S3{Endpoint: s3.Endpoint, Bucket: s3.Bucket, Credentials: "env:TEST_S3_WRONG_KEY,TEST_S3_SECRET"}, "access key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("TEST_S3_WRONG_KEY", "not-the-key")
@@ -155,8 +154,6 @@ func TestAnUnavailableBucketFailsOnlyItsUsersLogins(t *testing.T) {
 		})
 	}
 	t.Run("a bucket that appears later is opened at the next login", func(t *testing.T) {
-		defer func(d time.Duration) { bucketRetryAfter = d }(bucketRetryAfter)
-		bucketRetryAfter = 0
 		c := validConfig(t)
 		c.Users[0].Root, c.Users[0].S3 = "", &S3{Endpoint: s3.Endpoint, Bucket: "late-bucket", Credentials: "env:TEST_S3_KEY,TEST_S3_SECRET"}
 		opts, closeFn, err := c.ServerOptions(nil)

@@ -13,13 +13,12 @@ import (
 
 // openUsersDB opens the users_db database (creating a SQLite file that
 // does not exist yet, with no users).
-func (c *Config) openUsersDB(checker *password.Checker) (*sqlstore.Store, error) {
+func (c *Config) openUsersDB(checker *password.Checker, resolver *userstore.Resolver) (*sqlstore.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sqlstore.Open(ctx, c.UsersDB, sqlstore.Options{
-		Local:          c.localOptions(),
-		StorageFactory: openS3,
-		Checker:        checker,
+		Resolver: resolver,
+		Checker:  checker,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("users_db: %w", err)

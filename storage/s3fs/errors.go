@@ -80,10 +80,12 @@ func classify(err error) error {
 	case "PreconditionFailed":
 		return fs.ErrExist
 	}
-	switch resp.StatusCode {
-	case 404:
+	switch {
+	case resp.StatusCode == 404 && (resp.Code == "" || strings.HasPrefix(resp.Code, "NoSuch")):
+		// An unknown code with 404 is not a missing object: versitygw
+		// answers an unknown access key with 404 XAdminUserNotFound.
 		return fs.ErrNotExist
-	case 403:
+	case resp.StatusCode == 403:
 		return &kindError{"access denied", fs.ErrPermission}
 	}
 	if resp.Code != "" {

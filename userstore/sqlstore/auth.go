@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 
 	"github.com/ferryftp/ferry/ftpserver"
-	"github.com/ferryftp/ferry/storage"
-	"github.com/ferryftp/ferry/storage/localfs"
 	"github.com/ferryftp/ferry/userstore"
 )
 
@@ -46,7 +42,7 @@ func (s *Store) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*f
 	if !ok || u.Disabled {
 		return nil, ftpserver.ErrAuthFailed
 	}
-	fsys, err := s.storageFor(ctx, u.Storage)
+	fsys, err := s.resolver.Resolve(ctx, u.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user %q: storage %s: %w", u.Name, u.Storage, err)
 	}
@@ -57,66 +53,4 @@ func (s *Store) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*f
 		MaxSessions: u.MaxSessions,
 		RequireTLS:  u.RequireTLS,
 	}, nil
-}
-
-// storageFor returns the file system of spec, building it on first use and
-// sharing it afterwards. A failed build is not cached: the next login tries
-// again.
-func (s *Store) storageFor(ctx context.Context, spec StorageSpec) (storage.FS, error) {
-	if !spec.IsS3() {
-		spec = StorageSpec{Kind: StorageLocal, Root: filepath.Clean(spec.Root)}
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, errClosed
-	}
-	e, ok := s.fss[spec]
-	if !ok {
-		e = &fsEntry{done: make(chan struct{})}
-		s.fss[spec] = e
-		s.mu.Unlock()
-		fsys, err := s.build(ctx, spec)
-		s.mu.Lock()
-		switch {
-		case s.closed:
-			if c, ok := fsys.(io.Closer); ok && err == nil {
-				c.Close()
-			}
-			fsys, err = nil, errClosed
-		case err != nil:
-			delete(s.fss, spec)
-		}
-		e.fs, e.err = fsys, err
-		close(e.done)
-	}
-	s.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.fs, e.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// build opens a local root or calls the StorageFactory.
-func (s *Store) build(ctx context.Context, spec StorageSpec) (storage.FS, error) {
-	if spec.IsS3() {
-		if s.opts.StorageFactory == nil {
-			return nil, errors.New("S3 storage is not available (no storage factory configured)")
-		}
-		fsys, err := s.opts.StorageFactory(ctx, spec)
-		if err == nil && fsys == nil {
-			err = errors.New("the storage factory returned no file system")
-		}
-		return fsys, err
-	}
-	if err := userstore.CheckRoot(spec.Root); err != nil {
-		return nil, err
-	}
-	fsys, err := localfs.New(spec.Root, s.opts.Local)
-	if err != nil {
-		return nil, err
-	}
-	return fsys, nil
 }

@@ -19,7 +19,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strconv"
@@ -31,8 +30,8 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
 	"github.com/ferryftp/ferry/password"
-	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/storage/localfs"
+	"github.com/ferryftp/ferry/userstore"
 )
 
 // DefaultDSN is the database used when none is given: a SQLite file in the
@@ -49,19 +48,23 @@ var (
 )
 
 // StorageFactory builds the file system of a user whose storage is not a
-// local directory (today: S3). ctx bounds the construction only; the FS
-// outlives it. The Store caches the result per distinct StorageSpec and, when
-// it implements io.Closer, closes it in Store.Close.
-type StorageFactory func(ctx context.Context, spec StorageSpec) (storage.FS, error)
+// local directory (today: S3); see userstore.StorageFactory.
+type StorageFactory = userstore.StorageFactory
 
 // Options configure a Store. The zero value is usable: local roots only,
 // direct (non-atomic) uploads.
 type Options struct {
-	// StorageFactory builds S3 file systems. Without it, logins of S3 users
-	// fail with an error (logged by the server, 421 to the client).
+	// Resolver, when set, opens the users' roots and buckets, shared with
+	// the other user sources that use it (the configuration file's users);
+	// the caller owns it. Otherwise the Store makes its own from Local and
+	// StorageFactory and closes it in Close.
+	Resolver *userstore.Resolver
+	// StorageFactory builds S3 file systems when Resolver is not set.
+	// Without either, logins of S3 users fail with an error (logged by the
+	// server, 421 to the client).
 	StorageFactory StorageFactory
 	// Local are the options of the localfs file systems opened on local
-	// roots, among them Atomic (upload mode).
+	// roots (among them Atomic, the upload mode) when Resolver is not set.
 	Local localfs.Options
 	// MaxConcurrentChecks bounds how many password hashes are verified at
 	// once (default runtime.GOMAXPROCS(0)); see userstore.WithMaxConcurrentChecks.
@@ -90,16 +93,11 @@ type Store struct {
 	opts    Options
 	checker *password.Checker
 
+	resolver *userstore.Resolver
+	ownsRes  bool // the resolver is the Store's own, closed by Close
+
 	mu     sync.Mutex
 	closed bool
-	fss    map[StorageSpec]*fsEntry // file systems built so far
-}
-
-// fsEntry is one cached file system, ready once done is closed.
-type fsEntry struct {
-	done chan struct{}
-	fs   storage.FS
-	err  error
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database (a
@@ -117,7 +115,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if checker == nil {
 		checker = password.NewChecker(opts.MaxConcurrentChecks)
 	}
-	s := &Store{opts: opts, checker: checker, fss: map[StorageSpec]*fsEntry{}}
+	s := &Store{opts: opts, checker: checker, resolver: opts.Resolver}
+	if s.resolver == nil {
+		s.resolver, s.ownsRes = userstore.NewResolver(opts.Local, opts.StorageFactory), true
+	}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = postgres
@@ -234,15 +235,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	fss := s.fss
-	s.fss = nil
 	s.mu.Unlock()
 	var errs []error
-	for _, e := range fss {
-		<-e.done
-		if c, ok := e.fs.(io.Closer); ok && e.err == nil {
-			errs = append(errs, c.Close())
-		}
+	if s.ownsRes {
+		errs = append(errs, s.resolver.Close())
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)

@@ -14,6 +14,7 @@ import (
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/storage/memfs"
+	"github.com/ferryftp/ferry/userstore"
 )
 
 // hashes are made once: argon2id is slow under the race detector.
@@ -86,7 +87,7 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		built := 0
-		factory := func(ctx context.Context, spec StorageSpec) (storage.FS, error) {
+		factory := func(ctx context.Context, spec userstore.StorageSpec) (storage.FS, error) {
 			built++
 			if spec.Bucket != "media" || spec.Credentials.AccessKeyEnv != "AK" {
 				t.Errorf("factory got %+v", spec)
@@ -96,13 +97,13 @@ func TestStore(t *testing.T) {
 		a := open(t, dsn, Options{StorageFactory: factory, MaxConcurrentChecks: 2})
 		b2 := open(t, dsn, Options{}) // a second node: no S3
 
-		creds, _ := ParseCredentials("env:AK,SK")
+		creds, _ := userstore.ParseCredentials("env:AK,SK")
 		users := []User{
-			{Name: "alice", PasswordHash: hash(t, "secret"), Storage: StorageSpec{Root: root},
+			{Name: "alice", PasswordHash: hash(t, "secret"), Storage: userstore.StorageSpec{Root: root},
 				Perms: ftpserver.PermAll, MaxSessions: 3, RequireTLS: true},
-			{Name: "bob", PasswordHash: hash(t, "secret"), Storage: StorageSpec{Root: root}},
-			{Name: "carol", PasswordHash: hash(t, "secret"), Disabled: true, Storage: StorageSpec{Root: root}},
-			{Name: "s3user", PasswordHash: hash(t, "secret"), Storage: StorageSpec{Kind: StorageS3,
+			{Name: "bob", PasswordHash: hash(t, "secret"), Storage: userstore.StorageSpec{Root: root}},
+			{Name: "carol", PasswordHash: hash(t, "secret"), Disabled: true, Storage: userstore.StorageSpec{Root: root}},
+			{Name: "s3user", PasswordHash: hash(t, "secret"), Storage: userstore.StorageSpec{Kind: userstore.StorageS3,
 				Endpoint: "http://127.0.0.1:9000", Bucket: "media", Prefix: "u/", Region: "us-east-1", Credentials: creds},
 				Perms: ftpserver.PermReadOnly | ftpserver.PermWrite},
 		}
@@ -127,7 +128,7 @@ func TestStore(t *testing.T) {
 			}
 			al := got[0]
 			if al.Perms != ftpserver.PermAll || al.MaxSessions != 3 || !al.RequireTLS || al.Disabled ||
-				al.Storage.Kind != StorageLocal || al.Storage.Root != root || al.Created.IsZero() || !al.Created.Equal(al.Updated) {
+				al.Storage.Kind != userstore.StorageLocal || al.Storage.Root != root || al.Created.IsZero() || !al.Created.Equal(al.Updated) {
 				t.Fatalf("alice = %+v", al)
 			}
 			if got[1].Perms != ftpserver.PermReadOnly {
@@ -263,7 +264,7 @@ func TestStore(t *testing.T) {
 		t.Run("an invalid update changes nothing", func(t *testing.T) {
 			err := a.Update(ctx, "alice", func(u *User) error {
 				u.MaxSessions = 9
-				u.Storage = StorageSpec{Kind: StorageS3} // no bucket
+				u.Storage = userstore.StorageSpec{Kind: userstore.StorageS3} // no bucket
 				return nil
 			})
 			if err == nil || !strings.Contains(err.Error(), "needs a bucket") {
@@ -313,15 +314,15 @@ func TestUserValidation(t *testing.T) {
 		u    User
 		want string
 	}{
-		{"a name with a space", User{Name: "a b", PasswordHash: h, Storage: StorageSpec{Root: "/srv"}}, "contains a space"},
-		{"a malformed hash", User{Name: "u", PasswordHash: "secret", Storage: StorageSpec{Root: "/srv"}}, "password hash"},
+		{"a name with a space", User{Name: "a b", PasswordHash: h, Storage: userstore.StorageSpec{Root: "/srv"}}, "contains a space"},
+		{"a malformed hash", User{Name: "u", PasswordHash: "secret", Storage: userstore.StorageSpec{Root: "/srv"}}, "password hash"},
 		{"no storage", User{Name: "u", PasswordHash: h}, "no storage"},
-		{"a relative root", User{Name: "u", PasswordHash: h, Storage: StorageSpec{Root: "srv"}}, "not an absolute path"},
-		{"a local root with S3 settings", User{Name: "u", PasswordHash: h, Storage: StorageSpec{Root: "/srv", Bucket: "b"}}, "cannot have S3 settings"},
-		{"S3 without a bucket", User{Name: "u", PasswordHash: h, Storage: StorageSpec{Kind: StorageS3}}, "needs a bucket"},
-		{"S3 with a root", User{Name: "u", PasswordHash: h, Storage: StorageSpec{Kind: StorageS3, Bucket: "b", Root: "/x"}}, "cannot have a local root"},
-		{"an unknown storage kind", User{Name: "u", PasswordHash: h, Storage: StorageSpec{Kind: "ftp", Root: "/x"}}, "unknown storage kind"},
-		{"negative max sessions", User{Name: "u", PasswordHash: h, MaxSessions: -1, Storage: StorageSpec{Root: "/srv"}}, "negative"},
+		{"a relative root", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Root: "srv"}}, "not an absolute path"},
+		{"a local root with S3 settings", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Root: "/srv", Bucket: "b"}}, "cannot have S3 settings"},
+		{"S3 without a bucket", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Kind: userstore.StorageS3}}, "needs a bucket"},
+		{"S3 with a root", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Kind: userstore.StorageS3, Bucket: "b", Root: "/x"}}, "cannot have a local root"},
+		{"an unknown storage kind", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Kind: "ftp", Root: "/x"}}, "unknown storage kind"},
+		{"negative max sessions", User{Name: "u", PasswordHash: h, MaxSessions: -1, Storage: userstore.StorageSpec{Root: "/srv"}}, "negative"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
 			err := tc.u.Validate()
@@ -335,23 +336,23 @@ func TestUserValidation(t *testing.T) {
 func TestParseCredentials(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want Credentials
+		want userstore.Credentials
 		err  bool
 	}{
-		{"", Credentials{}, false},
-		{"env:AK,SK", Credentials{AccessKeyEnv: "AK", SecretKeyEnv: "SK"}, false},
-		{"env:AK,SK,TOK", Credentials{AccessKeyEnv: "AK", SecretKeyEnv: "SK", SessionTokenEnv: "TOK"}, false},
-		{"profile:backup", Credentials{Profile: "backup"}, false},
-		{"env:AK", Credentials{}, true},
-		{"env:AK,1SK", Credentials{}, true},
-		{"env:AK,SK,T,X", Credentials{}, true},
-		{"profile:", Credentials{}, true},
-		{"profile:a b", Credentials{}, true},
-		{"AKIAXXXX:secret", Credentials{}, true},
+		{"", userstore.Credentials{}, false},
+		{"env:AK,SK", userstore.Credentials{AccessKeyEnv: "AK", SecretKeyEnv: "SK"}, false},
+		{"env:AK,SK,TOK", userstore.Credentials{AccessKeyEnv: "AK", SecretKeyEnv: "SK", SessionTokenEnv: "TOK"}, false},
+		{"profile:backup", userstore.Credentials{Profile: "backup"}, false},
+		{"env:AK", userstore.Credentials{}, true},
+		{"env:AK,1SK", userstore.Credentials{}, true},
+		{"env:AK,SK,T,X", userstore.Credentials{}, true},
+		{"profile:", userstore.Credentials{}, true},
+		{"profile:a b", userstore.Credentials{}, true},
+		{"AKIAXXXX:secret", userstore.Credentials{}, true},
 	} {
-		got, err := ParseCredentials(tc.in)
+		got, err := userstore.ParseCredentials(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("ParseCredentials(%q) = %+v, %v", tc.in, got, err)
+			t.Errorf("userstore.ParseCredentials(%q) = %+v, %v", tc.in, got, err)
 		}
 		if err == nil && got.String() != tc.in {
 			t.Errorf("String() = %q, want %q", got.String(), tc.in)
@@ -362,7 +363,7 @@ func TestParseCredentials(t *testing.T) {
 func TestCredentialsFromEnvNamesTheMissingVariable(t *testing.T) {
 	t.Setenv("FERRY_TEST_AK", "ak")
 	t.Setenv("FERRY_TEST_SK", "")
-	c := Credentials{AccessKeyEnv: "FERRY_TEST_AK", SecretKeyEnv: "FERRY_TEST_SK"}
+	c := userstore.Credentials{AccessKeyEnv: "FERRY_TEST_AK", SecretKeyEnv: "FERRY_TEST_SK"}
 	if _, _, _, err := c.FromEnv(); err == nil || !strings.Contains(err.Error(), "FERRY_TEST_SK is not set") {
 		t.Fatalf("FromEnv = %v", err)
 	}
