@@ -130,7 +130,9 @@ func TestSessionCaps(t *testing.T) {
 		c := dial(t, srv.Addr)
 		c.login("ro", "p")
 		a.do(221, "QUIT")
-		time.Sleep(50 * time.Millisecond)
+		if rest, err := io.ReadAll(a.conn); err != nil || len(rest) != 0 { // the server closed it
+			t.Fatalf("after QUIT: %q, %v", rest, err)
+		}
 		d := dial(t, srv.Addr)
 		d.login("u", "p")
 	})
@@ -278,7 +280,7 @@ func roundTrip(addr, name, data string) error {
 }
 
 func TestShutdownLetsTransfersFinish(t *testing.T) {
-	big := strings.Repeat("y", 4<<20)
+	big := strings.Repeat("y", 32<<20) // more than the loopback socket buffers hold
 	srv, _ := newMemServer(t, ftpserver.Options{}, map[string]string{"big": big})
 	idle := dial(t, srv.Addr)
 	idle.login("u", "p")
@@ -294,7 +296,11 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 		done <- srv.Shutdown(ctx)
 	}()
 	idle.expect(421) // idle sessions are told and closed at once
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) while a transfer was running", err)
+	default:
+	}
 	n, _ := io.Copy(io.Discard, d) // the running transfer completes
 	d.Close()
 	c.expect(226)

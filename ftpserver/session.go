@@ -95,10 +95,12 @@ func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id s
 // serve runs the command loop until QUIT, a timeout or a dropped connection.
 func (s *session) serve() {
 	defer func() {
-		s.close()
+		// The slot is free before the client sees the connection close, so
+		// a client that reconnects at once is not refused by the cap.
 		if s.ident != nil {
 			s.srv.releaseUser(s.ident.User)
 		}
+		s.close()
 	}()
 	s.log.Info("connected", "remote", s.remote.String(), "local", s.local.String())
 	start := time.Now()
