@@ -52,16 +52,16 @@ func TestDataPorts(t *testing.T) {
 		// blocked by other servers' TIME_WAIT sockets.
 		addr, _ := startProxy(t, "127.0.0.5:0", Options{Backend: back.Addr, ActiveSourcePort: 20})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("TYPE I", 200)
-		cl, err := net.Listen("tcp", net.JoinHostPort(addrPortOf(tc.c.LocalAddr()).Addr().String(), "0"))
+		login(t, tc)
+		tc.Do(200, "TYPE I")
+		cl, err := net.Listen("tcp", net.JoinHostPort(addrPortOf(tc.Conn().LocalAddr()).Addr().String(), "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer cl.Close()
 		arg, _ := ftp.FormatPORT(addrPortOf(cl.Addr()))
-		tc.cmd("PORT "+arg, 200)
-		tc.cmd("RETR f.bin", 150)
+		tc.Do(200, "PORT %s", arg)
+		tc.Do(150, "RETR f.bin")
 		cl.(*net.TCPListener).SetDeadline(time.Now().Add(testTimeout))
 		c, err := cl.Accept()
 		if err != nil {
@@ -72,7 +72,7 @@ func TestDataPorts(t *testing.T) {
 		}
 		b, _ := io.ReadAll(c)
 		c.Close()
-		tc.expect(226)
+		tc.Expect(226)
 		back.check(t, b)
 	})
 }

@@ -114,6 +114,13 @@ func (c *Client) Read() (int, string) {
 	return code, msg
 }
 
+// ReadReply reads one reply as an ftp.Reply.
+func (c *Client) ReadReply() ftp.Reply {
+	c.t.Helper()
+	code, msg := c.Read()
+	return ftp.Reply{Code: code, Lines: strings.Split(msg, "\n")}
+}
+
 // ReadLine reads one raw line of the control connection.
 func (c *Client) ReadLine() (string, error) { return c.r.ReadLine() }
 
