@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/dataport"
 	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
@@ -24,6 +25,19 @@ type dataSetup struct {
 	clientTarget netip.AddrPort   // client active: the proxy connects
 	serverLn     *net.TCPListener // server active
 	serverTarget netip.AddrPort   // server passive
+
+	// early is the connection to the server's passive port, dialed as soon
+	// as the server announced it (as curl and most clients do), so the
+	// transfer command does not wait for a connect. mu guards it: a
+	// transfer takes it while an ABOR may close the setup.
+	mu    sync.Mutex
+	early chan earlyDial
+}
+
+// earlyDial is the result of dialing the server's passive port.
+type earlyDial struct {
+	c   net.Conn
+	err error
 }
 
 func (d *dataSetup) close() {
@@ -33,6 +47,23 @@ func (d *dataSetup) close() {
 	if d.serverLn != nil {
 		d.serverLn.Close()
 	}
+	if ch := d.takeEarly(); ch != nil {
+		go func() { // a setup no transfer used
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+	}
+}
+
+// takeEarly returns the channel of the early dial, which the caller now
+// owns (close no longer closes it).
+func (d *dataSetup) takeEarly() chan earlyDial {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ch := d.early
+	d.early = nil
+	return ch
 }
 
 func (d *dataSetup) clientMode() string {
@@ -89,7 +120,7 @@ func (s *session) clientPassive(cmd ftp.Command) {
 		}
 	}
 	s.replaceSetup(nil)
-	ln, err := listenData(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
+	ln, err := dataport.Listen(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
 	if err != nil {
 		s.log.Warn("cannot open client-side data listener", "err", err)
 		s.reply(425, "Cannot open data connection.")
@@ -140,7 +171,7 @@ func (s *session) serverSide(d *dataSetup) {
 		s.send(&pending{verb: d.clientVerb, kind: kData, sent: verb, setup: d}, verb)
 		return
 	}
-	ln, err := listenData(s.serverLocal.Addr(), o.DataPortMin, o.DataPortMax)
+	ln, err := dataport.Listen(s.serverLocal.Addr(), o.DataPortMin, o.DataPortMax)
 	if err != nil {
 		d.close()
 		s.log.Warn("cannot open server-side data listener", "err", err)
@@ -203,6 +234,15 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 			return fail(425, "Cannot open data connection.")
 		}
 		d.serverTarget = target
+		ch := make(chan earlyDial, 1)
+		d.mu.Lock()
+		d.early = ch
+		d.mu.Unlock()
+		go func() {
+			deadline := time.Now().Add(s.p.opts.DataTimeout)
+			c, err := s.dialServerData(context.Background(), target, deadline)
+			ch <- earlyDial{c, err}
+		}()
 	default: // PORT, EPRT
 		if rep.Code != 200 {
 			if rep.Code < 400 {
@@ -408,7 +448,7 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 	if x.d.clientLn != nil {
 		c, err = x.acceptFrom(x.d.clientLn, s.clientAddr.Addr(), deadline, "client")
 	} else {
-		c, err = x.dial(s.clientLocal.Addr(), o.ActiveSourcePort, x.d.clientTarget, deadline)
+		c, err = dial(x.ctx, s.clientLocal.Addr(), o.ActiveSourcePort, x.d.clientTarget, deadline)
 	}
 	if err != nil {
 		return nil, err
@@ -437,17 +477,20 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	var err error
 	if x.d.serverLn != nil {
 		c, err = x.acceptFrom(x.d.serverLn, s.serverAddr.Addr(), deadline, "server")
-	} else {
-		c, err = x.dial(s.serverLocal.Addr(), 0, x.d.serverTarget, deadline)
-		if err == nil && o.ProxyProtocol != 0 {
-			// The server checks that a passive data connection comes from
-			// the client of the control connection: name it, as on the
-			// control connection.
-			_, err = c.Write(proxyproto.Append(nil, o.ProxyProtocol, s.clientAddr, x.d.serverTarget))
-			if err != nil {
-				c.Close()
-			}
+	} else if ch := x.d.takeEarly(); ch != nil {
+		select {
+		case r := <-ch:
+			c, err = r.c, r.err
+		case <-x.ctx.Done():
+			go func() { // the transfer was cancelled while the dial ran
+				if r := <-ch; r.c != nil {
+					r.c.Close()
+				}
+			}()
+			return nil, errors.New("aborted")
 		}
+	} else {
+		c, err = s.dialServerData(x.ctx, x.d.serverTarget, deadline)
 	}
 	if err != nil {
 		return nil, err
@@ -466,6 +509,23 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	}
 	tc.SetDeadline(time.Time{})
 	return tc, nil
+}
+
+// dialServerData connects to the server's passive data port, with the
+// PROXY header the server expects when the proxy sends them.
+func (s *session) dialServerData(ctx context.Context, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
+	o := &s.p.opts
+	c, err := dial(ctx, s.serverLocal.Addr(), 0, target, deadline)
+	if err == nil && o.ProxyProtocol != 0 {
+		// The server checks that a passive data connection comes from the
+		// client of the control connection: name it, as on the control
+		// connection.
+		if _, err = c.Write(proxyproto.Append(nil, o.ProxyProtocol, s.clientAddr, target)); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, err
 }
 
 // acceptFrom accepts the one connection from ip; connections from other
@@ -488,15 +548,15 @@ func (x *transfer) acceptFrom(ln *net.TCPListener, ip netip.Addr, deadline time.
 }
 
 // dial connects from local (port lport, 0 for any) to target.
-func (x *transfer) dial(local netip.Addr, lport int, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
-	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}}
+func dial(ctx context.Context, local netip.Addr, lport int, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}, Control: bindNoPort}
 	if lport != 0 {
 		d.Control = reuseAddr
 	}
-	c, err := d.DialContext(x.ctx, "tcp", target.String())
+	c, err := d.DialContext(ctx, "tcp", target.String())
 	if err != nil && lport != 0 {
-		d.LocalAddr, d.Control = &net.TCPAddr{IP: local.AsSlice()}, nil
-		c, err = d.DialContext(x.ctx, "tcp", target.String())
+		d.LocalAddr, d.Control = &net.TCPAddr{IP: local.AsSlice()}, bindNoPort
+		c, err = d.DialContext(ctx, "tcp", target.String())
 	}
 	return c, err
 }

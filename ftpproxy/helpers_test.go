@@ -37,7 +37,7 @@ func (l *logBuf) String() string {
 
 // startProxy runs a proxy on addr ("127.0.0.1:0" when empty) until the test
 // ends and returns its address and log.
-func startProxy(t *testing.T, addr string, opts Options) (string, *logBuf) {
+func startProxy(t testing.TB, addr string, opts Options) (string, *logBuf) {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"

@@ -132,7 +132,8 @@ type Options struct {
 	// servers behind NAT that announce a private address).
 	UseControlIPForPASV bool
 	// DataPortMin and DataPortMax bound the ports of the proxy's data
-	// listeners, chosen at random (crypto/rand). Zero: the kernel chooses.
+	// listeners, chosen at random (crypto/rand). Zero: any port from 1024
+	// to 65535.
 	DataPortMin, DataPortMax int
 	// ActiveSourcePort is the local port active connections to the client
 	// come from: 0 for an ephemeral port, 20 for the classic FTP data port

@@ -24,6 +24,21 @@ func reuseAddr(network, address string, c syscall.RawConn) error {
 	return serr
 }
 
+// bindNoPort sets IP_BIND_ADDRESS_NO_PORT on a socket bound to a local
+// address before connect, so the port is chosen at connect time for the
+// whole 4-tuple: binding port 0 instead searches the ephemeral range past
+// every port in TIME_WAIT, which a data connection per transfer makes slow.
+func bindNoPort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
 // originalDst returns the destination a connection had before an
 // nftables/iptables REDIRECT or DNAT (SO_ORIGINAL_DST, IP6T_SO_ORIGINAL_DST).
 func originalDst(c net.Conn) (netip.AddrPort, error) {
