@@ -40,8 +40,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// ferryBinary builds cmd/ferry once for the package's tests and returns
-// the binary's path.
+// ferryBinary builds cmd/ferry once for the package's tests, with the
+// Dockerfile's own go build command (VERSION set to versionForTests), and
+// returns the binary's path: the tests run the binary the image ships.
 func ferryBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -49,11 +50,18 @@ func ferryBinary(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "ferry"), "../cmd/ferry")
+		var line string
+		if line, buildErr = dockerGoBuild(t, filepath.Join(buildDir, "ferry")); buildErr != nil {
+			return
+		}
+		cmd := exec.Command("sh", "-c", line)
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "VERSION="+versionForTests)
 		buildOut, buildErr = cmd.CombinedOutput()
+		buildOut = append([]byte(line+"\n"), buildOut...)
 	})
 	if buildErr != nil {
-		t.Fatalf("go build ../cmd/ferry: %v\n%s", buildErr, buildOut)
+		t.Fatalf("building ferry as the Dockerfile does: %v\n%s", buildErr, buildOut)
 	}
 	return filepath.Join(buildDir, "ferry")
 }
