@@ -1,11 +1,9 @@
 package contrib
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/textproto"
 	"os"
@@ -228,8 +226,6 @@ func passwordHash(t *testing.T, ferry, password string) string {
 	return strings.TrimSpace(string(out))
 }
 
-var listeningRe = regexp.MustCompile(`ferry FTP server listening.*addr"?[=:]"?([^\s"]+)`)
-
 // serveAndLogIn starts ferry serve --config config on ip, port 0, appending
 // its log to logPath; fails every login of failedLogins on one control
 // connection, logs in as alice, and stops the server.
@@ -243,49 +239,7 @@ func serveAndLogIn(t *testing.T, ferry, config, ip, logPath string) {
 	}
 	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, ferry, "serve", "--config", config, "--listen", net.JoinHostPort(ip, "0"))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Copy the log to the file and report the listening address.
-	addrc := make(chan string, 1)
-	copied := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		found := false
-		for sc.Scan() {
-			line := sc.Text()
-			if _, err := io.WriteString(logFile, line+"\n"); err != nil {
-				copied <- err
-				return
-			}
-			if m := listeningRe.FindStringSubmatch(line); m != nil && !found {
-				found = true
-				addrc <- m[1]
-			}
-		}
-		if !found {
-			close(addrc)
-		}
-		copied <- sc.Err()
-	}()
-	stop := func() {
-		cmd.Process.Signal(os.Interrupt)
-		if err := <-copied; err != nil {
-			t.Errorf("copying ferry's log: %v", err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("ferry serve: %v", err)
-		}
-	}
-	addr, ok := <-addrc
-	if !ok {
-		stop()
-		t.Fatal("ferry serve stopped without logging its address")
-	}
+	addr, stop := startFerry(t, cmd, logFile)
 	defer stop()
 
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)

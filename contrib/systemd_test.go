@@ -2,6 +2,10 @@ package contrib
 
 import (
 	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const unitPath = "systemd/ferry.service"
@@ -138,6 +143,96 @@ func TestSystemdUnitVerifies(t *testing.T) {
 			t.Errorf("exposure level %s %s, want at most 2.0:\n%s", m[1], m[2], out)
 		} else {
 			t.Logf("systemd-analyze security: exposure level %s %s", m[1], m[2])
+		}
+	})
+}
+
+// TestSystemdUnitPrivileges runs a built ferry with the unit's privileges
+// but without systemd, through util-linux's setpriv: an unprivileged uid
+// (nobody: CI has no ferry user), the unit's AmbientCapabilities= and
+// CapabilityBoundingSet=, and no new privileges. ferry must then bind port
+// 21 (on 127.0.21.1, a loopback address no other test uses) and answer
+// there, and must fail to without the ambient capability. It needs root.
+func TestSystemdUnitPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" || os.Getenv("FERRY_REQUIRE_ROOT") == "1" {
+			t.Fatal("this test needs root to change to an unprivileged user")
+		}
+		t.Skip("needs root to change to an unprivileged user")
+	}
+	setpriv := requireTool(t, "setpriv", "util-linux")
+	settings := unitSettings(t, unitPath)
+	caps := func(key string) string {
+		for s := range settings {
+			if v, ok := strings.CutPrefix(s, key+"="); ok {
+				var out []string
+				for _, c := range strings.Fields(v) {
+					out = append(out, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+				}
+				return strings.Join(out, ",")
+			}
+		}
+		t.Fatalf("%s has no %s=", unitPath, key)
+		return ""
+	}
+	ambient, bounding := caps("AmbientCapabilities"), caps("CapabilityBoundingSet")
+	if !settings["NoNewPrivileges=yes"] {
+		t.Fatalf("%s lacks NoNewPrivileges=yes", unitPath)
+	}
+	ferry := ferryBinary(t)
+	root, err := os.MkdirTemp("", "ferry-unit-root-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const listen = "127.0.21.1:21"
+	command := func(ctx context.Context, ambientCaps string) *exec.Cmd {
+		args := []string{"--reuid=65534", "--regid=65534", "--clear-groups",
+			"--inh-caps=-all" + ambientCaps, "--bounding-set=-all," + strings.TrimPrefix(bounding, ","), "--no-new-privs"}
+		if ambientCaps != "" {
+			args = append(args, "--ambient-caps=-all"+ambientCaps)
+		}
+		args = append(args, ferry, "serve", "--listen", listen, root)
+		return exec.CommandContext(ctx, setpriv, args...)
+	}
+
+	t.Run("with the unit's capabilities ferry serves port 21 as nobody", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := command(ctx, ","+ambient)
+		addr, stop := startFerry(t, cmd, io.Discard)
+		defer stop()
+		if addr != listen {
+			t.Errorf("ferry listens on %s, want %s", addr, listen)
+		}
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$`).Match(status) {
+			t.Errorf("ferry does not run as uid 65534:\n%s", status)
+		}
+		if !regexp.MustCompile(`(?m)^NoNewPrivs:\s+1$`).Match(status) {
+			t.Errorf("ferry runs without no_new_privs:\n%s", status)
+		}
+		c, err := textproto.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, msg, err := c.ReadResponse(220); err != nil {
+			t.Fatalf("greeting: %v %s", err, msg)
+		}
+	})
+	t.Run("without the ambient capability binding port 21 fails", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := command(ctx, "").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "permission denied") {
+			t.Errorf("ferry without CAP_NET_BIND_SERVICE: %v\n%s", err, out)
 		}
 	})
 }
