@@ -9,32 +9,32 @@ import (
 	"github.com/ferryftp/ferry/ftp"
 )
 
-func (s *session) cmdUSER(arg string) bool {
+func (s *session) cmdUSER(arg string) error {
 	if s.ident != nil {
 		s.reply(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
-		return true
+		return nil
 	}
 	switch {
 	case !utf8.ValidString(arg):
 		s.reply(ftp.CodeArgSyntax, "User name is not valid UTF-8 (RFC 2640); send it in UTF-8.")
-		return true
+		return nil
 	case hasControl(arg):
 		s.reply(ftp.CodeArgSyntax, "User name contains control characters.")
-		return true
+		return nil
 	}
 	s.pendingUser = arg
 	s.reply(ftp.CodeNeedPassword, "Password required for "+arg+".")
-	return true
+	return nil
 }
 
-func (s *session) cmdPASS(arg string) bool {
+func (s *session) cmdPASS(arg string) error {
 	if s.ident != nil {
 		s.reply(ftp.CodeSuperfluous, "Already logged in.")
-		return true
+		return nil
 	}
 	if s.pendingUser == "" {
 		s.reply(ftp.CodeBadSequence, "Send USER first.")
-		return true
+		return nil
 	}
 	user := s.pendingUser
 	s.pendingUser = ""
@@ -47,7 +47,7 @@ func (s *session) cmdPASS(arg string) bool {
 		if err != nil && !errors.Is(err, ErrAuthFailed) {
 			s.log.Error("authenticator failed", "user", user, "err", err)
 			s.reply(ftp.CodeNotAvailable, "Login temporarily unavailable; try again later.")
-			return false
+			return errCloseSession
 		}
 		s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
 		banned := s.srv.book.LoginFailed(ip)
@@ -55,21 +55,21 @@ func (s *session) cmdPASS(arg string) bool {
 			select {
 			case <-time.After(o.LoginFailDelay):
 			case <-s.ctx.Done():
-				return false
+				return errCloseSession
 			}
 		}
 		if banned {
 			s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
 			s.reply(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
-			return false
+			return errCloseSession
 		}
 		s.reply(ftp.CodeNotLoggedIn, "Login incorrect.")
-		return !s.countUnknown()
+		return s.countUnknown()
 	}
 	if ident.RequireTLS && s.tlsConn == nil {
 		s.log.Warn("login refused: user requires TLS", "user", ident.User)
 		s.reply(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
-		return true
+		return nil
 	}
 	limit := ident.MaxSessions
 	if limit == 0 {
@@ -78,11 +78,11 @@ func (s *session) cmdPASS(arg string) bool {
 	if !s.srv.acquireUser(ident.User, limit) {
 		s.log.Warn("per-user session cap reached", "user", ident.User)
 		s.reply(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
-		return false
+		return errCloseSession
 	}
 	if !s.entry.LoggedIn() { // evicted while the password was checked
 		s.srv.releaseUser(ident.User)
-		return false
+		return errCloseSession
 	}
 	s.srv.book.LoginSucceeded(ip)
 	s.ident = ident
@@ -92,20 +92,20 @@ func (s *session) cmdPASS(arg string) bool {
 	s.log = s.log.With("user", ident.User)
 	s.log.Info("logged in", "anonymous", ident.Anonymous, "perms", ident.Perms.String())
 	s.reply(ftp.CodeLoggedIn, "User "+ident.User+" logged in.")
-	return true
+	return nil
 }
 
-func (s *session) cmdACCT(string) bool {
+func (s *session) cmdACCT(string) error {
 	if s.ident == nil {
 		s.reply(ftp.CodeBadSequence, "Log in with USER and PASS; no account is needed.")
-		return true
+		return nil
 	}
 	s.reply(ftp.CodeSuperfluous, "ACCT not needed at this site.")
-	return true
+	return nil
 }
 
 // cmdREIN logs the user out and resets the session, keeping the connection.
-func (s *session) cmdREIN(string) bool {
+func (s *session) cmdREIN(string) error {
 	s.closePassive()
 	if s.ident != nil {
 		s.srv.releaseUser(s.ident.User)
@@ -125,12 +125,12 @@ func (s *session) cmdREIN(string) bool {
 	s.mlstFacts = ftp.DefaultFacts
 	s.hashAlgo = "SHA-256"
 	s.reply(ftp.CodeServiceReady, "Session reset; log in again.")
-	return true
+	return nil
 }
 
 // cmdQUIT says goodbye; with a transfer running it answers after it ends.
-func (s *session) cmdQUIT(string) bool {
+func (s *session) cmdQUIT(string) error {
 	s.waitTransfer() // a running transfer sends its 226 first
 	s.reply(ftp.CodeClosing, "Goodbye.")
-	return false
+	return errCloseSession
 }

@@ -52,30 +52,30 @@ func (s *session) closePassive() {
 	}
 }
 
-func (s *session) cmdPORT(arg string) bool {
+func (s *session) cmdPORT(arg string) error {
 	if !s.activeAllowed() {
-		return true
+		return nil
 	}
 	ap, err := ftp.ParsePORT(arg)
 	if err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	s.setActive(ap, "PORT")
-	return true
+	return nil
 }
 
-func (s *session) cmdEPRT(arg string) bool {
+func (s *session) cmdEPRT(arg string) error {
 	if !s.activeAllowed() {
-		return true
+		return nil
 	}
 	ap, err := ftp.ParseEPRT(arg)
 	if err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	s.setActive(ap, "EPRT")
-	return true
+	return nil
 }
 
 func (s *session) activeAllowed() bool {
@@ -114,36 +114,36 @@ func (s *session) setActive(ap netip.AddrPort, verb string) {
 	s.reply(ftp.CodeOK, verb+" command successful.")
 }
 
-func (s *session) cmdPASV(string) bool {
+func (s *session) cmdPASV(string) error {
 	if s.epsvAll {
 		s.reply(ftp.CodeBadSequence, "Only EPSV is allowed after EPSV ALL.")
-		return true
+		return nil
 	}
 	if !s.local.Addr().Unmap().Is4() {
 		s.reply(ftp.CodeNotImplemented, "PASV works over IPv4 only; use EPSV.")
-		return true
+		return nil
 	}
 	port, ok := s.openPassive()
 	if !ok {
-		return true
+		return nil
 	}
 	msg, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.pasvAddr(), port))
 	if err != nil {
 		s.closePassive()
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	s.reply(ftp.CodePassive, msg)
-	return true
+	return nil
 }
 
-func (s *session) cmdEPSV(arg string) bool {
+func (s *session) cmdEPSV(arg string) error {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "":
 	case "ALL":
 		s.epsvAll = true
 		s.reply(ftp.CodeOK, "EPSV ALL accepted; only EPSV from now on.")
-		return true
+		return nil
 	case "1", "2":
 		want := "1"
 		if !s.local.Addr().Unmap().Is4() {
@@ -151,18 +151,18 @@ func (s *session) cmdEPSV(arg string) bool {
 		}
 		if arg != want {
 			s.reply(ftp.CodeNetProtoNotSupported, "Network protocol not supported, use ("+want+")")
-			return true
+			return nil
 		}
 	default:
 		s.reply(ftp.CodeArgSyntax, "EPSV takes 1, 2, ALL or no argument.")
-		return true
+		return nil
 	}
 	port, ok := s.openPassive()
 	if !ok {
-		return true
+		return nil
 	}
 	s.reply(ftp.CodeExtendedPassive, ftp.FormatEPSVReply(port))
-	return true
+	return nil
 }
 
 // pasvAddr is the address a PASV reply announces to this client.

@@ -6,19 +6,19 @@ import (
 	"github.com/ferryftp/ferry/ftp"
 )
 
-func (s *session) cmdPWD(string) bool {
+func (s *session) cmdPWD(string) error {
 	s.reply(ftp.CodePathCreated, quotePath(s.cwd)+" is the current directory.")
-	return true
+	return nil
 }
 
-func (s *session) cmdCWD(arg string) bool {
+func (s *session) cmdCWD(arg string) error {
 	s.chdir(arg)
-	return true
+	return nil
 }
 
-func (s *session) cmdCDUP(string) bool {
+func (s *session) cmdCDUP(string) error {
 	s.chdir("..")
-	return true
+	return nil
 }
 
 func (s *session) chdir(arg string) {
@@ -36,48 +36,48 @@ func (s *session) chdir(arg string) {
 
 // cmdSMNT answers 202: each user has exactly one file system here, so there
 // is nothing to mount (RFC 959 lists 202 among SMNT's replies).
-func (s *session) cmdSMNT(string) bool {
+func (s *session) cmdSMNT(string) error {
 	s.reply(ftp.CodeSuperfluous, "SMNT not needed: one file system per user.")
-	return true
+	return nil
 }
 
-func (s *session) cmdMKD(arg string) bool {
+func (s *session) cmdMKD(arg string) error {
 	if !s.need(PermMkdir) {
-		return true
+		return nil
 	}
 	vp, name, ok := s.target(arg)
 	if !ok {
-		return true
+		return nil
 	}
 	if err := s.ident.FS.Mkdir(s.ctx, name); err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	s.log.Info("created directory", "path", vp)
 	s.reply(ftp.CodePathCreated, quotePath(vp)+" created.")
-	return true
+	return nil
 }
 
-func (s *session) cmdRMD(arg string) bool {
+func (s *session) cmdRMD(arg string) error {
 	if !s.need(PermDelete) {
-		return true
+		return nil
 	}
 	vp, name, ok := s.target(arg)
 	if !ok {
-		return true
+		return nil
 	}
 	if vp == "/" {
 		s.reply(ftp.CodeFileUnavailable, "Cannot remove the root directory.")
-		return true
+		return nil
 	}
 	if err := s.ident.FS.RemoveDir(s.ctx, name); err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	if s.cwd == vp || len(s.cwd) > len(vp) && s.cwd[:len(vp)+1] == vp+"/" {
 		s.cwd = path.Dir(vp)
 	}
 	s.log.Info("removed directory", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "Directory removed.")
-	return true
+	return nil
 }

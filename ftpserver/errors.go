@@ -51,3 +51,13 @@ func replyFor(err error) *ftp.Error {
 		return &ftp.Error{Code: ftp.CodeLocalError, Message: "Local error in processing."}
 	}
 }
+
+// errCloseSession ends the session without a further reply: a handler
+// returns it when it has said goodbye itself (QUIT) or when the control
+// connection can no longer be answered (a failed TLS handshake).
+var errCloseSession = errors.New("ftpserver: session closed")
+
+// ftpErr is the reply with code and msg that dispatch sends for a handler.
+func ftpErr(code int, msg string) error {
+	return &ftp.Error{Code: code, Message: msg}
+}

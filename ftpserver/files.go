@@ -81,15 +81,15 @@ func (s *session) typeName() string {
 	return "ASCII"
 }
 
-func (s *session) cmdRETR(arg string) bool {
+func (s *session) cmdRETR(arg string) error {
 	off := s.restOffset
 	s.restOffset = 0
 	if !s.need(PermRead) {
-		return true
+		return nil
 	}
 	vp, name, ok := s.target(arg)
 	if !ok {
-		return true
+		return nil
 	}
 	// Open first and describe the open file: one path resolution, and the
 	// size belongs to the very file that is sent.
@@ -97,7 +97,7 @@ func (s *session) cmdRETR(arg string) bool {
 	if err != nil {
 		s.takeDataSetup()
 		s.replyErr(restErr(err, storage.CreateOptions{Offset: off}))
-		return true
+		return nil
 	}
 	fi, err := statOpen(s.ctx, s.ident.FS, name, rc)
 	switch {
@@ -105,17 +105,17 @@ func (s *session) cmdRETR(arg string) bool {
 		rc.Close()
 		s.takeDataSetup()
 		s.replyErr(err)
-		return true
+		return nil
 	case !fi.Mode().IsRegular():
 		rc.Close()
 		s.takeDataSetup()
 		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
-		return true
+		return nil
 	case off > fi.Size():
 		rc.Close()
 		s.takeDataSetup()
 		s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the file is shorter.")
-		return true
+		return nil
 	}
 	binary := s.binary
 	var pos func() int64
@@ -140,30 +140,30 @@ func (s *session) cmdRETR(arg string) bool {
 	size := max(fi.Size()-off, 0)
 	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), printable(arg), size)
 	s.startTransfer("RETR", vp, opening, size, pos, body, func(outcome) error { rc.Close(); return nil })
-	return true
+	return nil
 }
 
-func (s *session) cmdSTOR(arg string) bool {
+func (s *session) cmdSTOR(arg string) error {
 	off := s.restOffset
 	s.restOffset = 0
 	s.store("STOR", arg, storage.CreateOptions{Offset: off})
-	return true
+	return nil
 }
 
-func (s *session) cmdAPPE(arg string) bool {
+func (s *session) cmdAPPE(arg string) error {
 	s.restOffset = 0
 	s.store("APPE", arg, storage.CreateOptions{Append: true})
-	return true
+	return nil
 }
 
 // cmdSTOU stores under a new unique name (RFC 959; reply text per RFC 1123 4.1.2.9).
 // The name is chosen now and created, exclusively, once the data
 // connection is up; should another upload take it meanwhile, the transfer
 // fails with 553 and nothing is overwritten.
-func (s *session) cmdSTOU(arg string) bool {
+func (s *session) cmdSTOU(arg string) error {
 	s.restOffset = 0
 	if !s.need(PermWrite) {
-		return true
+		return nil
 	}
 	base := arg
 	if base == "" {
@@ -178,7 +178,7 @@ func (s *session) cmdSTOU(arg string) bool {
 		}
 		vp, name, ok := s.target(cand)
 		if !ok {
-			return true
+			return nil
 		}
 		if _, err := s.ident.FS.Stat(s.ctx, name); err == nil {
 			continue
@@ -189,14 +189,14 @@ func (s *session) cmdSTOU(arg string) bool {
 		} else if err != nil {
 			s.takeDataSetup()
 			s.replyErr(err)
-			return true
+			return nil
 		}
 		s.receive("STOU", vp, "FILE: "+printable(path.Base(vp)), name, opts)
-		return true
+		return nil
 	}
 	s.takeDataSetup()
 	s.reply(ftp.CodeBadFileName, "Could not find a unique file name.")
-	return true
+	return nil
 }
 
 // store starts an upload for STOR and APPE.
@@ -356,133 +356,133 @@ func discard(wc io.WriteCloser) bool {
 	return ok
 }
 
-func (s *session) cmdREST(arg string) bool {
+func (s *session) cmdREST(arg string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(arg), 10, 64)
 	if err != nil || n < 0 {
 		s.reply(ftp.CodeArgSyntax, "REST needs a non-negative byte offset.")
-		return true
+		return nil
 	}
 	s.restOffset = n
 	s.reply(ftp.CodePending, fmt.Sprintf("Restarting at %d. Send STOR or RETR to initiate transfer.", n))
-	return true
+	return nil
 }
 
-func (s *session) cmdALLO(string) bool {
+func (s *session) cmdALLO(string) error {
 	s.reply(ftp.CodeSuperfluous, "ALLO not needed at this site.")
-	return true
+	return nil
 }
 
-func (s *session) cmdDELE(arg string) bool {
+func (s *session) cmdDELE(arg string) error {
 	if !s.need(PermDelete) {
-		return true
+		return nil
 	}
 	vp, name, ok := s.target(arg)
 	if !ok {
-		return true
+		return nil
 	}
 	if err := s.ident.FS.Remove(s.ctx, name); err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	s.hashCache().drop(s.ident.FS, name)
 	s.log.Info("deleted", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "File deleted.")
-	return true
+	return nil
 }
 
-func (s *session) cmdRNFR(arg string) bool {
+func (s *session) cmdRNFR(arg string) error {
 	vp, _, _, ok := s.statArg(arg, PermRename)
 	if !ok {
-		return true
+		return nil
 	}
 	if vp == "/" {
 		s.reply(ftp.CodeFileUnavailable, "Cannot rename the root directory.")
-		return true
+		return nil
 	}
 	s.renameFrom = vp
 	s.reply(ftp.CodePending, "Ready for RNTO.")
-	return true
+	return nil
 }
 
-func (s *session) cmdRNTO(arg string) bool {
+func (s *session) cmdRNTO(arg string) error {
 	from := s.renameFrom
 	s.renameFrom = ""
 	if from == "" {
 		s.reply(ftp.CodeBadSequence, "Send RNFR first.")
-		return true
+		return nil
 	}
 	if !s.need(PermRename) {
-		return true
+		return nil
 	}
 	vp, name, ok := s.target(arg)
 	if !ok {
-		return true
+		return nil
 	}
 	if vp == "/" || strings.HasPrefix(vp+"/", from+"/") {
 		s.reply(ftp.CodeBadFileName, "Cannot move a directory into itself.")
-		return true
+		return nil
 	}
 	if err := s.ident.FS.Rename(s.ctx, fsName(from), name); err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	s.hashCache().drop(s.ident.FS, fsName(from))
 	s.hashCache().drop(s.ident.FS, name)
 	s.log.Info("renamed", "from", from, "to", vp)
 	s.reply(ftp.CodeFileActionOK, "Rename successful.")
-	return true
+	return nil
 }
 
-func (s *session) cmdSIZE(arg string) bool {
+func (s *session) cmdSIZE(arg string) error {
 	_, _, fi, ok := s.fileArg(arg, PermList)
 	if !ok {
-		return true
+		return nil
 	}
 	s.reply(ftp.CodeFileStatus, strconv.FormatInt(fi.Size(), 10))
-	return true
+	return nil
 }
 
-func (s *session) cmdMDTM(arg string) bool {
+func (s *session) cmdMDTM(arg string) error {
 	_, _, fi, ok := s.statArg(arg, PermList)
 	if !ok {
-		return true
+		return nil
 	}
 	s.reply(ftp.CodeFileStatus, ftp.FormatMDTM(fi.ModTime()))
-	return true
+	return nil
 }
 
 // cmdMFMT sets a file's modification time (draft-somers-ftp-mfxx).
-func (s *session) cmdMFMT(arg string) bool {
+func (s *session) cmdMFMT(arg string) error {
 	ts, p, found := strings.Cut(arg, " ")
 	if !found || p == "" {
 		s.reply(ftp.CodeArgSyntax, "MFMT needs a time and a path: MFMT YYYYMMDDHHMMSS path.")
-		return true
+		return nil
 	}
 	t, err := ftp.ParseMDTM(ts)
 	if err != nil {
 		s.reply(ftp.CodeArgSyntax, "Bad time; use YYYYMMDDHHMMSS in UTC.")
-		return true
+		return nil
 	}
 	if !s.need(PermWrite) {
-		return true
+		return nil
 	}
 	ch, ok := s.ident.FS.(storage.Chtimeser)
 	if !ok {
 		s.reply(ftp.CodeNotImplemented, "MFMT is not supported by this storage.")
-		return true
+		return nil
 	}
 	_, name, ok := s.target(p)
 	if !ok {
-		return true
+		return nil
 	}
 	before, err := s.ident.FS.Stat(s.ctx, name)
 	if err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	if err := ch.Chtimes(s.ctx, name, t); err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	// A file system may clamp a time it cannot hold (ext4 with small
 	// inodes stops at 2038) without an error: read it back, and never
@@ -492,10 +492,10 @@ func (s *session) cmdMFMT(arg string) bool {
 			s.log.Warn("MFMT: cannot put the old time back", "path", p, "err", err)
 		}
 		s.reply(ftp.CodeFileUnavailable, "The file system cannot store that time; the file keeps its old one.")
-		return true
+		return nil
 	}
 	s.reply(ftp.CodeFileStatus, "Modify="+ftp.FormatMDTM(t)+"; "+p)
-	return true
+	return nil
 }
 
 // sameSecond reports whether a stored time is the one asked for, allowing

@@ -96,7 +96,7 @@ func globPrefix(arg string) string {
 	return ""
 }
 
-func (s *session) cmdLIST(arg string) bool {
+func (s *session) cmdLIST(arg string) error {
 	p, all := parseListArgs(arg)
 	s.sendListing("LIST", p, all, func(w *bufio.Writer, l *listing) {
 		now := time.Now()
@@ -107,10 +107,10 @@ func (s *session) cmdLIST(arg string) bool {
 			w.WriteString("\r\n")
 		}
 	})
-	return true
+	return nil
 }
 
-func (s *session) cmdNLST(arg string) bool {
+func (s *session) cmdNLST(arg string) error {
 	p, all := parseListArgs(arg)
 	s.sendListing("NLST", p, all, func(w *bufio.Writer, l *listing) {
 		for _, fi := range l.entries {
@@ -119,17 +119,17 @@ func (s *session) cmdNLST(arg string) bool {
 			w.WriteString("\r\n")
 		}
 	})
-	return true
+	return nil
 }
 
-func (s *session) cmdMLSD(arg string) bool {
+func (s *session) cmdMLSD(arg string) error {
 	_, _, fi, ok := s.statArg(arg, PermList)
 	if !ok {
-		return true
+		return nil
 	}
 	if !fi.IsDir() {
 		s.reply(ftp.CodeFileUnavailable, "Not a directory; use MLST for a file.")
-		return true
+		return nil
 	}
 	facts := s.mlstFacts
 	s.sendListing("MLSD", arg, true, func(w *bufio.Writer, l *listing) {
@@ -140,7 +140,7 @@ func (s *session) cmdMLSD(arg string) bool {
 			w.WriteString("\r\n")
 		}
 	})
-	return true
+	return nil
 }
 
 // sendListing resolves a listing synchronously (so errors are answered
@@ -166,14 +166,14 @@ func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Wri
 	s.startTransfer(verb, l.dir, "Opening ASCII mode data connection for file list.", int64(len(l.entries))*128, nil, body, nil)
 }
 
-func (s *session) cmdMLST(arg string) bool {
+func (s *session) cmdMLST(arg string) error {
 	vp, _, fi, ok := s.statArg(arg, PermList)
 	if !ok {
-		return true
+		return nil
 	}
 	entry := ftp.AppendMLSxEntry(nil, fi, vp, "", s.permFact(fi), s.mlstFacts)
 	s.reply(ftp.CodeFileActionOK, joinLines("Listing "+vp, string(entry), "End"))
-	return true
+	return nil
 }
 
 // permFact computes the RFC 3659 "perm" fact from the user's permissions.
@@ -205,7 +205,7 @@ func (s *session) permFact(fi fs.FileInfo) string {
 
 // cmdSTAT reports status: of the server (no argument), of a running
 // transfer, or a listing of a path over the control connection.
-func (s *session) cmdSTAT(arg string) bool {
+func (s *session) cmdSTAT(arg string) error {
 	if arg == "" {
 		lines := []string{"ferry FTP server status:",
 			"Connected from " + s.remote.Addr().String(),
@@ -220,20 +220,20 @@ func (s *session) cmdSTAT(arg string) bool {
 			lines = append(lines, "No data connection")
 		}
 		s.reply(ftp.CodeSystemStatus, joinLines(append(lines, "End of status")...))
-		return true
+		return nil
 	}
 	if s.transferRunning() {
 		s.reply(ftp.CodeBadSequence, "STAT with a path is not available during a transfer.")
-		return true
+		return nil
 	}
 	if !s.need(PermList) {
-		return true
+		return nil
 	}
 	p, all := parseListArgs(arg)
 	l, err := s.list(s.ctx, p, all)
 	if err != nil {
 		s.replyErr(err)
-		return true
+		return nil
 	}
 	lines := []string{"Status of " + arg + ":"}
 	now := time.Now()
@@ -245,5 +245,5 @@ func (s *session) cmdSTAT(arg string) bool {
 		code = ftp.CodeFileStatus
 	}
 	s.reply(code, joinLines(append(lines, "End of status")...))
-	return true
+	return nil
 }

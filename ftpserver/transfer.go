@@ -316,7 +316,7 @@ func (s *session) watchStall(ctx context.Context, conn net.Conn, x *transfer) fu
 	return func() { close(stop); <-done }
 }
 
-func (s *session) cmdABOR(string) bool {
+func (s *session) cmdABOR(string) error {
 	s.xmu.Lock()
 	x := s.xfer
 	s.xmu.Unlock()
@@ -324,13 +324,13 @@ func (s *session) cmdABOR(string) bool {
 		s.closePassive()
 		s.port = netipZero
 		s.reply(ftp.CodeDataOpenNoTransfer, "No transfer to abort.")
-		return true
+		return nil
 	}
 	x.aborted.Store(true)
 	x.cancel()
 	<-x.done // the transfer replies 426 first
 	s.reply(ftp.CodeClosingData, "ABOR command successful.")
-	return true
+	return nil
 }
 
 // countingWriter counts bytes for progress; it is only used on paths that
