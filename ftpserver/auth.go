@@ -10,17 +10,13 @@ import (
 )
 
 func (s *session) cmdUSER(arg string) error {
-	if s.ident != nil {
-		s.reply(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
-		return nil
-	}
 	switch {
+	case s.ident != nil:
+		return ftpErr(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
 	case !utf8.ValidString(arg):
-		s.reply(ftp.CodeArgSyntax, "User name is not valid UTF-8 (RFC 2640); send it in UTF-8.")
-		return nil
+		return ftpErr(ftp.CodeArgSyntax, "User name is not valid UTF-8 (RFC 2640); send it in UTF-8.")
 	case hasControl(arg):
-		s.reply(ftp.CodeArgSyntax, "User name contains control characters.")
-		return nil
+		return ftpErr(ftp.CodeArgSyntax, "User name contains control characters.")
 	}
 	s.pendingUser = arg
 	s.reply(ftp.CodeNeedPassword, "Password required for "+arg+".")
@@ -33,8 +29,7 @@ func (s *session) cmdPASS(arg string) error {
 		return nil
 	}
 	if s.pendingUser == "" {
-		s.reply(ftp.CodeBadSequence, "Send USER first.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "Send USER first.")
 	}
 	user := s.pendingUser
 	s.pendingUser = ""
@@ -43,12 +38,11 @@ func (s *session) cmdPASS(arg string) error {
 	ident, err := o.Auth.Authenticate(ctx, LoginInfo{User: user, Password: arg, Remote: s.remote, SessionID: s.id})
 	cancel()
 	ip := s.remote.Addr().Unmap()
+	if err != nil && !errors.Is(err, ErrAuthFailed) {
+		s.log.Error("authenticator failed", "user", user, "err", err)
+		return authUnavailable(err) // replyFor: 421, which ends the session
+	}
 	if err != nil || ident == nil || ident.FS == nil {
-		if err != nil && !errors.Is(err, ErrAuthFailed) {
-			s.log.Error("authenticator failed", "user", user, "err", err)
-			s.reply(ftp.CodeNotAvailable, "Login temporarily unavailable; try again later.")
-			return errCloseSession
-		}
 		s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
 		banned := s.srv.book.LoginFailed(ip)
 		if o.LoginFailDelay > 0 {
@@ -60,16 +54,13 @@ func (s *session) cmdPASS(arg string) error {
 		}
 		if banned {
 			s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
-			s.reply(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
-			return errCloseSession
+			return ftpErr(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
 		}
-		s.reply(ftp.CodeNotLoggedIn, "Login incorrect.")
-		return s.countUnknown()
+		return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, "Login incorrect."))
 	}
 	if ident.RequireTLS && s.tlsConn == nil {
 		s.log.Warn("login refused: user requires TLS", "user", ident.User)
-		s.reply(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
-		return nil
+		return ftpErr(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
 	}
 	limit := ident.MaxSessions
 	if limit == 0 {
@@ -77,8 +68,7 @@ func (s *session) cmdPASS(arg string) error {
 	}
 	if !s.srv.acquireUser(ident.User, limit) {
 		s.log.Warn("per-user session cap reached", "user", ident.User)
-		s.reply(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
-		return errCloseSession
+		return ftpErr(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
 	}
 	if !s.entry.LoggedIn() { // evicted while the password was checked
 		s.srv.releaseUser(ident.User)
@@ -97,8 +87,7 @@ func (s *session) cmdPASS(arg string) error {
 
 func (s *session) cmdACCT(string) error {
 	if s.ident == nil {
-		s.reply(ftp.CodeBadSequence, "Log in with USER and PASS; no account is needed.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "Log in with USER and PASS; no account is needed.")
 	}
 	s.reply(ftp.CodeSuperfluous, "ACCT not needed at this site.")
 	return nil

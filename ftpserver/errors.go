@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"syscall"
 
@@ -19,6 +20,8 @@ func replyFor(err error) *ftp.Error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, errAuthUnavailable): // before *ftp.Error: whatever the authenticator said
+		return &ftp.Error{Code: ftp.CodeNotAvailable, Message: "Login temporarily unavailable; try again later."}
 	case errors.As(err, &fe):
 		return fe
 	case errors.Is(err, errors.ErrUnsupported):
@@ -60,4 +63,14 @@ var errCloseSession = errors.New("ftpserver: session closed")
 // ftpErr is the reply with code and msg that dispatch sends for a handler.
 func ftpErr(code int, msg string) error {
 	return &ftp.Error{Code: code, Message: msg}
+}
+
+// errAuthUnavailable marks an authenticator's failure other than
+// ErrAuthFailed (a database down, a timeout): replyFor answers it with 421,
+// which ends the session.
+var errAuthUnavailable = errors.New("authenticator failed")
+
+// authUnavailable wraps an authenticator's failure in errAuthUnavailable.
+func authUnavailable(err error) error {
+	return fmt.Errorf("%w: %w", errAuthUnavailable, err)
 }
