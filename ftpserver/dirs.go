@@ -1,7 +1,9 @@
 package ftpserver
 
 import (
+	"context"
 	"path"
+	"strings"
 
 	"github.com/ferryftp/ferry/ftp"
 )
@@ -11,27 +13,21 @@ func (s *session) cmdPWD(string) error {
 	return nil
 }
 
-func (s *session) cmdCWD(arg string) error {
-	s.chdir(arg)
-	return nil
-}
+func (s *session) cmdCWD(arg string) error { return s.chdir(arg) }
 
-func (s *session) cmdCDUP(string) error {
-	s.chdir("..")
-	return nil
-}
+func (s *session) cmdCDUP(string) error { return s.chdir("..") }
 
-func (s *session) chdir(arg string) {
-	vp, _, fi, ok := s.statArg(arg, PermList)
-	if !ok {
-		return
-	}
-	if !fi.IsDir() {
-		s.reply(ftp.CodeFileUnavailable, "Not a directory.")
-		return
+func (s *session) chdir(arg string) error {
+	vp, _, fi, err := s.statArg(arg, PermList)
+	switch {
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return ftpErr(ftp.CodeFileUnavailable, "Not a directory.")
 	}
 	s.cwd = vp
 	s.reply(ftp.CodeFileActionOK, "Directory changed to "+vp+".")
+	return nil
 }
 
 // cmdSMNT answers 202: each user has exactly one file system here, so there
@@ -42,16 +38,9 @@ func (s *session) cmdSMNT(string) error {
 }
 
 func (s *session) cmdMKD(arg string) error {
-	if !s.need(PermMkdir) {
-		return nil
-	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return nil
-	}
-	if err := s.ident.FS.Mkdir(s.ctx, name); err != nil {
-		s.replyErr(err)
-		return nil
+	vp, _, err := s.onPath(arg, PermMkdir, s.ident.FS.Mkdir)
+	if err != nil {
+		return err
 	}
 	s.log.Info("created directory", "path", vp)
 	s.reply(ftp.CodePathCreated, quotePath(vp)+" created.")
@@ -59,25 +48,22 @@ func (s *session) cmdMKD(arg string) error {
 }
 
 func (s *session) cmdRMD(arg string) error {
-	if !s.need(PermDelete) {
-		return nil
+	vp, _, err := s.onPath(arg, PermDelete, s.removeDir)
+	if err != nil {
+		return err
 	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return nil
-	}
-	if vp == "/" {
-		s.reply(ftp.CodeFileUnavailable, "Cannot remove the root directory.")
-		return nil
-	}
-	if err := s.ident.FS.RemoveDir(s.ctx, name); err != nil {
-		s.replyErr(err)
-		return nil
-	}
-	if s.cwd == vp || len(s.cwd) > len(vp) && s.cwd[:len(vp)+1] == vp+"/" {
+	if s.cwd == vp || strings.HasPrefix(s.cwd, vp+"/") {
 		s.cwd = path.Dir(vp)
 	}
 	s.log.Info("removed directory", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "Directory removed.")
 	return nil
+}
+
+// removeDir removes a directory other than the root.
+func (s *session) removeDir(ctx context.Context, name string) error {
+	if name == fsName("/") {
+		return ftpErr(ftp.CodeFileUnavailable, "Cannot remove the root directory.")
+	}
+	return s.ident.FS.RemoveDir(ctx, name)
 }

@@ -53,9 +53,9 @@ func featHash(selected string) string {
 // A digest computed before is answered from the server's HASH cache while
 // the file's size and modification time are unchanged.
 func (s *session) cmdHASH(arg string) error {
-	_, name, fi, ok := s.fileArg(arg, PermRead)
-	if !ok {
-		return nil
+	_, name, fi, err := s.fileArg(arg, PermRead)
+	if err != nil {
+		return err
 	}
 	cache := s.hashCache()
 	if sum, ok := cache.get(s.ident.FS, name, fi.Size(), fi.ModTime(), s.hashAlgo); ok {
@@ -64,8 +64,7 @@ func (s *session) cmdHASH(arg string) error {
 	}
 	rc, err := s.ident.FS.Open(s.ctx, name, 0)
 	if err != nil {
-		s.replyErr(err)
-		return nil
+		return err
 	}
 	defer rc.Close()
 	var h hash.Hash
@@ -76,8 +75,7 @@ func (s *session) cmdHASH(arg string) error {
 	}
 	n, err := io.Copy(h, rc)
 	if err != nil {
-		s.replyErr(err)
-		return nil
+		return err
 	}
 	sum := h.Sum(nil)
 	// Cache it only if the file did not change while it was read.

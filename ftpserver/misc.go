@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"context"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -47,9 +48,9 @@ func (s *session) cmdOPTS(arg string) error {
 		case "ON", "":
 			s.reply(ftp.CodeOK, "UTF8 mode always on.")
 		case "OFF":
-			s.reply(ftp.CodeParamNotImplemented, "UTF8 cannot be turned off; paths are UTF-8.")
+			return ftpErr(ftp.CodeParamNotImplemented, "UTF8 cannot be turned off; paths are UTF-8.")
 		default:
-			s.reply(ftp.CodeArgSyntax, "OPTS UTF8 takes ON or OFF.")
+			return ftpErr(ftp.CodeArgSyntax, "OPTS UTF8 takes ON or OFF.")
 		}
 	case "MLST":
 		s.mlstFacts = ftp.ParseFactList(opt)
@@ -61,13 +62,12 @@ func (s *session) cmdOPTS(arg string) error {
 		}
 		algo, ok := hashAlgo(opt)
 		if !ok {
-			s.reply(ftp.CodeArgSyntax, "Unknown algorithm; FEAT lists the supported ones.")
-			return nil
+			return ftpErr(ftp.CodeArgSyntax, "Unknown algorithm; FEAT lists the supported ones.")
 		}
 		s.hashAlgo = algo
 		s.reply(ftp.CodeOK, algo)
 	default:
-		s.reply(ftp.CodeArgSyntax, "OPTS not understood for "+verb+".")
+		return ftpErr(ftp.CodeArgSyntax, "OPTS not understood for "+verb+".")
 	}
 	return nil
 }
@@ -81,8 +81,7 @@ func (s *session) cmdHELP(arg string) error {
 		}
 		spec, ok := commands[verb]
 		if !ok {
-			s.reply(ftp.CodeArgSyntax, "Unknown command "+verb+".")
-			return nil
+			return ftpErr(ftp.CodeArgSyntax, "Unknown command "+verb+".")
 		}
 		s.reply(ftp.CodeHelp, "Syntax: "+spec.help)
 		return nil
@@ -110,9 +109,9 @@ func (s *session) cmdTYPE(arg string) error {
 		s.binary = false
 		s.reply(ftp.CodeOK, "Switching to ASCII mode.")
 	case len(f) >= 1 && (f[0] == "A" || f[0] == "E" || f[0] == "L"):
-		s.reply(ftp.CodeParamNotImplemented, "Only TYPE A, A N, I and L 8 are supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only TYPE A, A N, I and L 8 are supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "Unrecognised TYPE.")
+		return ftpErr(ftp.CodeArgSyntax, "Unrecognised TYPE.")
 	}
 	return nil
 }
@@ -122,9 +121,9 @@ func (s *session) cmdSTRU(arg string) error {
 	case "F":
 		s.reply(ftp.CodeOK, "Structure set to File.")
 	case "R", "P":
-		s.reply(ftp.CodeParamNotImplemented, "Only STRU F is supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only STRU F is supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "Unrecognised STRU.")
+		return ftpErr(ftp.CodeArgSyntax, "Unrecognised STRU.")
 	}
 	return nil
 }
@@ -134,9 +133,9 @@ func (s *session) cmdMODE(arg string) error {
 	case "S":
 		s.reply(ftp.CodeOK, "Mode set to Stream.")
 	case "B", "C", "Z":
-		s.reply(ftp.CodeParamNotImplemented, "Only MODE S is supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only MODE S is supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "Unrecognised MODE.")
+		return ftpErr(ftp.CodeArgSyntax, "Unrecognised MODE.")
 	}
 	return nil
 }
@@ -151,28 +150,22 @@ func (s *session) cmdSITE(arg string) error {
 		modeStr, p, ok := strings.Cut(strings.TrimLeft(rest, " "), " ")
 		mode, err := strconv.ParseUint(modeStr, 8, 32)
 		if !ok || p == "" || err != nil || mode > 0o777 {
-			s.reply(ftp.CodeArgSyntax, "Usage: SITE CHMOD <octal mode 0-777> <path>.")
-			return nil
+			return ftpErr(ftp.CodeArgSyntax, "Usage: SITE CHMOD <octal mode 0-777> <path>.")
 		}
-		if !s.need(PermWrite) {
-			return nil
+		if err := s.need(PermWrite); err != nil {
+			return err
 		}
 		ch, ok := s.ident.FS.(storage.Chmoder)
 		if !ok {
-			s.reply(ftp.CodeNotImplemented, "SITE CHMOD is not supported by this storage.")
-			return nil
+			return ftpErr(ftp.CodeNotImplemented, "SITE CHMOD is not supported by this storage.")
 		}
-		_, name, ok := s.target(p)
-		if !ok {
-			return nil
-		}
-		if err := ch.Chmod(s.ctx, name, fs.FileMode(mode)); err != nil {
-			s.replyErr(err)
-			return nil
+		chmod := func(ctx context.Context, name string) error { return ch.Chmod(ctx, name, fs.FileMode(mode)) }
+		if _, _, err := s.onPath(p, PermWrite, chmod); err != nil {
+			return err
 		}
 		s.reply(ftp.CodeOK, "SITE CHMOD command successful.")
 	default:
-		s.reply(ftp.CodeNotImplemented, "SITE "+strings.ToUpper(sub)+" not implemented; try SITE HELP.")
+		return ftpErr(ftp.CodeNotImplemented, "SITE "+strings.ToUpper(sub)+" not implemented; try SITE HELP.")
 	}
 	return nil
 }

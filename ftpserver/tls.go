@@ -283,16 +283,13 @@ func (s *session) cmdAUTH(arg string) error {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "TLS", "TLS-C", "SSL", "TLS-P":
 	default:
-		s.reply(ftp.CodeParamNotImplemented, "AUTH "+arg+" not supported; use AUTH TLS.")
-		return nil
+		return ftpErr(ftp.CodeParamNotImplemented, "AUTH "+arg+" not supported; use AUTH TLS.")
 	}
 	if s.opts.TLS == nil {
-		s.reply(ftp.CodeNotImplemented, "TLS is not configured on this server.")
-		return nil
+		return ftpErr(ftp.CodeNotImplemented, "TLS is not configured on this server.")
 	}
 	if s.tlsConn != nil {
-		s.reply(ftp.CodeBadSequence, "TLS is already active.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "TLS is already active.")
 	}
 	s.reply(ftp.CodeAuthOK, "AUTH TLS successful; start the TLS handshake.")
 	if n := s.r.Buffered(); n > 0 {
@@ -334,8 +331,7 @@ func (s *session) startTLS(tc *tls.Conn) {
 
 func (s *session) cmdPBSZ(arg string) error {
 	if s.tlsConn == nil {
-		s.reply(ftp.CodeBadSequence, "PBSZ needs AUTH TLS first.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "PBSZ needs AUTH TLS first.")
 	}
 	// TLS has no protection buffer: any size is answered with PBSZ=0
 	// (RFC 4217 section 9).
@@ -346,12 +342,10 @@ func (s *session) cmdPBSZ(arg string) error {
 
 func (s *session) cmdPROT(arg string) error {
 	if s.tlsConn == nil {
-		s.reply(ftp.CodeBadSequence, "PROT needs AUTH TLS first.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "PROT needs AUTH TLS first.")
 	}
 	if !s.pbsz {
-		s.reply(ftp.CodeBadSequence, "Send PBSZ 0 before PROT.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "Send PBSZ 0 before PROT.")
 	}
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "P":
@@ -359,15 +353,14 @@ func (s *session) cmdPROT(arg string) error {
 		s.reply(ftp.CodeOK, "Data connections will be protected.")
 	case "C":
 		if s.opts.RequireProtP == ProtRequired {
-			s.reply(534, "Clear data connections are refused by policy; use PROT P.")
-			return nil
+			return ftpErr(ftp.CodeProtectionDenied, "Clear data connections are refused by policy; use PROT P.")
 		}
 		s.setProt(false)
 		s.reply(ftp.CodeOK, "Data connections will be in clear text.")
 	case "S", "E":
-		s.reply(ftp.CodeParamNotImplemented, "Only PROT P and PROT C are supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only PROT P and PROT C are supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "PROT takes C or P.")
+		return ftpErr(ftp.CodeArgSyntax, "PROT takes C or P.")
 	}
 	return nil
 }
@@ -388,11 +381,9 @@ func (s *session) setProt(p bool) {
 func (s *session) cmdCCC(string) error {
 	switch {
 	case s.tlsConn == nil:
-		s.reply(ftp.CodeBadSequence, "The control connection is not protected.")
-		return nil
+		return ftpErr(ftp.CodeBadSequence, "The control connection is not protected.")
 	case !s.opts.AllowCCC:
-		s.reply(534, "CCC is refused by policy.")
-		return nil
+		return ftpErr(ftp.CodeProtectionDenied, "CCC is refused by policy.")
 	}
 	s.reply(ftp.CodeOK, "Control connection returns to clear text.")
 	tc := s.tlsConn
