@@ -25,10 +25,6 @@ import (
 // TLS session to its control connection.
 const tlsTagLen = 16
 
-// codeDataTLSRefused is the reply for a data connection whose TLS
-// negotiation the server refuses (RFC 4217 section 10: 522).
-const codeDataTLSRefused = 522
-
 // extSessionTicket is the TLS session_ticket extension (RFC 5077).
 const extSessionTicket = 35
 

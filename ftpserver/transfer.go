@@ -219,7 +219,7 @@ func (s *session) dataFailed(x *transfer, err error, cleanup cleanupFunc) {
 	case x.aborted.Load():
 		s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
 	case errors.Is(err, errNoReuse):
-		s.reply(codeDataTLSRefused, "Data connection must resume a TLS session of this client (same user, same address).")
+		s.reply(ftp.CodeDataTLSRefused, "Data connection must resume a TLS session of this client (same user, same address).")
 	case errors.Is(err, errDataTLS):
 		s.reply(ftp.CodeCantOpenData, "TLS handshake on the data connection failed.")
 	default:
