@@ -37,27 +37,50 @@ func (s *session) cmdPASS(arg string) error {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	ident, err := o.Auth.Authenticate(ctx, LoginInfo{User: user, Password: arg, Remote: s.remote, SessionID: s.id})
 	cancel()
-	ip := s.remote.Addr().Unmap()
-	if err != nil && !errors.Is(err, ErrAuthFailed) {
+	switch {
+	case err != nil && !errors.Is(err, ErrAuthFailed):
 		s.log.Error("authenticator failed", "user", user, "err", err)
 		return authUnavailable(err) // replyFor: 421, which ends the session
+	case err != nil || ident == nil || ident.FS == nil:
+		return s.loginFailed(user, o)
 	}
-	if err != nil || ident == nil || ident.FS == nil {
-		s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
-		banned := s.srv.book.LoginFailed(ip)
-		if o.LoginFailDelay > 0 {
-			select {
-			case <-time.After(o.LoginFailDelay):
-			case <-s.ctx.Done():
-				return errCloseSession
-			}
-		}
-		if banned {
-			s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
-			return ftpErr(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
-		}
-		return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, "Login incorrect."))
+	if err := s.admit(ident, o); err != nil {
+		return err
 	}
+	s.srv.book.LoginSucceeded(s.remote.Addr().Unmap())
+	s.ident = ident
+	s.bindTLSUser()
+	s.cwd = "/"
+	s.unknown = 0
+	s.log = s.log.With("user", ident.User)
+	s.log.Info("logged in", "anonymous", ident.Anonymous, "perms", ident.Perms.String())
+	s.reply(ftp.CodeLoggedIn, "User "+ident.User+" logged in.")
+	return nil
+}
+
+// loginFailed answers a refused password: after the failure delay, 530, or
+// 421 when the address is now banned or has sent too many refused commands.
+func (s *session) loginFailed(user string, o *Options) error {
+	s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
+	banned := s.srv.book.LoginFailed(s.remote.Addr().Unmap())
+	if o.LoginFailDelay > 0 {
+		select {
+		case <-time.After(o.LoginFailDelay):
+		case <-s.ctx.Done():
+			return errCloseSession
+		}
+	}
+	if banned {
+		s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
+		return ftpErr(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
+	}
+	return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, "Login incorrect."))
+}
+
+// admit checks that an authenticated user may start a session here: TLS
+// when the user requires it, and a free place under the per-user cap, which
+// it takes.
+func (s *session) admit(ident *Identity, o *Options) error {
 	if ident.RequireTLS && s.tlsConn == nil {
 		s.log.Warn("login refused: user requires TLS", "user", ident.User)
 		return ftpErr(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
@@ -74,14 +97,6 @@ func (s *session) cmdPASS(arg string) error {
 		s.srv.releaseUser(ident.User)
 		return errCloseSession
 	}
-	s.srv.book.LoginSucceeded(ip)
-	s.ident = ident
-	s.bindTLSUser()
-	s.cwd = "/"
-	s.unknown = 0
-	s.log = s.log.With("user", ident.User)
-	s.log.Info("logged in", "anonymous", ident.Anonymous, "perms", ident.Perms.String())
-	s.reply(ftp.CodeLoggedIn, "User "+ident.User+" logged in.")
 	return nil
 }
 
