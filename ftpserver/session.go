@@ -166,9 +166,9 @@ func (s *session) setReadDeadline() {
 
 // dispatch parses and runs one command line and reports whether the
 // session goes on. A handler that fails returns an error, and dispatch
-// answers it: with the reply replyFor gives, after discarding the pending
-// data-connection setup for a data command (the setup served that command).
-// errCloseSession, and any error answered with 421, end the session.
+// answers it with the reply replyFor gives; a refused data command first
+// gives up the pending PORT/PASV setup (see run). errCloseSession, and any
+// error answered with 421, end the session.
 func (s *session) dispatch(line string) bool {
 	return s.answer(s.exec(line))
 }
@@ -198,23 +198,40 @@ func (s *session) exec(line string) error {
 	case spec.arg == argRequired && cmd.Arg == "":
 		return ftpErr(ftp.CodeArgSyntax, cmd.Verb+" needs an argument.")
 	}
-	if spec.data && s.opts.RequireProtP == ProtRequired && !s.protP {
+	return s.run(cmd, spec)
+}
+
+// run runs a command that passed the checks. A data command refused here
+// or by its handler, before its transfer started, consumes the pending
+// PORT/PASV setup: the setup served that command, and the client sees its
+// data connection refused.
+func (s *session) run(cmd ftp.Command, spec cmdSpec) error {
+	if !spec.data {
+		return s.call(cmd, spec)
+	}
+	var err error
+	if s.opts.RequireProtP == ProtRequired && !s.protP {
 		err = ftpErr(ftp.CodeProtectionRequired, "Data connections must be protected: send PBSZ 0 and PROT P.")
 	} else {
-		if !spec.concurrent {
-			// Commands other than ABOR, STAT, NOOP and the like wait for a
-			// running transfer to end, so replies keep their order.
-			s.waitTransfer()
-		}
-		if cmd.Verb != "RNTO" && cmd.Verb != "RNFR" {
-			s.renameFrom = ""
-		}
-		err = spec.fn(s, cmd.Arg)
+		err = s.call(cmd, spec)
 	}
-	if err != nil && spec.data {
-		s.takeDataSetup() // the setup served this command: the client sees its data connection refused
+	if err != nil {
+		s.takeDataSetup()
 	}
 	return err
+}
+
+// call calls a command's handler.
+func (s *session) call(cmd ftp.Command, spec cmdSpec) error {
+	if !spec.concurrent {
+		// Commands other than ABOR, STAT, NOOP and the like wait for a
+		// running transfer to end, so replies keep their order.
+		s.waitTransfer()
+	}
+	if cmd.Verb != "RNTO" && cmd.Verb != "RNFR" {
+		s.renameFrom = ""
+	}
+	return spec.fn(s, cmd.Arg)
 }
 
 // answer sends the reply for a command's error, if any, and reports whether
