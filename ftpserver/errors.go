@@ -20,7 +20,7 @@ func replyFor(err error) *ftp.Error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errAuthUnavailable): // before *ftp.Error: whatever the authenticator said
+	case errors.Is(err, errAuthUnavailable): // first: an authenticator's own text, even an *ftp.Error's, is never shown
 		return &ftp.Error{Code: ftp.CodeNotAvailable, Message: "Login temporarily unavailable; try again later."}
 	case errors.As(err, &fe):
 		return fe
@@ -60,7 +60,8 @@ func replyFor(err error) *ftp.Error {
 // connection can no longer be answered (a failed TLS handshake).
 var errCloseSession = errors.New("ftpserver: session closed")
 
-// ftpErr is the reply with code and msg that dispatch sends for a handler.
+// ftpErr returns the *ftp.Error a handler returns for dispatch to reply
+// code and msg.
 func ftpErr(code int, msg string) error {
 	return &ftp.Error{Code: code, Message: msg}
 }
