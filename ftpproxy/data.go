@@ -99,11 +99,11 @@ func (s *session) clientPassive(cmd ftp.Command) {
 	local := s.clientLocal.Addr()
 	if cmd.Verb == "PASV" {
 		if epsvAll {
-			s.reply(503, "EPSV ALL in effect, use EPSV.")
+			s.reply(ftp.CodeBadSequence, "EPSV ALL in effect, use EPSV.")
 			return
 		}
 		if !local.Is4() {
-			s.reply(425, "Use EPSV on IPv6.")
+			s.reply(ftp.CodeCantOpenData, "Use EPSV on IPv6.")
 			return
 		}
 	} else {
@@ -111,11 +111,11 @@ func (s *session) clientPassive(cmd ftp.Command) {
 		case "":
 		case "1", "2":
 			if (cmd.Arg == "1") != local.Is4() {
-				s.reply(522, "Network protocol not supported, use ("+family(local)+")")
+				s.reply(ftp.CodeNetProtoNotSupported, "Network protocol not supported, use ("+family(local)+")")
 				return
 			}
 		default:
-			s.reply(501, "Syntax error in EPSV argument.")
+			s.reply(ftp.CodeArgSyntax, "Syntax error in EPSV argument.")
 			return
 		}
 	}
@@ -123,7 +123,7 @@ func (s *session) clientPassive(cmd ftp.Command) {
 	ln, err := dataport.Listen(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
 	if err != nil {
 		s.log.Warn("cannot open client-side data listener", "err", err)
-		s.reply(425, "Cannot open data connection.")
+		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
 		return
 	}
 	d := &dataSetup{clientVerb: cmd.Verb, clientLn: ln}
@@ -143,7 +143,7 @@ func (s *session) clientActive(cmd ftp.Command) {
 	epsvAll := s.epsvAll
 	s.mu.Unlock()
 	if epsvAll {
-		s.reply(503, "EPSV ALL in effect, use EPSV.")
+		s.reply(ftp.CodeBadSequence, "EPSV ALL in effect, use EPSV.")
 		return
 	}
 	ap, err := activeTarget(cmd.Verb, cmd.Arg, s.clientAddr.Addr())
@@ -175,7 +175,7 @@ func (s *session) serverSide(d *dataSetup) {
 	if err != nil {
 		d.close()
 		s.log.Warn("cannot open server-side data listener", "err", err)
-		s.reply(425, "Cannot open data connection.")
+		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
 		return
 	}
 	d.serverLn = ln
@@ -198,12 +198,12 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 	}
 	switch pe.sent {
 	case "EPSV", "PASV":
-		want := 229
+		want := ftp.CodeExtendedPassive
 		if pe.sent == "PASV" {
-			want = 227
+			want = ftp.CodePassive
 		}
 		if rep.Code != want {
-			if pe.sent == "EPSV" && rep.Code >= 500 && s.serverAddr.Addr().Is4() {
+			if pe.sent == "EPSV" && ftp.IsPermanentNegative(rep.Code) && s.serverAddr.Addr().Is4() {
 				// RFC 6384 fall-back: an IPv4 server without EPSV.
 				s.mu.Lock()
 				s.noEPSV = true
@@ -216,22 +216,22 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 					err := s.sendLocked(&pending{verb: pe.verb, kind: kData, sent: "PASV", setup: d}, "PASV")
 					s.smu.Unlock()
 					if err != nil {
-						return fail(425, "Cannot open data connection.")
+						return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 					}
 					return 0, "", false
 				}
 				s.smu.Unlock()
 			}
-			if rep.Code < 400 {
+			if !ftp.IsNegative(rep.Code) {
 				s.log.Warn("unexpected reply to "+pe.sent, "server", s.serverAddr.String(), "code", rep.Code)
-				return fail(425, "Cannot open data connection.")
+				return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 			}
 			return fail(rep.Code, rep.Message())
 		}
 		target, err := passiveTarget(pe.sent, rep.Message(), s.serverAddr.Addr(), s.p.opts.UseControlIPForPASV)
 		if err != nil {
 			s.log.Warn("passive reply refused", "server", s.serverAddr.String(), "reply", rep.Code, "err", err)
-			return fail(425, "Cannot open data connection.")
+			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 		}
 		d.serverTarget = target
 		ch := make(chan earlyDial, 1)
@@ -244,9 +244,9 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 			ch <- earlyDial{c, err}
 		}()
 	default: // PORT, EPRT
-		if rep.Code != 200 {
-			if rep.Code < 400 {
-				return fail(425, "Cannot open data connection.")
+		if rep.Code != ftp.CodeOK {
+			if !ftp.IsNegative(rep.Code) {
+				return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 			}
 			return fail(rep.Code, rep.Message())
 		}
@@ -262,15 +262,15 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 	}
 	switch {
 	case d.clientLn == nil:
-		return 200, d.clientVerb + " command successful.", true
+		return ftp.CodeOK, d.clientVerb + " command successful.", true
 	case d.clientVerb == "PASV":
 		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(d.clientLn.Addr()).Port()))
 		if err != nil {
-			return fail(425, "Cannot open data connection.")
+			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 		}
-		return 227, m, true
+		return ftp.CodePassive, m, true
 	default:
-		return 229, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
+		return ftp.CodeExtendedPassive, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
 	}
 }
 
@@ -304,11 +304,11 @@ func (s *session) startTransfer(cmd ftp.Command) {
 		if d != nil {
 			d.close()
 		}
-		s.reply(521, "Data connections must be protected (PROT P).")
+		s.reply(ftp.CodeProtectionRequired, "Data connections must be protected (PROT P).")
 		return
 	}
 	if d == nil {
-		s.reply(425, "Use PORT, EPRT, PASV or EPSV first.")
+		s.reply(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 		return
 	}
 	x := &transfer{
@@ -361,7 +361,7 @@ func (x *transfer) cancel() {
 // its end (the server has finished; what remains is buffered data the client
 // is reading), unless the client aborts or the session ends.
 func (x *transfer) finish(code int) {
-	if code >= 400 {
+	if ftp.IsNegative(code) {
 		x.cancel()
 	}
 	t := time.NewTimer(x.s.p.opts.DataTimeout)
@@ -577,14 +577,14 @@ func activeTarget(verb, arg string, client netip.Addr) (netip.AddrPort, *ftp.Err
 		if errors.As(err, &fe) {
 			return ap, fe
 		}
-		return ap, &ftp.Error{Code: 501, Message: "Syntax error in argument."}
+		return ap, &ftp.Error{Code: ftp.CodeArgSyntax, Message: "Syntax error in argument."}
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	if ap.Addr() != client.Unmap() {
-		return ap, &ftp.Error{Code: 501, Message: "Data address must be your own."}
+		return ap, &ftp.Error{Code: ftp.CodeArgSyntax, Message: "Data address must be your own."}
 	}
 	if ap.Port() < 1024 {
-		return ap, &ftp.Error{Code: 501, Message: "Data port must be 1024 or higher."}
+		return ap, &ftp.Error{Code: ftp.CodeArgSyntax, Message: "Data port must be 1024 or higher."}
 	}
 	return ap, nil
 }
