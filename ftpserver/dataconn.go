@@ -2,27 +2,21 @@ package ftpserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/dataport"
 	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
 var netipZero netip.AddrPort
-
-// noKeepAlive makes data sockets without TCP keep-alive: they live for one
-// transfer, and DataTimeout already covers a peer that goes away.
-var noKeepAlive = net.ListenConfig{KeepAlive: -1}
 
 // passive is a listener opened by PASV or EPSV for one data connection.
 type passive struct {
@@ -159,7 +153,7 @@ func (s *session) openPassive() (uint16, error) {
 	s.closePassive()
 	s.port = netipZero
 	// A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; listen on the plain IPv4 address.
-	l, err := listenRandom(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
+	l, err := dataport.Listen(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
 	if err != nil {
 		s.log.Error("cannot open passive port", "err", err)
 		return 0, ftpErr(ftp.CodeCantOpenData, "Cannot open passive data connection.")
@@ -174,29 +168,6 @@ func (s *session) openPassive() (uint16, error) {
 	s.pasv = p
 	s.xmu.Unlock()
 	return uint16(l.Addr().(*net.TCPAddr).Port), nil
-}
-
-// listenRandom listens on a port drawn with crypto/rand from [min, max],
-// probing onwards from it when ports are taken.
-func listenRandom(ip netip.Addr, lo, hi int) (*net.TCPListener, error) {
-	span := hi - lo + 1
-	var b [8]byte
-	rand.Read(b[:])
-	start := int(binary.LittleEndian.Uint64(b[:]) % uint64(span))
-	tries := min(span, 2048)
-	var lastErr error
-	for i := 0; i < tries; i++ {
-		port := lo + (start+i)%span
-		l, err := noKeepAlive.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip, uint16(port)).String())
-		if err == nil {
-			return l.(*net.TCPListener), nil
-		}
-		lastErr = err
-		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EACCES) {
-			return nil, err
-		}
-	}
-	return nil, errors.New("no free port in passive range " + strconv.Itoa(lo) + "-" + strconv.Itoa(hi) + ": " + lastErr.Error())
 }
 
 // claimDataSetup hands the pending data-connection setup to a transfer and
