@@ -52,8 +52,8 @@ func TestServeKeepsServingAfterEMFILE(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p.Shutdown(ctx)
-	if err := <-done; err != ErrClosed {
-		t.Errorf("Serve returned %v, want ErrClosed", err)
+	if err := <-done; err != ErrServerClosed {
+		t.Errorf("Serve returned %v, want ErrServerClosed", err)
 	}
 }
 

@@ -78,7 +78,7 @@ func TestAbortAndShutdown(t *testing.T) {
 		if err := p.Shutdown(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-done; err != ErrClosed {
+		if err := <-done; err != ErrServerClosed {
 			t.Errorf("Serve returned %v", err)
 		}
 		if r := tc.ReadReply(); r.Code != 421 {
