@@ -654,6 +654,14 @@ func (s *session) pairReply(rep ftp.Reply) *pending {
 		i = 1
 	}
 	pe := s.pending[i]
+	if (rep.Code == ftp.CodePassive || rep.Code == ftp.CodeExtendedPassive) &&
+		(pe.kind != kData || pe.sent != "PASV" && pe.sent != "EPSV") {
+		// A passive reply answers only the proxy's own PASV or EPSV: one
+		// that arrives for another command is not its reply (a server
+		// that sent it unasked) and must never reach the client, whose
+		// data connections the proxy owns.
+		return nil
+	}
 	if !ftp.IsPreliminary(rep.Code) {
 		s.pending = append(s.pending[:i:i], s.pending[i+1:]...)
 	}

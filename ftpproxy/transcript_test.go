@@ -240,6 +240,25 @@ func TestTranscripts(t *testing.T) {
 		}
 	})
 
+	t.Run("a passive reply to a command that is not PASV or EPSV never reaches the client", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) {
+			if !f.login() || !f.expect("TYPE I") {
+				return
+			}
+			f.send("227 Entering Passive Mode (127,0,0,1,200,10).\n200 Type set to I.\n")
+			f.serveRest()
+		})
+		addr, logs := startProxy(t, "", Options{Backend: fs.Addr})
+		tc := dialProxy(t, addr)
+		login(t, tc)
+		if r := tc.Do(200, "TYPE I"); r != "Type set to I." {
+			t.Errorf("TYPE I got %q", r)
+		}
+		if !strings.Contains(logs.String(), "unsolicited") {
+			t.Errorf("no warning logged:\n%s", logs)
+		}
+	})
+
 	t.Run("PORT and EPRT naming another host or a low port are refused and never reach the server", func(t *testing.T) {
 		fs := startFake(t, "", func(f *fakeConn) {
 			if !f.login() || !f.expect("NOOP") {
