@@ -47,13 +47,20 @@ func (d *dataSetup) close() {
 	if d.serverLn != nil {
 		d.serverLn.Close()
 	}
-	if ch := d.takeEarly(); ch != nil {
-		go func() { // a setup no transfer used
-			if r := <-ch; r.c != nil {
-				r.c.Close()
-			}
-		}()
+	discardEarly(d.takeEarly()) // a setup no transfer used
+}
+
+// discardEarly closes the connection of an early dial nobody will use,
+// once the dial is done; ch may be nil.
+func discardEarly(ch chan earlyDial) {
+	if ch == nil {
+		return
 	}
+	go func() {
+		if r := <-ch; r.c != nil {
+			r.c.Close()
+		}
+	}()
 }
 
 // takeEarly returns the channel of the early dial, which the caller now
@@ -459,14 +466,7 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 	if !prot {
 		return c, nil
 	}
-	tc := tls.Server(c, s.clientTLSConfig())
-	tc.SetDeadline(deadline)
-	if err := tc.Handshake(); err != nil {
-		c.Close()
-		return nil, err
-	}
-	tc.SetDeadline(time.Time{})
-	return tc, nil
+	return handshake(tls.Server(c, s.clientTLSConfig()), deadline)
 }
 
 // serverConn accepts from or dials the server and adds TLS when the
@@ -481,12 +481,8 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 		select {
 		case r := <-ch:
 			c, err = r.c, r.err
-		case <-x.ctx.Done():
-			go func() { // the transfer was cancelled while the dial ran
-				if r := <-ch; r.c != nil {
-					r.c.Close()
-				}
-			}()
+		case <-x.ctx.Done(): // cancelled while the dial ran
+			discardEarly(ch)
 			return nil, errors.New("aborted")
 		}
 	} else {
@@ -501,10 +497,15 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	if o.BackendTLSMode == TLSOff {
 		return c, nil
 	}
-	tc := tls.Client(c, s.backendTLSConfig())
+	return handshake(tls.Client(c, s.backendTLSConfig()), deadline)
+}
+
+// handshake runs a data connection's TLS handshake, bounded by deadline,
+// and closes the connection when it fails.
+func handshake(tc *tls.Conn, deadline time.Time) (net.Conn, error) {
 	tc.SetDeadline(deadline)
 	if err := tc.Handshake(); err != nil {
-		c.Close()
+		tc.Close()
 		return nil, err
 	}
 	tc.SetDeadline(time.Time{})
