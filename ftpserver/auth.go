@@ -97,6 +97,7 @@ func (s *session) admit(ident *Identity, o *Options) error {
 		s.srv.releaseUser(ident.User)
 		return errCloseSession
 	}
+	s.limits = s.srv.bw.login(ident.User, ident.Rates, o.SessionRates)
 	return nil
 }
 
@@ -113,6 +114,8 @@ func (s *session) cmdREIN(string) error {
 	s.closePassive()
 	if s.ident != nil {
 		s.srv.releaseUser(s.ident.User)
+		s.srv.bw.logout(s.ident.User)
+		s.limits = sessionLimits{}
 		s.entry.LoggedOut()
 		s.log.Info("logged out (REIN)")
 	}

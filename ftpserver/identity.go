@@ -85,6 +85,9 @@ type Identity struct {
 	// MaxSessions caps this user's concurrent sessions; 0 means the server's
 	// PerUserSessions option.
 	MaxSessions int
+	// Rates limits the bandwidth of all this user's sessions together
+	// (zero: no per-user limit). The rates of the latest login apply.
+	Rates Rates
 }
 
 // LoginInfo describes a login attempt to an Authenticator.

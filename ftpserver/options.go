@@ -51,6 +51,14 @@ type Options struct {
 	// (default 0: no cap).
 	MaxSessionsPerUser int
 
+	// MaxRates caps the bandwidth of the whole server, all sessions
+	// together; SessionRates that of each session. Identity.Rates limits
+	// one user's sessions together. A transfer waits on every limit that
+	// applies to it; one with none keeps the zero-copy path
+	// (sendfile/splice). Zero: unlimited. A reload applies new server and
+	// session rates to transfers that start afterwards.
+	MaxRates, SessionRates Rates
+
 	// LoginFailDelay is slept after each failed login. Zero means the
 	// default, 1s; a negative value (-1) turns the delay off. (In a ferry
 	// config file, login_fail_delay = "0s" turns it off: internal/config

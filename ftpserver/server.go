@@ -45,6 +45,7 @@ type Server struct {
 	activeWarned atomic.Bool
 
 	hashes *hashCache // HASH digests of unchanged files; nil when off
+	bw     *bandwidth // rate limiters: global, per user, per session
 }
 
 // New checks opts and returns a server ready to Serve.
@@ -57,6 +58,7 @@ func New(opts Options) (*Server, error) {
 		book:    sessionbook.New(o.limits()),
 		perUser: make(map[string]int),
 		hashes:  newServerHashCache(o),
+		bw:      newBandwidth(o),
 	}
 	s.opts.Store(o)
 	return s, nil
@@ -186,6 +188,7 @@ func (s *Server) Reload(opts Options) error {
 	}
 	s.opts.Store(o)
 	s.book.SetLimits(o.limits())
+	s.bw.setGlobal(o.MaxRates)
 	o.Logger.Info("configuration reloaded")
 	return nil
 }

@@ -70,6 +70,8 @@ type session struct {
 	xfer       *transfer // running transfer, if any
 	closeAfter bool      // Shutdown: close when the running transfer ends
 	closeOnce  sync.Once
+
+	limits sessionLimits // bandwidth limits of the logged-in user and of this session
 }
 
 func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id string, log *slog.Logger) *session {
@@ -99,6 +101,7 @@ func (s *session) serve() {
 		// a client that reconnects at once is not refused by the cap.
 		if s.ident != nil {
 			s.srv.releaseUser(s.ident.User)
+			s.srv.bw.logout(s.ident.User)
 		}
 		s.close()
 	}()

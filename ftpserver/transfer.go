@@ -103,7 +103,7 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 		return ftpErr(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 	}
 	x := &transfer{verb: verb, path: vpath, start: time.Now(), done: make(chan struct{}),
-		small: size >= 0 && size <= smallTransfer}
+		small: size >= 0 && size <= smallTransfer && !s.rateLimited()}
 	x.pos = x.count.Load
 	if pos != nil {
 		x.pos = pos
@@ -250,7 +250,7 @@ func (s *session) finishTransfer(ctx context.Context, x *transfer, open func() (
 	} else {
 		stopWatch = s.watchStall(ctx, tcp, x)
 	}
-	n, netErr, localErr := body(ctx, conn, x)
+	n, netErr, localErr := body(ctx, s.limitConn(ctx, conn), x)
 	stopWatch()
 	stopClose()
 	if netErr == nil {
