@@ -34,6 +34,9 @@ type User struct {
 	// MaxSessions caps the user's concurrent sessions; 0 means the server's
 	// MaxSessionsPerUser option.
 	MaxSessions int
+	// Rates limits the bandwidth of the user's sessions together (zero: no
+	// per-user limit).
+	Rates ftpserver.Rates
 	// RequireTLS refuses this user's login on a control connection without TLS.
 	RequireTLS bool
 	// FS, when set, is served instead of a localfs on Root. The caller owns
@@ -64,6 +67,8 @@ type Anonymous struct {
 	// MaxSessions caps concurrent anonymous sessions; 0 means the server's
 	// MaxSessionsPerUser option.
 	MaxSessions int
+	// Rates limits the bandwidth of all anonymous sessions together.
+	Rates ftpserver.Rates
 	// FS, when set, is served instead of a localfs on Root. The caller owns it.
 	FS storage.FS
 }
@@ -132,6 +137,7 @@ type account struct {
 	storage     StorageSpec // S3 storage, resolved at each login
 	perms       ftpserver.Perms
 	maxSessions int
+	rates       ftpserver.Rates
 	anonymous   bool
 	requireTLS  bool
 }
@@ -179,7 +185,7 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 				return nil, fmt.Errorf("userstore: anonymous name %q: %w", n, err)
 			}
 		}
-		a := &account{name: s.anonNm[0], perms: anon.Perms, maxSessions: anon.MaxSessions, anonymous: true, fs: anon.FS}
+		a := &account{name: s.anonNm[0], perms: anon.Perms, maxSessions: anon.MaxSessions, rates: anon.Rates, anonymous: true, fs: anon.FS}
 		if a.perms == 0 {
 			a.perms = ftpserver.PermReadOnly
 		}
@@ -204,7 +210,7 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 		if err := password.Check(u.PasswordHash); err != nil {
 			return nil, fmt.Errorf("userstore: user %q: password hash: %w", u.Name, err)
 		}
-		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, fs: u.FS, requireTLS: u.RequireTLS}
+		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, rates: u.Rates, fs: u.FS, requireTLS: u.RequireTLS}
 		if a.perms == 0 {
 			a.perms = ftpserver.PermReadOnly
 		}
@@ -327,6 +333,7 @@ func (a *account) identity() *ftpserver.Identity {
 		Anonymous:   a.anonymous,
 		MaxSessions: a.maxSessions,
 		RequireTLS:  a.requireTLS,
+		Rates:       a.rates,
 	}
 }
 

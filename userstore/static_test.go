@@ -199,12 +199,13 @@ func TestNewStaticRefusesBadInput(t *testing.T) {
 }
 
 func TestAnonymousNamesCanBeChanged(t *testing.T) {
-	s := newStore(t, nil, &Anonymous{Root: t.TempDir(), Names: []string{"guest"}, Perms: ftpserver.PermAll, MaxSessions: 5})
+	rates := ftpserver.Rates{Download: 64 << 10}
+	s := newStore(t, nil, &Anonymous{Root: t.TempDir(), Names: []string{"guest"}, Perms: ftpserver.PermAll, MaxSessions: 5, Rates: rates})
 	id, err := login(s, "Guest", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.User != "guest" || !id.Anonymous || id.Perms != ftpserver.PermAll || id.MaxSessions != 5 {
+	if id.User != "guest" || !id.Anonymous || id.Perms != ftpserver.PermAll || id.MaxSessions != 5 || id.Rates != rates {
 		t.Fatalf("identity = %+v", id)
 	}
 	if _, err := login(s, "anonymous", "x"); !errors.Is(err, ftpserver.ErrAuthFailed) {

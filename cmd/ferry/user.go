@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/config"
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
@@ -179,10 +180,13 @@ type userJSON struct {
 	Storage     storageJSON `json:"storage"`
 	Perms       []string    `json:"perms"`
 	MaxSessions int         `json:"max_sessions"`
-	TLSRequired bool        `json:"tls_required"`
-	Enabled     bool        `json:"enabled"`
-	Created     time.Time   `json:"created"`
-	Updated     time.Time   `json:"updated"`
+	// UploadRate and DownloadRate are bytes per second, 0 for unlimited.
+	UploadRate   int64     `json:"upload_rate"`
+	DownloadRate int64     `json:"download_rate"`
+	TLSRequired  bool      `json:"tls_required"`
+	Enabled      bool      `json:"enabled"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
 }
 
 type storageJSON struct {
@@ -228,6 +232,7 @@ func userList(args []string, stdout, stderr io.Writer) error {
 				Storage: storageJSON{Type: st.Kind, Root: st.Root, Endpoint: st.Endpoint, Bucket: st.Bucket,
 					Prefix: st.Prefix, Region: st.Region, Credentials: st.Credentials.String()},
 				Perms: perms, MaxSessions: u.MaxSessions, TLSRequired: u.RequireTLS, Enabled: !u.Disabled,
+				UploadRate: u.Rates.Upload, DownloadRate: u.Rates.Download,
 				Created: u.Created, Updated: u.Updated,
 			})
 		}
@@ -236,11 +241,15 @@ func userList(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTORAGE\tPERMS\tSESSIONS\tTLS\tSTATUS\tUPDATED")
+	fmt.Fprintln(tw, "NAME\tSTORAGE\tPERMS\tSESSIONS\tRATE UP/DOWN\tTLS\tSTATUS\tUPDATED")
 	for _, u := range users {
 		sessions, tls, status := "-", "-", "enabled"
 		if u.MaxSessions > 0 {
 			sessions = fmt.Sprint(u.MaxSessions)
+		}
+		rates := "-"
+		if u.Rates != (ftpserver.Rates{}) {
+			rates = config.FormatRate(u.Rates.Upload) + " / " + config.FormatRate(u.Rates.Download)
 		}
 		if u.RequireTLS {
 			tls = "required"
@@ -248,7 +257,7 @@ func userList(args []string, stdout, stderr io.Writer) error {
 		if u.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Storage, u.Perms, sessions, tls, status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Storage, u.Perms, sessions, rates, tls, status,
 			u.Updated.Format(time.RFC3339))
 	}
 	return tw.Flush()

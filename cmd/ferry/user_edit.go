@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/config"
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
@@ -30,6 +31,8 @@ type editFlags struct {
 	perms         string
 	readOnly      bool
 	maxSessions   int
+	uploadRate    string
+	downloadRate  string
 	tlsRequired   bool
 	disabled      bool
 	enabled       bool
@@ -67,6 +70,8 @@ func (f *editFlags) register(fs *flag.FlagSet, cmd string) {
 	fs.StringVar(&f.perms, "perms", "", "comma-separated `list` of list, read, write, delete, rename, mkdir or all (add's default: all)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "only list and read (same as --perms list,read)")
 	fs.IntVar(&f.maxSessions, "max-sessions", 0, "cap on the user's concurrent sessions (0: the server's limit)")
+	fs.StringVar(&f.uploadRate, "upload-rate", "", "bandwidth `rate` of the user's uploads, all sessions together, e.g. 512KiB/s or 10MB/s (0: unlimited)")
+	fs.StringVar(&f.downloadRate, "download-rate", "", "bandwidth `rate` of the user's downloads, all sessions together (0: unlimited)")
 	fs.BoolVar(&f.tlsRequired, "tls-required", false, "refuse this user's login without TLS (--tls-required=false undoes)")
 	fs.BoolVar(&f.disabled, "disabled", false, "refuse every login of this user (--disabled=false enables)")
 	if cmd == "set" {
@@ -83,6 +88,7 @@ type editRequest struct {
 	creds      userstore.Credentials
 	perms      ftpserver.Perms
 	permsGiven bool
+	rates      ftpserver.Rates
 }
 
 // parse checks the flags and reads the password, root, credentials and
@@ -103,6 +109,12 @@ func (r *editRequest) parse(stdin io.Reader, stderr io.Writer) error {
 	}
 	if r.perms, r.permsGiven, err = permsFromFlags(f.perms, f.readOnly); err != nil {
 		return err
+	}
+	if r.rates.Upload, err = config.ParseRate(f.uploadRate); err != nil {
+		return usageError{"--upload-rate: " + err.Error()}
+	}
+	if r.rates.Download, err = config.ParseRate(f.downloadRate); err != nil {
+		return usageError{"--download-rate: " + err.Error()}
 	}
 	switch {
 	case f.passwordHash != "":
@@ -139,7 +151,7 @@ func (r *editRequest) add(stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	u := sqlstore.User{Name: r.name, PasswordHash: r.hash, MaxSessions: f.maxSessions,
-		RequireTLS: f.tlsRequired, Disabled: f.disabled, Perms: r.perms}
+		RequireTLS: f.tlsRequired, Disabled: f.disabled, Perms: r.perms, Rates: r.rates}
 	if !r.permsGiven {
 		u.Perms = ftpserver.PermAll // all, as for [[users]] in the config file
 	}
@@ -182,6 +194,12 @@ func (r *editRequest) set(stdout, stderr io.Writer) error {
 		}
 		if given["max-sessions"] {
 			u.MaxSessions = f.maxSessions
+		}
+		if given["upload-rate"] {
+			u.Rates.Upload = r.rates.Upload
+		}
+		if given["download-rate"] {
+			u.Rates.Download = r.rates.Download
 		}
 		if given["tls-required"] {
 			u.RequireTLS = f.tlsRequired

@@ -156,6 +156,17 @@ func TestUserCommands(t *testing.T) {
 			if u, _ = s.Get(ctx, "alice"); u.Storage.Bucket != "b2" || u.Storage.Prefix != "p/" {
 				t.Fatalf("prefix change: %+v", u.Storage)
 			}
+			mustUserCLI(t, "", "set", "alice", db, "--download-rate", "2MiB/s")
+			if u, _ = s.Get(ctx, "alice"); u.Rates != (ftpserver.Rates{Download: 2 << 20}) {
+				t.Fatalf("download rate: %+v", u.Rates)
+			}
+			if out := mustUserCLI(t, "", "list", db); !strings.Contains(out, "0 / 2MiB/s") {
+				t.Errorf("list does not show the rate:\n%s", out)
+			}
+			if code, _, _ := userCLI(t, "", "set", "alice", db, "--upload-rate", "fast"); code == 0 {
+				t.Error("--upload-rate fast was accepted")
+			}
+			mustUserCLI(t, "", "set", "alice", db, "--download-rate", "0")
 			mustUserCLI(t, "", "set", db, "alice", "--root", root, "--tls-required=false", "--max-sessions", "0")
 			if u, _ = s.Get(ctx, "alice"); u.Storage != (userstore.StorageSpec{Kind: "local", Root: root}) || u.RequireTLS || u.MaxSessions != 0 {
 				t.Fatalf("back to local: %+v", u)

@@ -101,6 +101,11 @@ type Limits struct {
 	MaxUnauthSessions      int       `toml:"max_unauth_sessions"`
 	MaxUnauthSessionsPerIP int       `toml:"max_unauth_sessions_per_ip"`
 	ShutdownGrace          *Duration `toml:"shutdown_grace"`
+	// Bandwidth: the whole server's and each session's (unset: unlimited).
+	MaxUploadRate       Rate `toml:"max_upload_rate"`
+	MaxDownloadRate     Rate `toml:"max_download_rate"`
+	SessionUploadRate   Rate `toml:"session_upload_rate"`
+	SessionDownloadRate Rate `toml:"session_download_rate"`
 }
 
 // Security is the [security] table: login throttling, banning and the
@@ -155,6 +160,9 @@ type Anonymous struct {
 	// Names are the anonymous login names (default "anonymous", "ftp").
 	Names       []string `toml:"names"`
 	MaxSessions int      `toml:"max_sessions"`
+	// UploadRate and DownloadRate limit all anonymous sessions together.
+	UploadRate   Rate `toml:"upload_rate"`
+	DownloadRate Rate `toml:"download_rate"`
 }
 
 // User is one [[users]] entry.
@@ -173,6 +181,9 @@ type User struct {
 	TLS string `toml:"tls"`
 	// S3, when set, keeps the user's files in S3 instead of under Root.
 	S3 *S3 `toml:"s3"`
+	// UploadRate and DownloadRate limit the user's sessions together.
+	UploadRate   Rate `toml:"upload_rate"`
+	DownloadRate Rate `toml:"download_rate"`
 }
 
 // Duration is a time.Duration written in the file as a string such as

@@ -70,16 +70,7 @@ func (r *resources) Close() error {
 func (c *Config) authenticator(logger *slog.Logger, res *resources) (ftpserver.Authenticator, error) {
 	resolver := userstore.NewResolver(c.localOptions(), openS3)
 	users := c.staticUsers()
-	var anon *userstore.Anonymous
-	if c.Anonymous.Enabled {
-		perms, _ := c.anonymousPerms()
-		anon = &userstore.Anonymous{
-			Root:        c.Anonymous.Root,
-			Perms:       perms,
-			Names:       c.anonymousNames(),
-			MaxSessions: c.Anonymous.MaxSessions,
-		}
-	}
+	anon := c.anonymous()
 	checker := c.passwordChecker()
 	store, err := userstore.NewStatic(users, anon, userstore.WithResolver(resolver), userstore.WithChecker(checker))
 	if err != nil {
@@ -105,6 +96,21 @@ func (c *Config) authenticator(logger *slog.Logger, res *resources) (ftpserver.A
 	return auth, nil
 }
 
+// anonymous returns the [anonymous] account, or nil when it is off.
+func (c *Config) anonymous() *userstore.Anonymous {
+	if !c.Anonymous.Enabled {
+		return nil
+	}
+	perms, _ := c.anonymousPerms()
+	return &userstore.Anonymous{
+		Root:        c.Anonymous.Root,
+		Perms:       perms,
+		Names:       c.anonymousNames(),
+		MaxSessions: c.Anonymous.MaxSessions,
+		Rates:       ftpserver.Rates{Upload: int64(c.Anonymous.UploadRate), Download: int64(c.Anonymous.DownloadRate)},
+	}
+}
+
 // staticUsers returns the file's [[users]] as userstore accounts.
 func (c *Config) staticUsers() []userstore.User {
 	users := make([]userstore.User, len(c.Users))
@@ -117,6 +123,7 @@ func (c *Config) staticUsers() []userstore.User {
 			Perms:        perms,
 			MaxSessions:  u.MaxSessions,
 			RequireTLS:   u.TLS == "required",
+			Rates:        ftpserver.Rates{Upload: int64(u.UploadRate), Download: int64(u.DownloadRate)},
 		}
 		if u.S3 != nil {
 			users[i].Storage, _ = u.S3.spec() // checked by Validate
@@ -144,6 +151,8 @@ func (c *Config) serverOptions(auth ftpserver.Authenticator, logger *slog.Logger
 		MaxUnauthSessions:      c.Limits.MaxUnauthSessions,
 		MaxUnauthSessionsPerIP: c.Limits.MaxUnauthSessionsPerIP,
 		ShutdownGrace:          c.Limits.ShutdownGrace.get(),
+		MaxRates:               ftpserver.Rates{Upload: int64(c.Limits.MaxUploadRate), Download: int64(c.Limits.MaxDownloadRate)},
+		SessionRates:           ftpserver.Rates{Upload: int64(c.Limits.SessionUploadRate), Download: int64(c.Limits.SessionDownloadRate)},
 
 		LoginFailDelay:     c.Security.LoginFailDelay.get(),
 		MaxLoginFailures:   c.Security.MaxLoginFailures,

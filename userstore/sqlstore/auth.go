@@ -52,5 +52,6 @@ func (s *Store) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*f
 		Perms:       u.Perms,
 		MaxSessions: u.MaxSessions,
 		RequireTLS:  u.RequireTLS,
+		Rates:       u.Rates,
 	}, nil
 }

@@ -100,7 +100,7 @@ func TestStore(t *testing.T) {
 		creds, _ := userstore.ParseCredentials("env:AK,SK")
 		users := []User{
 			{Name: "alice", PasswordHash: hash(t, "secret"), Storage: userstore.StorageSpec{Root: root},
-				Perms: ftpserver.PermAll, MaxSessions: 3, RequireTLS: true},
+				Perms: ftpserver.PermAll, MaxSessions: 3, RequireTLS: true, Rates: ftpserver.Rates{Upload: 1 << 20, Download: 5 << 20}},
 			{Name: "bob", PasswordHash: hash(t, "secret"), Storage: userstore.StorageSpec{Root: root}},
 			{Name: "carol", PasswordHash: hash(t, "secret"), Disabled: true, Storage: userstore.StorageSpec{Root: root}},
 			{Name: "s3user", PasswordHash: hash(t, "secret"), Storage: userstore.StorageSpec{Kind: userstore.StorageS3,
@@ -127,7 +127,7 @@ func TestStore(t *testing.T) {
 				t.Fatalf("List = %+v", got)
 			}
 			al := got[0]
-			if al.Perms != ftpserver.PermAll || al.MaxSessions != 3 || !al.RequireTLS || al.Disabled ||
+			if al.Perms != ftpserver.PermAll || al.MaxSessions != 3 || !al.RequireTLS || al.Disabled || al.Rates != (ftpserver.Rates{Upload: 1 << 20, Download: 5 << 20}) ||
 				al.Storage.Kind != userstore.StorageLocal || al.Storage.Root != root || al.Created.IsZero() || !al.Created.Equal(al.Updated) {
 				t.Fatalf("alice = %+v", al)
 			}
@@ -165,7 +165,8 @@ func TestStore(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if id.User != "alice" || id.Perms != ftpserver.PermAll || id.MaxSessions != 3 || !id.RequireTLS || id.Anonymous {
+					if id.User != "alice" || id.Perms != ftpserver.PermAll || id.MaxSessions != 3 || !id.RequireTLS || id.Anonymous ||
+						id.Rates != (ftpserver.Rates{Upload: 1 << 20, Download: 5 << 20}) {
 						t.Fatalf("identity = %+v", id)
 					}
 					fi, err := id.FS.Stat(ctx, "hello.txt")
@@ -242,11 +243,12 @@ func TestStore(t *testing.T) {
 		})
 		t.Run("updates keep the creation time and move the update time", func(t *testing.T) {
 			before, _ := a.Get(ctx, "alice")
-			if err := a.Update(ctx, "alice", func(u *User) error { u.MaxSessions = 5; return nil }); err != nil {
+			if err := a.Update(ctx, "alice", func(u *User) error { u.MaxSessions = 5; u.Rates.Download = 0; return nil }); err != nil {
 				t.Fatal(err)
 			}
 			after, err := a.Get(ctx, "alice")
-			if err != nil || after.MaxSessions != 5 || !after.Created.Equal(before.Created) || !after.Updated.After(before.Updated) {
+			if err != nil || after.MaxSessions != 5 || after.Rates != (ftpserver.Rates{Upload: 1 << 20}) ||
+				!after.Created.Equal(before.Created) || !after.Updated.After(before.Updated) {
 				t.Fatalf("before %+v after %+v (%v)", before, after, err)
 			}
 		})
@@ -323,6 +325,7 @@ func TestUserValidation(t *testing.T) {
 		{"S3 with a root", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Kind: userstore.StorageS3, Bucket: "b", Root: "/x"}}, "cannot have a local root"},
 		{"an unknown storage kind", User{Name: "u", PasswordHash: h, Storage: userstore.StorageSpec{Kind: "ftp", Root: "/x"}}, "unknown storage kind"},
 		{"negative max sessions", User{Name: "u", PasswordHash: h, MaxSessions: -1, Storage: userstore.StorageSpec{Root: "/srv"}}, "negative"},
+		{"negative rate", User{Name: "u", PasswordHash: h, Rates: ftpserver.Rates{Download: -1}, Storage: userstore.StorageSpec{Root: "/srv"}}, "negative"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
 			err := tc.u.Validate()
@@ -392,6 +395,34 @@ func TestSQLiteDetails(t *testing.T) {
 			t.Fatal("the file was created")
 		}
 	})
+	t.Run("a version 1 database is upgraded and keeps its users", func(t *testing.T) {
+		path := filepath.Join(dir, "v1.db")
+		v1 := open(t, path, Options{})
+		// Undo migration 2, as a database made by an older ferry has it.
+		for _, q := range []string{
+			"ALTER TABLE ferry_users DROP COLUMN upload_rate",
+			"ALTER TABLE ferry_users DROP COLUMN download_rate",
+			"DELETE FROM ferry_schema_migrations WHERE version > 1",
+			`INSERT INTO ferry_users (name, password_hash, root, created_at, updated_at)
+				VALUES ('old', '` + mustHash(t) + `', '/srv/old', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+		} {
+			if _, err := v1.db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		v1.Close()
+		s := open(t, path, Options{})
+		u, err := s.Get(t.Context(), "old")
+		if err != nil || u.Rates != (ftpserver.Rates{}) || u.Storage.Root != "/srv/old" {
+			t.Fatalf("after the upgrade: %+v, %v", u, err)
+		}
+		if err := s.Update(t.Context(), "old", func(u *User) error { u.Rates.Upload = 4096; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := s.Get(t.Context(), "old"); u.Rates.Upload != 4096 {
+			t.Errorf("upload rate after Update: %d", u.Rates.Upload)
+		}
+	})
 	t.Run("a path with URI characters is a plain file name", func(t *testing.T) {
 		path := filepath.Join(dir, "we?ird#name%.db")
 		open(t, path, Options{})
@@ -428,4 +459,12 @@ func TestPlaceholders(t *testing.T) {
 	if got := s.q("SELECT a FROM t WHERE b = ? AND c = ?"); got != "SELECT a FROM t WHERE b = $1 AND c = $2" {
 		t.Fatal(got)
 	}
+}
+
+func mustHash(t *testing.T) string {
+	h, err := password.Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

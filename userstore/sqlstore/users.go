@@ -28,6 +28,9 @@ type User struct {
 	// MaxSessions caps the user's concurrent sessions; 0 means the server's
 	// option.
 	MaxSessions int
+	// Rates limits the bandwidth of the user's sessions together, in bytes
+	// per second (zero: no per-user limit).
+	Rates ftpserver.Rates
 	// RequireTLS refuses the login on a control connection without TLS.
 	RequireTLS bool
 	// Disabled refuses every login, like a wrong password.
@@ -46,6 +49,9 @@ func (u *User) Validate() error {
 	}
 	if u.MaxSessions < 0 {
 		return fmt.Errorf("user %q: max sessions %d is negative", u.Name, u.MaxSessions)
+	}
+	if u.Rates.Upload < 0 || u.Rates.Download < 0 {
+		return fmt.Errorf("user %q: a bandwidth limit is negative", u.Name)
 	}
 	if u.Perms&^ftpserver.PermAll != 0 {
 		return fmt.Errorf("user %q: unknown permission bits %#x", u.Name, uint8(u.Perms))
@@ -94,7 +100,7 @@ func (u *User) normalise() {
 }
 
 const userColumns = `name, password_hash, storage, root, s3_endpoint, s3_bucket, s3_prefix, s3_region,
-	s3_credentials, perms, max_sessions, require_tls, enabled, created_at, updated_at`
+	s3_credentials, perms, max_sessions, require_tls, enabled, created_at, updated_at, upload_rate, download_rate`
 
 // scanUser reads one row of userColumns.
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
@@ -103,7 +109,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var enabled bool
 	err := row.Scan(&u.Name, &u.PasswordHash, &u.Storage.Kind, &u.Storage.Root, &u.Storage.Endpoint,
 		&u.Storage.Bucket, &u.Storage.Prefix, &u.Storage.Region, &creds, &perms, &u.MaxSessions,
-		&u.RequireTLS, &enabled, &u.Created, &u.Updated)
+		&u.RequireTLS, &enabled, &u.Created, &u.Updated, &u.Rates.Upload, &u.Rates.Download)
 	if err != nil {
 		return User{}, err
 	}
@@ -124,7 +130,8 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 func (u *User) args() []any {
 	st := u.Storage
 	return []any{u.Name, u.PasswordHash, st.Kind, st.Root, st.Endpoint, st.Bucket, st.Prefix, st.Region,
-		st.Credentials.String(), u.Perms.String(), u.MaxSessions, u.RequireTLS, !u.Disabled, u.Created, u.Updated}
+		st.Credentials.String(), u.Perms.String(), u.MaxSessions, u.RequireTLS, !u.Disabled, u.Created, u.Updated,
+		u.Rates.Upload, u.Rates.Download}
 }
 
 // now is the store's clock, truncated to what both databases keep.
@@ -142,7 +149,7 @@ func (s *Store) Add(ctx context.Context, u User) error {
 	u.Created = now()
 	u.Updated = u.Created
 	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO ferry_users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`), u.args()...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`), u.args()...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: adding user %q: %w", u.Name, err)
 	}
@@ -238,8 +245,9 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*User) error) e
 	// Every column but name and created_at.
 	_, err = tx.ExecContext(ctx, s.q(`UPDATE ferry_users SET password_hash = ?, storage = ?, root = ?,
 		s3_endpoint = ?, s3_bucket = ?, s3_prefix = ?, s3_region = ?, s3_credentials = ?, perms = ?,
-		max_sessions = ?, require_tls = ?, enabled = ?, updated_at = ? WHERE name = ?`),
-		append(append([]any{}, a[1:13]...), a[14], u.Name)...)
+		max_sessions = ?, require_tls = ?, enabled = ?, updated_at = ?, upload_rate = ?, download_rate = ?
+		WHERE name = ?`),
+		append(append([]any{}, a[1:13]...), a[14], a[15], a[16], u.Name)...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: updating user %q: %w", name, err)
 	}
