@@ -23,6 +23,10 @@ type digest struct {
 	free chan []byte // hashed buffers to reuse
 	done chan struct{}
 	sum  []byte // set by finish
+
+	fed     int64  // bytes handed to the goroutine so far
+	onFed   func() // called once when fed reaches onFedAt; nil after
+	onFedAt int64
 }
 
 func startDigest(algo string, h hash.Hash) *digest {
@@ -54,6 +58,21 @@ func (d *digest) buffer() []byte {
 func (d *digest) hand(b []byte) {
 	if len(b) > 0 {
 		d.work <- b
+		d.fed += int64(len(b))
+		if d.onFed != nil && d.fed >= d.onFedAt {
+			fn := d.onFed
+			d.onFed = nil
+			fn()
+		}
+	}
+}
+
+// when arranges for fn to be called (once, by the goroutine that feeds
+// the digest) when n bytes of the transfer have been handed to it. Safe
+// on a nil digest (fn is never called).
+func (d *digest) when(n int64, fn func()) {
+	if d != nil {
+		d.onFed, d.onFedAt = fn, n
 	}
 }
 
@@ -82,6 +101,7 @@ func (d *digest) finish() []byte {
 		return nil
 	}
 	if d.sum == nil {
+		d.onFed = nil // the transfer is over
 		d.hand(d.cur)
 		d.cur = nil
 		close(d.work)
