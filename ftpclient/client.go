@@ -283,7 +283,7 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 			}
 			if dig != nil {
 				w = hashingWriter{f, dig}
-				dig.when(EarlyHashAfter, func() { early.start(ctx, cl, remote) })
+				dig.when(earlyHashAfter, func() { early.start(ctx, cl, remote) })
 			}
 		}
 		w = cl.limitWriter(ctx, w)

@@ -9,7 +9,13 @@ import (
 // digestChunk is the size of the buffers a digest hashes: Write collects
 // this many bytes before handing them to the hashing goroutine, and the
 // copy loops of hashingWriter and hashingReader read this much at a time.
-const digestChunk = 1 << 20
+// 256 KiB fits a core's L2 cache: on the benchmark machine, writing a file
+// from 1 MiB buffers cost three times the system time of 256 KiB ones (the
+// kernel's copy from user space missed the cache).
+const digestChunk = 256 << 10
+
+// digestBuffers is how many buffers a digest keeps in flight at most.
+const digestBuffers = 8
 
 // digest is a local digest computed while a file is transferred. Buffers
 // are handed to a goroutine that hashes them, so hashing runs beside the
@@ -30,7 +36,7 @@ type digest struct {
 }
 
 func startDigest(algo string, h hash.Hash) *digest {
-	d := &digest{algo: algo, h: h, work: make(chan []byte, 3), free: make(chan []byte, 5), done: make(chan struct{})}
+	d := &digest{algo: algo, h: h, work: make(chan []byte, digestBuffers-2), free: make(chan []byte, digestBuffers), done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
 		for b := range d.work {

@@ -13,6 +13,12 @@ import (
 // a second login costs more than it saves) ask after the transfer.
 const EarlyHashAfter = 32 << 20
 
+// earlyHashAfter is EarlyHashAfter; tests lower it.
+var earlyHashAfter int64 = EarlyHashAfter
+
+// earlyHashHook, when set (by tests), is told how each early HASH ended.
+var earlyHashHook func(algo string, sum []byte, err error)
+
 // remoteHash is a HASH asked for on another pooled connection while a
 // download runs. It is asked only when the pool has room for that
 // connection at that moment, so it never waits for, or takes, a
@@ -37,6 +43,9 @@ func (r *remoteHash) start(ctx context.Context, cl *Client, remote string) {
 		r.done = make(chan struct{})
 		go func() {
 			defer close(r.done)
+			if earlyHashHook != nil {
+				defer func() { earlyHashHook(r.algo, r.sum, r.err) }()
+			}
 			c, ok, err := cl.tryAcquire(ctx)
 			if !ok || err != nil {
 				r.err = errNoEarlyHash

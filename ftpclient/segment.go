@@ -173,7 +173,7 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 	}
 
 	var early *remoteHash
-	if o.Verify && size-from >= EarlyHashAfter && cl.maxConns() > len(st.Segments) {
+	if o.Verify && size-from >= earlyHashAfter && cl.maxConns() > len(st.Segments) {
 		// A connection to spare: the server hashes while it sends.
 		early = &remoteHash{}
 		early.start(context.WithoutCancel(ctx), cl, remote)
