@@ -353,6 +353,7 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		var r io.Reader = f
 		if dig != nil {
 			r = hashingReader{f, dig}
+			c.announceHash(ctx, dig.algo)
 		}
 		r = cl.limitReader(ctx, r)
 		if o.WrapReader != nil {

@@ -65,6 +65,7 @@ func (s *session) cmdOPTS(arg string) bool {
 			return true
 		}
 		s.hashAlgo = algo
+		s.hashWanted = true
 		s.reply(ftp.CodeOK, algo)
 	default:
 		s.reply(ftp.CodeArgSyntax, "OPTS not understood for "+verb+".")

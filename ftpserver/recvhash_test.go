@@ -74,6 +74,7 @@ func TestHashAfterAnUploadIsAnsweredWithoutReadingTheFile(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, fsys, _ := hashServer(t, 0)
+			c.do(200, "OPTS HASH SHA-256") // as ferry's client does before it uploads
 			tc.upload(c)
 			fsys.opens.Store(0)
 			want := sha256Hex(storedContent(t, fsys, tc.file))
@@ -87,6 +88,18 @@ func TestHashAfterAnUploadIsAnsweredWithoutReadingTheFile(t *testing.T) {
 				t.Fatalf("second HASH: %s after %d opens", got, fsys.opens.Load())
 			}
 		})
+	}
+}
+
+func TestOnlySessionsThatUseHashHashTheirUploads(t *testing.T) {
+	c, fsys, _ := hashServer(t, 0)
+	c.stor("STOR", "a.bin", "never asked")
+	if got := hashDigest(t, c, "a.bin"); got != sha256Hex("never asked") || fsys.opens.Load() != 1 {
+		t.Fatalf("HASH %s after %d opens, want 1: the upload before any HASH is not hashed", got, fsys.opens.Load())
+	}
+	c.stor("STOR", "b.bin", "after a HASH") // the session has used HASH now
+	if got := hashDigest(t, c, "b.bin"); got != sha256Hex("after a HASH") || fsys.opens.Load() != 1 {
+		t.Fatalf("HASH %s after %d opens, want still 1", got, fsys.opens.Load())
 	}
 }
 
@@ -122,6 +135,7 @@ func TestAFileChangedAfterItsUploadIsReadAgain(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, fsys, _ := hashServer(t, 0)
+			c.do(200, "OPTS HASH SHA-256")
 			c.stor("STOR", "f.bin", "uploaded")
 			tc.change(fsys)
 			fsys.opens.Store(0)
@@ -137,6 +151,7 @@ func TestAFileChangedAfterItsUploadIsReadAgain(t *testing.T) {
 
 func TestNoDigestIsKeptWithTheCacheOff(t *testing.T) {
 	c, fsys, _ := hashServer(t, -1)
+	c.do(200, "OPTS HASH SHA-256")
 	c.stor("STOR", "f.bin", "data")
 	if got := hashDigest(t, c, "f.bin"); got != sha256Hex("data") || fsys.opens.Load() != 1 {
 		t.Fatalf("HASH %s after %d opens", got, fsys.opens.Load())
@@ -199,6 +214,7 @@ func failingServer(t *testing.T, failAfter int) (*client, *failingFS) {
 	})
 	c := dial(t, srv.Addr)
 	c.login("u", "p")
+	c.do(200, "OPTS HASH SHA-256")
 	return c, fsys
 }
 
@@ -236,7 +252,7 @@ func TestAFailedOrAbortedUploadStoresNoDigest(t *testing.T) {
 		d := c.epsv()
 		defer d.Close()
 		c.do(150, "STOR f.bin")
-		io.WriteString(d, data)
+		io.WriteString(d, strings.Repeat("y", 600<<10)) // more than one of the server's buffers
 		select {
 		case <-fsys.written:
 		case <-time.After(10 * time.Second):
