@@ -12,7 +12,10 @@ package main
 // from pair to pair; the destination is removed before every run so both
 // write a new file. It prints the median time of each command and the
 // median of the per-pair ratios (verify / no verify), which holds better
-// than the ratio of medians when the machine's speed drifts.
+// than the ratio of medians when the machine's speed drifts, and the
+// median CPU time (user + system) of the client process and of the server
+// (its process tree) during a run: the cost of verification in work done,
+// which another process's load on the machine does not change much.
 
 import (
 	"bufio"
@@ -54,17 +57,19 @@ func TestVerifyProcesses(t *testing.T) {
 	type server struct {
 		name, url, root string
 		chown           func() error
+		pid             int
 	}
 	root := t.TempDir()
-	servers := []server{{"ferry", "ftp://" + startFerryServe(t, ctx, ferry, root) + "/", root, nil}}
+	addr, pid := startFerryServe(t, ctx, ferry, root)
+	servers := []server{{"ferry", "ftp://" + addr + "/", root, nil, pid}}
 	if err := peers.Available(peers.Vsftpd); err == nil {
 		p := peers.Start(t, peers.Vsftpd, peers.Options{})
-		servers = append(servers, server{"vsftpd", "ftp://" + p.User + ":" + p.Password + "@" + p.Addr + "/", p.Root, p.Chown})
+		servers = append(servers, server{"vsftpd", "ftp://" + p.User + ":" + p.Password + "@" + p.Addr + "/", p.Root, p.Chown, p.Pid()})
 	} else {
 		t.Logf("vsftpd not measured: %v", err)
 	}
 	fmt.Printf("\n%d MiB, %d pairs, medians of whole-process wall-clock times\n", *verifyProcMiB, *verifyPairs)
-	fmt.Printf("| server | command | --verify=false | verify | verify / no verify (median of pairs) |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Printf("| server | command | --verify=false | verify | verify / no verify (median of pairs) | client CPU off → on | server CPU off → on |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, s := range servers {
 		if err := os.Link(src, filepath.Join(s.root, "dl.bin")); err != nil {
 			t.Fatal(err)
@@ -96,23 +101,35 @@ func TestVerifyProcesses(t *testing.T) {
 			{"ferry put", put, func() { os.Remove(remoteUp) }},
 		}
 		if s.name == "ferry" {
+			segmented := func(verify bool) []string {
+				return append([]string{"get", "--segments", "4"}, get(verify)[1:]...)
+			}
 			cases = []procCase{
 				{"ferry get, server's HASH cache cold", get, func() { os.Remove(dst); touch() }},
 				{"ferry get, server's HASH cache warm", get, func() { os.Remove(dst) }},
+				{"ferry get --segments 4, cache cold", segmented, func() { os.Remove(dst); touch() }},
 				cases[1],
 			}
 		}
 		for _, c := range cases {
 			var off, on, ratio []float64
+			var cpu [2][2][]float64 // [client, server][off, on]
 			for i := range *verifyPairs {
 				var pair [2]float64
 				for j := range 2 {
 					verify := (i+j)%2 == 0 // alternate the order
 					c.before()
-					d, err := runTimed(ctx, ferry, c.args(verify))
+					srv0 := treeCPU(s.pid)
+					d, ccpu, err := runTimed(ctx, ferry, c.args(verify))
 					if err != nil {
 						t.Fatalf("%s %s: %v", s.name, c.name, err)
 					}
+					k := 0
+					if verify {
+						k = 1
+					}
+					cpu[0][k] = append(cpu[0][k], ccpu)
+					cpu[1][k] = append(cpu[1][k], (treeCPU(s.pid) - srv0).Seconds())
 					if verify {
 						pair[1] = d
 					} else {
@@ -121,29 +138,31 @@ func TestVerifyProcesses(t *testing.T) {
 				}
 				off, on, ratio = append(off, pair[0]), append(on, pair[1]), append(ratio, pair[1]/pair[0])
 			}
-			fmt.Printf("| %s | %s | %.2f s | %.2f s | %.2f (%+.0f%%) |\n", s.name, c.name, medianF(off), medianF(on), medianF(ratio), (medianF(ratio)-1)*100)
+			fmt.Printf("| %s | %s | %.2f s | %.2f s | %.2f (%+.0f%%) | %.2f → %.2f s | %.2f → %.2f s |\n", s.name, c.name, medianF(off), medianF(on), medianF(ratio), (medianF(ratio)-1)*100,
+				medianF(cpu[0][0]), medianF(cpu[0][1]), medianF(cpu[1][0]), medianF(cpu[1][1]))
 			t.Logf("%s %s: off %.2f, on %.2f, ratios %.2f", s.name, c.name, off, on, ratio)
 		}
 	}
 }
 
-// runTimed runs ferry with args and returns its wall-clock seconds.
-func runTimed(ctx context.Context, ferry string, args []string) (float64, error) {
+// runTimed runs ferry with args and returns its wall-clock seconds and its
+// CPU seconds (user + system).
+func runTimed(ctx context.Context, ferry string, args []string) (wall, cpu float64, err error) {
 	cmd := exec.CommandContext(ctx, ferry, args...)
 	cmd.Env = append(os.Environ(), "FERRY_PASSWORD=")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	d := time.Since(start).Seconds()
 	if err != nil {
-		return 0, fmt.Errorf("%s %s: %v\n%s", ferry, strings.Join(args, " "), err, out)
+		return 0, 0, fmt.Errorf("%s %s: %v\n%s", ferry, strings.Join(args, " "), err, out)
 	}
-	return d, nil
+	return d, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), nil
 }
 
 // startFerryServe runs `ferry serve --write` on root (anonymous users,
 // the defaults of quick mode) on a free loopback port and returns its
-// address once it listens.
-func startFerryServe(t *testing.T, ctx context.Context, ferry, root string) string {
+// address and process id once it listens.
+func startFerryServe(t *testing.T, ctx context.Context, ferry, root string) (string, int) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -181,5 +200,5 @@ func startFerryServe(t *testing.T, ctx context.Context, ferry, root string) stri
 	case <-time.After(30 * time.Second):
 		t.Fatal("ferry serve did not listen within 30 s")
 	}
-	return addr
+	return addr, cmd.Process.Pid
 }
