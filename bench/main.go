@@ -1,6 +1,6 @@
 // Command bench runs ferry side by side with vsftpd, pure-ftpd and proftpd on
 // the loopback interface and writes the comparison to docs/BENCHMARKS.md and
-// the raw numbers to bench/results/ (issue 6).
+// the raw numbers to bench/results/.
 //
 // Usage, as root from the module root (bench/run installs curl and iperf3):
 //

@@ -58,7 +58,7 @@ func medianOf(ss []sample, f func(sample) float64) float64 {
 	return median(v)
 }
 
-// targets of issue 6: the factor over the best peer ferry must reach.
+// targetFactor is the factor over the best peer that ferry must reach on each workload.
 var targetFactor = map[string]float64{
 	"retr": 1.0, "stor": 1.0, "small": 1.2, "login_pw": 1.0, "login_anon": 1.0,
 	"par": 1.0, "tls_retr": 1.0, "tls_stor": 1.0,

@@ -54,6 +54,7 @@ const (
 	CodeParamNotImplemented  = 504 // RFC 959 4.2: command not implemented for that parameter
 	CodeProtectionRequired   = 521 // RFC 4217 9: data connection cannot be opened with this PROT setting
 	CodeNetProtoNotSupported = 522 // RFC 2428 2: network protocol not supported
+	CodeDataTLSRefused       = 522 // RFC 4217 10: a data connection's TLS negotiation refused (same number as CodeNetProtoNotSupported)
 	CodeNotLoggedIn          = 530 // RFC 959 4.2: not logged in
 	CodeProtectionDenied     = 534 // RFC 2228 4: request denied for policy reasons
 	CodeFileUnavailable      = 550 // RFC 959 4.2: requested action not taken; file unavailable
@@ -62,3 +63,18 @@ const (
 	CodeBadFileName          = 553 // RFC 959 4.2: requested action not taken; file name not allowed
 	CodeInvalidRestart       = 554 // RFC 3659 5.4: requested action not taken; invalid REST parameter
 )
+
+// The first digit of a reply code is its class (RFC 959 4.2): 1yz
+// preliminary, 2yz completion, 3yz intermediate, 4yz and 5yz negative.
+
+// IsPreliminary reports whether code is a positive preliminary reply (1yz):
+// another reply to the same command follows.
+func IsPreliminary(code int) bool { return code >= 100 && code < 200 }
+
+// IsNegative reports whether code is a transient (4yz) or permanent (5yz)
+// negative completion reply.
+func IsNegative(code int) bool { return code >= 400 && code < 600 }
+
+// IsPermanentNegative reports whether code is a permanent negative
+// completion reply (5yz).
+func IsPermanentNegative(code int) bool { return code >= 500 && code < 600 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
-	"github.com/ferryftp/ferry/internal/wire"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 )
 
 // failingListener makes its first n accepts fail with err (as when the
@@ -47,19 +47,19 @@ func TestServeKeepsServingAfterEMFILE(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(&failingListener{Listener: ln, n: 4, err: syscall.EMFILE}) }()
 	tc := dialProxy(t, ln.Addr().String())
-	tc.login()
-	tc.cmd("NOOP", 200)
+	login(t, tc)
+	tc.Do(200, "NOOP")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p.Shutdown(ctx)
-	if err := <-done; err != ErrClosed {
-		t.Errorf("Serve returned %v, want ErrClosed", err)
+	if err := <-done; err != ErrServerClosed {
+		t.Errorf("Serve returned %v, want ErrServerClosed", err)
 	}
 }
 
 // dialProxyFrom connects to the proxy from the loopback address local
 // (Linux routes all of 127.0.0.0/8 to lo).
-func dialProxyFrom(t *testing.T, addr, local string) *testClient {
+func dialProxyFrom(t *testing.T, addr, local string) *ftpservertest.Client {
 	t.Helper()
 	d := net.Dialer{Timeout: testTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
 	c, err := d.Dial("tcp", addr)
@@ -68,42 +68,21 @@ func dialProxyFrom(t *testing.T, addr, local string) *testClient {
 	}
 	c.SetDeadline(time.Now().Add(testTimeout))
 	t.Cleanup(func() { c.Close() })
-	return &testClient{t: t, c: c, r: wire.NewReader(c, 8192)}
-}
-
-// epsvData opens the passive data connection an EPSV reply names, from
-// the control connection's own address.
-func (tc *testClient) epsvData() net.Conn {
-	tc.t.Helper()
-	rep := tc.cmd("EPSV", 229)
-	port, err := ftp.ParseEPSVReply(rep.Message())
-	if err != nil {
-		tc.t.Fatal(err)
-	}
-	local := netip.MustParseAddrPort(tc.c.LocalAddr().String()).Addr()
-	d := net.Dialer{Timeout: testTimeout, LocalAddr: &net.TCPAddr{IP: local.AsSlice()}}
-	host, _, _ := net.SplitHostPort(tc.c.RemoteAddr().String())
-	dc, err := d.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(int(port))))
-	if err != nil {
-		tc.t.Fatal(err)
-	}
-	dc.SetDeadline(time.Now().Add(testTimeout))
-	tc.t.Cleanup(func() { dc.Close() })
-	return dc
+	return ftpservertest.NewClient(t, c)
 }
 
 // download logs in as u/p and fetches f.bin.
-func (tc *testClient) download() []byte {
-	tc.t.Helper()
-	tc.login()
-	tc.cmd("TYPE I", 200)
-	dc := tc.epsvData()
-	tc.cmd("RETR f.bin", 150)
+func download(t testing.TB, tc *ftpservertest.Client) []byte {
+	t.Helper()
+	login(t, tc)
+	tc.Do(200, "TYPE I")
+	dc := tc.EPSV()
+	tc.Do(150, "RETR f.bin")
 	b, err := io.ReadAll(dc)
 	if err != nil {
-		tc.t.Fatal(err)
+		t.Fatal(err)
 	}
-	tc.expect(226)
+	tc.Expect(226)
 	return b
 }
 
@@ -112,16 +91,16 @@ func TestBackendRefusalIsRelayed(t *testing.T) {
 	t.Run("in reverse mode the greeting's refusal reaches the client", func(t *testing.T) {
 		addr, _ := startProxy(t, "", Options{Backend: fake.Addr})
 		tc := dialProxy(t, addr)
-		if r := tc.expect(421); r.Message() != "Too many connections from your address." {
-			t.Errorf("client got %q", r.Message())
+		if r := tc.Expect(421); r != "Too many connections from your address." {
+			t.Errorf("client got %q", r)
 		}
 	})
 	t.Run("in explicit mode the refusal answers USER", func(t *testing.T) {
 		addr, _ := startProxy(t, "", Options{Mode: ModeExplicit, AllowDestinations: []string{"127.0.0.1:*"}})
 		tc := dialProxy(t, addr)
-		tc.expect(220)
-		if r := tc.cmd("USER u@"+fake.Addr, 421); r.Message() != "Too many connections from your address." {
-			t.Errorf("client got %q", r.Message())
+		tc.Expect(220)
+		if r := tc.Do(421, "USER u@%s", fake.Addr); r != "Too many connections from your address." {
+			t.Errorf("client got %q", r)
 		}
 	})
 }
@@ -149,8 +128,8 @@ func TestCommandsDuringATransfer(t *testing.T) {
 		t.Run("in "+name+" mode STAT and NOOP are answered during a download and ABOR ends it", func(t *testing.T) {
 			addr, _ := startProxy(t, "", Options{Backend: back.Addr})
 			tc := dialProxy(t, addr)
-			tc.login()
-			tc.cmd("TYPE I", 200)
+			login(t, tc)
+			tc.Do(200, "TYPE I")
 			var dc net.Conn
 			if active {
 				ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -159,8 +138,8 @@ func TestCommandsDuringATransfer(t *testing.T) {
 				}
 				defer ln.Close()
 				arg, _ := ftp.FormatPORT(netip.MustParseAddrPort(ln.Addr().String()))
-				tc.cmd("PORT "+arg, 200)
-				tc.cmd("RETR big.bin", 150)
+				tc.Do(200, "PORT %s", arg)
+				tc.Do(150, "RETR big.bin")
 				ln.SetDeadline(time.Now().Add(testTimeout))
 				if dc, err = ln.Accept(); err != nil {
 					t.Fatal(err)
@@ -168,20 +147,20 @@ func TestCommandsDuringATransfer(t *testing.T) {
 				defer dc.Close()
 				dc.SetDeadline(time.Now().Add(testTimeout))
 			} else {
-				dc = tc.epsvData()
-				tc.cmd("RETR big.bin", 150)
+				dc = tc.EPSV()
+				tc.Do(150, "RETR big.bin")
 			}
 			if _, err := io.ReadFull(dc, make([]byte, 64<<10)); err != nil {
 				t.Fatal(err)
 			}
-			if r := tc.cmd("STAT", ftp.CodeSystemStatus); !strings.Contains(r.Message(), "Transfer in progress") {
-				t.Errorf("STAT during the transfer: %q", r.Message())
+			if r := tc.Do(ftp.CodeSystemStatus, "STAT"); !strings.Contains(r, "Transfer in progress") {
+				t.Errorf("STAT during the transfer: %q", r)
 			}
-			tc.cmd("NOOP", ftp.CodeOK)
-			tc.raw("\xff\xf4\xff\xf2ABOR\r\n")
-			r := tc.read()
+			tc.Do(ftp.CodeOK, "NOOP")
+			tc.Raw("\xff\xf4\xff\xf2ABOR\r\n")
+			r := tc.ReadReply()
 			if r.Code == ftp.CodeTransferAborted || r.Code == ftp.CodeLocalError {
-				r = tc.read()
+				r = tc.ReadReply()
 			}
 			if r.Code != ftp.CodeClosingData && r.Code != ftp.CodeDataOpenNoTransfer {
 				t.Fatalf("after ABOR: %d %q", r.Code, r.Message())
@@ -189,8 +168,8 @@ func TestCommandsDuringATransfer(t *testing.T) {
 			if n, _ := io.Copy(io.Discard, dc); n >= 256<<20-64<<10 {
 				t.Errorf("the whole file arrived after ABOR")
 			}
-			tc.cmd("NOOP", ftp.CodeOK)
-			tc.cmd("STAT", ftp.CodeSystemStatus)
+			tc.Do(ftp.CodeOK, "NOOP")
+			tc.Do(ftp.CodeSystemStatus, "STAT")
 		})
 	}
 }
@@ -200,21 +179,21 @@ func TestProxyBansAddressesThatFailToLogIn(t *testing.T) {
 	back := startFerry(t, "127.0.0.1:0", func(o *ftpserver.Options) { o.MaxLoginFailures = -1 })
 	addr, logs := startProxy(t, "", Options{Backend: back.Addr, MaxLoginFailures: 3, BanDuration: time.Minute})
 	tc := dialProxyFrom(t, addr, "127.0.0.5")
-	tc.expect(220)
+	tc.Expect(220)
 	for i := 0; i < 2; i++ {
-		tc.cmd("USER u", 331)
-		tc.cmd("PASS bad", 530)
+		tc.Do(331, "USER u")
+		tc.Do(530, "PASS bad")
 	}
-	tc.cmd("USER u", 331)
-	tc.cmd("PASS bad", 421)
-	tc.eof()
+	tc.Do(331, "USER u")
+	tc.Do(421, "PASS bad")
+	tc.ExpectClosed()
 	waitLog(t, logs, "client address banned")
 	again := dialProxyFrom(t, addr, "127.0.0.5")
-	if r := again.expect(421); !strings.Contains(r.Message(), "failed logins") {
-		t.Errorf("banned address got %q", r.Message())
+	if r := again.Expect(421); !strings.Contains(r, "failed logins") {
+		t.Errorf("banned address got %q", r)
 	}
 	other := dialProxyFrom(t, addr, "127.0.0.6")
-	back.check(t, other.download())
+	back.check(t, download(t, other))
 }
 
 func TestProxyCannotBeUsedToLockUsersOut(t *testing.T) {
@@ -227,20 +206,20 @@ func TestProxyCannotBeUsedToLockUsersOut(t *testing.T) {
 	attack := func(t *testing.T, addr string) {
 		for i := 0; i < 11; i++ {
 			tc := dialProxyFrom(t, addr, "127.0.1."+strconv.Itoa(10+i))
-			if tc.read().Code == ftp.CodeNotAvailable {
+			if tc.ReadReply().Code == ftp.CodeNotAvailable {
 				continue // the server has already banned the proxy
 			}
-			tc.cmd("USER u", 331)
-			tc.raw("PASS wrong\r\n")
-			r := tc.read()
+			tc.Do(331, "USER u")
+			tc.Raw("PASS wrong\r\n")
+			r := tc.ReadReply()
 			if r.Code != ftp.CodeNotLoggedIn && r.Code != ftp.CodeNotAvailable {
 				t.Fatalf("wrong password answered %d %q", r.Code, r.Message())
 			}
-			tc.c.Close()
+			tc.Conn().Close()
 		}
 		for i := 0; i < 40; i++ {
 			tc := dialProxyFrom(t, addr, "127.0.2."+strconv.Itoa(10+i%10))
-			tc.read() // a greeting or a refusal
+			tc.ReadReply() // a greeting or a refusal
 		}
 	}
 	trustProxy := func(o *ftpserver.Options) {
@@ -253,7 +232,7 @@ func TestProxyCannotBeUsedToLockUsersOut(t *testing.T) {
 		waitLog(t, logs, "without a PROXY header")
 		attack(t, addr)
 		tc := dialProxyFrom(t, addr, "127.0.3.1")
-		r := tc.read()
+		r := tc.ReadReply()
 		if r.Code != ftp.CodeNotAvailable {
 			t.Fatalf("the server did not lock the proxy out (got %d %q); the test reproduces nothing", r.Code, r.Message())
 		}
@@ -267,7 +246,7 @@ func TestProxyCannotBeUsedToLockUsersOut(t *testing.T) {
 		attack(t, addr)
 		start := time.Now()
 		tc := dialProxyFrom(t, addr, "127.0.3.1")
-		back.check(t, tc.download())
+		back.check(t, download(t, tc))
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("logging in and downloading took %v", d)
 		}
@@ -281,10 +260,10 @@ func TestPreLoginFloodThroughTheProxy(t *testing.T) {
 	})
 	addr, _ := startProxy(t, "", Options{Backend: back.Addr, ProxyProtocol: 2, MaxSessions: 30, MaxSessionsPerIP: 4})
 	early := dialProxyFrom(t, addr, "127.0.4.1")
-	early.login()
+	login(t, early)
 	first := dialProxyFrom(t, addr, "127.0.4.2")
-	first.expect(220)
-	var flood []*testClient
+	first.Expect(220)
+	var flood []*ftpservertest.Client
 	for a := 2; a < 22; a++ { // 80 idle connections from 20 addresses
 		for i := 0; i < 4; i++ {
 			if a == 2 && i == 0 {
@@ -294,18 +273,18 @@ func TestPreLoginFloodThroughTheProxy(t *testing.T) {
 		}
 	}
 	for _, f := range flood {
-		f.read() // admitted (the server's 220) or refused (421)
+		f.ReadReply() // admitted (the server's 220) or refused (421)
 	}
-	if r := first.read(); r.Code != ftp.CodeNotAvailable {
+	if r := first.ReadReply(); r.Code != ftp.CodeNotAvailable {
 		t.Errorf("the oldest idle connection got %d %q, want 421", r.Code, r.Message())
 	}
 	start := time.Now()
 	tc := dialProxyFrom(t, addr, "127.0.5.1")
-	back.check(t, tc.download())
+	back.check(t, download(t, tc))
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("logging in and downloading took %v", d)
 	}
-	early.cmd("NOOP", ftp.CodeOK)
+	early.Do(ftp.CodeOK, "NOOP")
 }
 
 func TestWarnsAboutManyClientsWithoutPROXYHeader(t *testing.T) {
@@ -313,12 +292,12 @@ func TestWarnsAboutManyClientsWithoutPROXYHeader(t *testing.T) {
 	t.Run("many client addresses forwarded without the header are logged once", func(t *testing.T) {
 		addr, logs := startProxy(t, "", Options{Backend: back.Addr})
 		for i := 0; i < manyClients; i++ {
-			dialProxyFrom(t, addr, "127.0.6."+strconv.Itoa(10+i)).expect(220)
+			dialProxyFrom(t, addr, "127.0.6."+strconv.Itoa(10+i)).Expect(220)
 		}
 		waitLog(t, logs, "many clients forwarded without a PROXY header")
 		// The server, seeing only the proxy's address, now holds as many
 		// sessions from it that have not logged in as it allows one address.
-		if r := dialProxyFrom(t, addr, "127.0.6.99").read(); r.Code != ftp.CodeNotAvailable {
+		if r := dialProxyFrom(t, addr, "127.0.6.99").ReadReply(); r.Code != ftp.CodeNotAvailable {
 			t.Errorf("the server's per-address cap did not apply: %d %q", r.Code, r.Message())
 		}
 		if n := strings.Count(logs.String(), "many clients forwarded"); n != 1 {
@@ -331,7 +310,7 @@ func TestWarnsAboutManyClientsWithoutPROXYHeader(t *testing.T) {
 		})
 		addr, logs := startProxy(t, "", Options{Backend: trusting.Addr, ProxyProtocol: 2})
 		for i := 0; i < manyClients; i++ {
-			dialProxyFrom(t, addr, "127.0.7."+strconv.Itoa(10+i)).expect(220)
+			dialProxyFrom(t, addr, "127.0.7."+strconv.Itoa(10+i)).Expect(220)
 		}
 		if strings.Contains(logs.String(), "PROXY header") {
 			t.Errorf("unexpected warning:\n%s", logs)

@@ -204,7 +204,7 @@ func (s *session) handleTLSCommand(cmd ftp.Command) bool {
 			s.mu.Unlock()
 			s.reply(ftp.CodeOK, "Protection level set to Private.")
 		case arg == "C" && o.RequireClientTLS:
-			s.reply(534, "Clear data connections are refused.")
+			s.reply(ftp.CodeProtectionDenied, "Clear data connections are refused.")
 		case arg == "C":
 			s.mu.Lock()
 			s.clientProt = false

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/dataport"
 	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
@@ -24,6 +25,19 @@ type dataSetup struct {
 	clientTarget netip.AddrPort   // client active: the proxy connects
 	serverLn     *net.TCPListener // server active
 	serverTarget netip.AddrPort   // server passive
+
+	// early is the connection to the server's passive port, dialed as soon
+	// as the server announced it (as curl and most clients do), so the
+	// transfer command does not wait for a connect. mu guards it: a
+	// transfer takes it while an ABOR may close the setup.
+	mu    sync.Mutex
+	early chan earlyDial
+}
+
+// earlyDial is the result of dialing the server's passive port.
+type earlyDial struct {
+	c   net.Conn
+	err error
 }
 
 func (d *dataSetup) close() {
@@ -33,6 +47,30 @@ func (d *dataSetup) close() {
 	if d.serverLn != nil {
 		d.serverLn.Close()
 	}
+	discardEarly(d.takeEarly()) // a setup no transfer used
+}
+
+// discardEarly closes the connection of an early dial nobody will use,
+// once the dial is done; ch may be nil.
+func discardEarly(ch chan earlyDial) {
+	if ch == nil {
+		return
+	}
+	go func() {
+		if r := <-ch; r.c != nil {
+			r.c.Close()
+		}
+	}()
+}
+
+// takeEarly returns the channel of the early dial, which the caller now
+// owns (close no longer closes it).
+func (d *dataSetup) takeEarly() chan earlyDial {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ch := d.early
+	d.early = nil
+	return ch
 }
 
 func (d *dataSetup) clientMode() string {
@@ -68,11 +106,11 @@ func (s *session) clientPassive(cmd ftp.Command) {
 	local := s.clientLocal.Addr()
 	if cmd.Verb == "PASV" {
 		if epsvAll {
-			s.reply(503, "EPSV ALL in effect, use EPSV.")
+			s.reply(ftp.CodeBadSequence, "EPSV ALL in effect, use EPSV.")
 			return
 		}
 		if !local.Is4() {
-			s.reply(425, "Use EPSV on IPv6.")
+			s.reply(ftp.CodeCantOpenData, "Use EPSV on IPv6.")
 			return
 		}
 	} else {
@@ -80,19 +118,19 @@ func (s *session) clientPassive(cmd ftp.Command) {
 		case "":
 		case "1", "2":
 			if (cmd.Arg == "1") != local.Is4() {
-				s.reply(522, "Network protocol not supported, use ("+family(local)+")")
+				s.reply(ftp.CodeNetProtoNotSupported, "Network protocol not supported, use ("+family(local)+")")
 				return
 			}
 		default:
-			s.reply(501, "Syntax error in EPSV argument.")
+			s.reply(ftp.CodeArgSyntax, "Syntax error in EPSV argument.")
 			return
 		}
 	}
 	s.replaceSetup(nil)
-	ln, err := listenData(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
+	ln, err := dataport.Listen(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
 	if err != nil {
 		s.log.Warn("cannot open client-side data listener", "err", err)
-		s.reply(425, "Cannot open data connection.")
+		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
 		return
 	}
 	d := &dataSetup{clientVerb: cmd.Verb, clientLn: ln}
@@ -112,7 +150,7 @@ func (s *session) clientActive(cmd ftp.Command) {
 	epsvAll := s.epsvAll
 	s.mu.Unlock()
 	if epsvAll {
-		s.reply(503, "EPSV ALL in effect, use EPSV.")
+		s.reply(ftp.CodeBadSequence, "EPSV ALL in effect, use EPSV.")
 		return
 	}
 	ap, err := activeTarget(cmd.Verb, cmd.Arg, s.clientAddr.Addr())
@@ -140,11 +178,11 @@ func (s *session) serverSide(d *dataSetup) {
 		s.send(&pending{verb: d.clientVerb, kind: kData, sent: verb, setup: d}, verb)
 		return
 	}
-	ln, err := listenData(s.serverLocal.Addr(), o.DataPortMin, o.DataPortMax)
+	ln, err := dataport.Listen(s.serverLocal.Addr(), o.DataPortMin, o.DataPortMax)
 	if err != nil {
 		d.close()
 		s.log.Warn("cannot open server-side data listener", "err", err)
-		s.reply(425, "Cannot open data connection.")
+		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
 		return
 	}
 	d.serverLn = ln
@@ -167,12 +205,12 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 	}
 	switch pe.sent {
 	case "EPSV", "PASV":
-		want := 229
+		want := ftp.CodeExtendedPassive
 		if pe.sent == "PASV" {
-			want = 227
+			want = ftp.CodePassive
 		}
 		if rep.Code != want {
-			if pe.sent == "EPSV" && rep.Code >= 500 && s.serverAddr.Addr().Is4() {
+			if pe.sent == "EPSV" && ftp.IsPermanentNegative(rep.Code) && s.serverAddr.Addr().Is4() {
 				// RFC 6384 fall-back: an IPv4 server without EPSV.
 				s.mu.Lock()
 				s.noEPSV = true
@@ -185,28 +223,37 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 					err := s.sendLocked(&pending{verb: pe.verb, kind: kData, sent: "PASV", setup: d}, "PASV")
 					s.smu.Unlock()
 					if err != nil {
-						return fail(425, "Cannot open data connection.")
+						return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 					}
 					return 0, "", false
 				}
 				s.smu.Unlock()
 			}
-			if rep.Code < 400 {
+			if !ftp.IsNegative(rep.Code) {
 				s.log.Warn("unexpected reply to "+pe.sent, "server", s.serverAddr.String(), "code", rep.Code)
-				return fail(425, "Cannot open data connection.")
+				return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 			}
 			return fail(rep.Code, rep.Message())
 		}
 		target, err := passiveTarget(pe.sent, rep.Message(), s.serverAddr.Addr(), s.p.opts.UseControlIPForPASV)
 		if err != nil {
 			s.log.Warn("passive reply refused", "server", s.serverAddr.String(), "reply", rep.Code, "err", err)
-			return fail(425, "Cannot open data connection.")
+			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 		}
 		d.serverTarget = target
+		ch := make(chan earlyDial, 1)
+		d.mu.Lock()
+		d.early = ch
+		d.mu.Unlock()
+		go func() {
+			deadline := time.Now().Add(s.p.opts.DataTimeout)
+			c, err := s.dialServerData(context.Background(), target, deadline)
+			ch <- earlyDial{c, err}
+		}()
 	default: // PORT, EPRT
-		if rep.Code != 200 {
-			if rep.Code < 400 {
-				return fail(425, "Cannot open data connection.")
+		if rep.Code != ftp.CodeOK {
+			if !ftp.IsNegative(rep.Code) {
+				return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 			}
 			return fail(rep.Code, rep.Message())
 		}
@@ -222,15 +269,15 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 	}
 	switch {
 	case d.clientLn == nil:
-		return 200, d.clientVerb + " command successful.", true
+		return ftp.CodeOK, d.clientVerb + " command successful.", true
 	case d.clientVerb == "PASV":
 		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(d.clientLn.Addr()).Port()))
 		if err != nil {
-			return fail(425, "Cannot open data connection.")
+			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 		}
-		return 227, m, true
+		return ftp.CodePassive, m, true
 	default:
-		return 229, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
+		return ftp.CodeExtendedPassive, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
 	}
 }
 
@@ -264,11 +311,11 @@ func (s *session) startTransfer(cmd ftp.Command) {
 		if d != nil {
 			d.close()
 		}
-		s.reply(521, "Data connections must be protected (PROT P).")
+		s.reply(ftp.CodeProtectionRequired, "Data connections must be protected (PROT P).")
 		return
 	}
 	if d == nil {
-		s.reply(425, "Use PORT, EPRT, PASV or EPSV first.")
+		s.reply(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 		return
 	}
 	x := &transfer{
@@ -321,7 +368,7 @@ func (x *transfer) cancel() {
 // its end (the server has finished; what remains is buffered data the client
 // is reading), unless the client aborts or the session ends.
 func (x *transfer) finish(code int) {
-	if code >= 400 {
+	if ftp.IsNegative(code) {
 		x.cancel()
 	}
 	t := time.NewTimer(x.s.p.opts.DataTimeout)
@@ -408,7 +455,7 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 	if x.d.clientLn != nil {
 		c, err = x.acceptFrom(x.d.clientLn, s.clientAddr.Addr(), deadline, "client")
 	} else {
-		c, err = x.dial(s.clientLocal.Addr(), o.ActiveSourcePort, x.d.clientTarget, deadline)
+		c, err = dial(x.ctx, s.clientLocal.Addr(), o.ActiveSourcePort, x.d.clientTarget, deadline)
 	}
 	if err != nil {
 		return nil, err
@@ -419,14 +466,7 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 	if !prot {
 		return c, nil
 	}
-	tc := tls.Server(c, s.clientTLSConfig())
-	tc.SetDeadline(deadline)
-	if err := tc.Handshake(); err != nil {
-		c.Close()
-		return nil, err
-	}
-	tc.SetDeadline(time.Time{})
-	return tc, nil
+	return handshake(tls.Server(c, s.clientTLSConfig()), deadline)
 }
 
 // serverConn accepts from or dials the server and adds TLS when the
@@ -437,17 +477,16 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	var err error
 	if x.d.serverLn != nil {
 		c, err = x.acceptFrom(x.d.serverLn, s.serverAddr.Addr(), deadline, "server")
-	} else {
-		c, err = x.dial(s.serverLocal.Addr(), 0, x.d.serverTarget, deadline)
-		if err == nil && o.ProxyProtocol != 0 {
-			// The server checks that a passive data connection comes from
-			// the client of the control connection: name it, as on the
-			// control connection.
-			_, err = c.Write(proxyproto.Append(nil, o.ProxyProtocol, s.clientAddr, x.d.serverTarget))
-			if err != nil {
-				c.Close()
-			}
+	} else if ch := x.d.takeEarly(); ch != nil {
+		select {
+		case r := <-ch:
+			c, err = r.c, r.err
+		case <-x.ctx.Done(): // cancelled while the dial ran
+			discardEarly(ch)
+			return nil, errors.New("aborted")
 		}
+	} else {
+		c, err = s.dialServerData(x.ctx, x.d.serverTarget, deadline)
 	}
 	if err != nil {
 		return nil, err
@@ -458,14 +497,36 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	if o.BackendTLSMode == TLSOff {
 		return c, nil
 	}
-	tc := tls.Client(c, s.backendTLSConfig())
+	return handshake(tls.Client(c, s.backendTLSConfig()), deadline)
+}
+
+// handshake runs a data connection's TLS handshake, bounded by deadline,
+// and closes the connection when it fails.
+func handshake(tc *tls.Conn, deadline time.Time) (net.Conn, error) {
 	tc.SetDeadline(deadline)
 	if err := tc.Handshake(); err != nil {
-		c.Close()
+		tc.Close()
 		return nil, err
 	}
 	tc.SetDeadline(time.Time{})
 	return tc, nil
+}
+
+// dialServerData connects to the server's passive data port, with the
+// PROXY header the server expects when the proxy sends them.
+func (s *session) dialServerData(ctx context.Context, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
+	o := &s.p.opts
+	c, err := dial(ctx, s.serverLocal.Addr(), 0, target, deadline)
+	if err == nil && o.ProxyProtocol != 0 {
+		// The server checks that a passive data connection comes from the
+		// client of the control connection: name it, as on the control
+		// connection.
+		if _, err = c.Write(proxyproto.Append(nil, o.ProxyProtocol, s.clientAddr, target)); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, err
 }
 
 // acceptFrom accepts the one connection from ip; connections from other
@@ -488,15 +549,15 @@ func (x *transfer) acceptFrom(ln *net.TCPListener, ip netip.Addr, deadline time.
 }
 
 // dial connects from local (port lport, 0 for any) to target.
-func (x *transfer) dial(local netip.Addr, lport int, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
-	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}}
+func dial(ctx context.Context, local netip.Addr, lport int, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}, Control: bindNoPort}
 	if lport != 0 {
 		d.Control = reuseAddr
 	}
-	c, err := d.DialContext(x.ctx, "tcp", target.String())
+	c, err := d.DialContext(ctx, "tcp", target.String())
 	if err != nil && lport != 0 {
-		d.LocalAddr, d.Control = &net.TCPAddr{IP: local.AsSlice()}, nil
-		c, err = d.DialContext(x.ctx, "tcp", target.String())
+		d.LocalAddr, d.Control = &net.TCPAddr{IP: local.AsSlice()}, bindNoPort
+		c, err = d.DialContext(ctx, "tcp", target.String())
 	}
 	return c, err
 }
@@ -517,14 +578,14 @@ func activeTarget(verb, arg string, client netip.Addr) (netip.AddrPort, *ftp.Err
 		if errors.As(err, &fe) {
 			return ap, fe
 		}
-		return ap, &ftp.Error{Code: 501, Message: "Syntax error in argument."}
+		return ap, &ftp.Error{Code: ftp.CodeArgSyntax, Message: "Syntax error in argument."}
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	if ap.Addr() != client.Unmap() {
-		return ap, &ftp.Error{Code: 501, Message: "Data address must be your own."}
+		return ap, &ftp.Error{Code: ftp.CodeArgSyntax, Message: "Data address must be your own."}
 	}
 	if ap.Port() < 1024 {
-		return ap, &ftp.Error{Code: 501, Message: "Data port must be 1024 or higher."}
+		return ap, &ftp.Error{Code: ftp.CodeArgSyntax, Message: "Data port must be 1024 or higher."}
 	}
 	return ap, nil
 }

@@ -225,10 +225,10 @@ func TestPortStealing(t *testing.T) {
 	t.Run("a connection to the proxy's passive port from another address is dropped and the client still gets its data", func(t *testing.T) {
 		addr, logs := startProxy(t, "", Options{Backend: back.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("TYPE I", 200)
-		rep := tc.cmd("PASV", 227)
-		ap, err := ftp.ParsePASVReply(rep.Message())
+		login(t, tc)
+		tc.Do(200, "TYPE I")
+		rep := tc.Do(227, "PASV")
+		ap, err := ftp.ParsePASVReply(rep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestPortStealing(t *testing.T) {
 		if err != nil {
 			t.Skipf("cannot dial from 127.0.0.2: %v", err)
 		}
-		tc.raw("RETR f.bin\r\n")
+		tc.Raw("RETR f.bin\r\n")
 		tcn.SetDeadline(time.Now().Add(testTimeout))
 		if n, _ := tcn.Read(make([]byte, 1)); n != 0 {
 			t.Error("the thief received data")
@@ -252,8 +252,8 @@ func TestPortStealing(t *testing.T) {
 		var buf bytes.Buffer
 		buf.ReadFrom(c)
 		c.Close()
-		tc.expect(150)
-		tc.expect(226)
+		tc.Expect(150)
+		tc.Expect(226)
 		back.check(t, buf.Bytes())
 	})
 }
@@ -278,8 +278,8 @@ func TestTLSPerSide(t *testing.T) {
 		back := startFerry(t, "127.0.0.1:0", nil)
 		addr, _ := startProxy(t, "", Options{Backend: back.Addr, ClientTLS: proxyTLS, ClientTLSMode: TLSExplicit, RequireClientTLS: true})
 		tc := dialProxy(t, addr)
-		tc.expect(220)
-		tc.cmd("USER u", 530)
+		tc.Expect(220)
+		tc.Do(530, "USER u")
 	})
 	t.Run("an implicit TLS client reaches a plain server", func(t *testing.T) {
 		back := startFerry(t, "127.0.0.1:0", nil)
@@ -333,7 +333,7 @@ func TestTLSPerSide(t *testing.T) {
 		back := startFerry(t, "127.0.0.1:0", tlsServer)
 		addr, logs := startProxy(t, "", Options{Backend: back.Addr, BackendTLSMode: TLSExplicit})
 		tc := dialProxy(t, addr)
-		tc.expect(421)
+		tc.Expect(421)
 		waitLog(t, logs, "certificate")
 	})
 	t.Run("TLS on both sides with different certificates", func(t *testing.T) {

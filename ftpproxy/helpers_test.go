@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -37,7 +37,7 @@ func (l *logBuf) String() string {
 
 // startProxy runs a proxy on addr ("127.0.0.1:0" when empty) until the test
 // ends and returns its address and log.
-func startProxy(t *testing.T, addr string, opts Options) (string, *logBuf) {
+func startProxy(t testing.TB, addr string, opts Options) (string, *logBuf) {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -165,68 +165,18 @@ func (f *fakeConn) serveRest() {
 	}
 }
 
-// testClient is a raw control connection to the proxy.
-type testClient struct {
-	t *testing.T
-	c net.Conn
-	r *wire.Reader
-}
-
-func dialProxy(t *testing.T, addr string) *testClient {
+// dialProxy connects to the proxy without reading the greeting (the
+// proxy may refuse with 421 instead).
+func dialProxy(t *testing.T, addr string) *ftpservertest.Client {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, testTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(testTimeout))
-	t.Cleanup(func() { c.Close() })
-	return &testClient{t: t, c: c, r: wire.NewReader(c, 8192)}
+	return ftpservertest.DialNoGreeting(t, addr)
 }
 
-func (tc *testClient) read() ftp.Reply {
-	tc.t.Helper()
-	r, err := tc.r.ReadReply()
-	if err != nil {
-		tc.t.Fatalf("client: reading reply: %v", err)
-	}
-	return r
-}
-
-// expect reads a reply and checks its code.
-func (tc *testClient) expect(code int) ftp.Reply {
-	tc.t.Helper()
-	r := tc.read()
-	if r.Code != code {
-		tc.t.Fatalf("client: got %d %q, want %d", r.Code, r.Message(), code)
-	}
-	return r
-}
-
-// raw writes bytes as they are.
-func (tc *testClient) raw(s string) {
-	io.WriteString(tc.c, s)
-}
-
-// cmd sends a line and expects a reply code.
-func (tc *testClient) cmd(line string, code int) ftp.Reply {
-	tc.t.Helper()
-	tc.raw(line + "\r\n")
-	return tc.expect(code)
-}
-
-func (tc *testClient) login() {
-	tc.t.Helper()
-	tc.expect(220)
-	tc.cmd("USER u", 331)
-	tc.cmd("PASS p", 230)
-}
-
-// eof checks that the proxy closed the connection.
-func (tc *testClient) eof() {
-	tc.t.Helper()
-	if r, err := tc.r.ReadReply(); err == nil {
-		tc.t.Fatalf("client: want connection closed, got %d %q", r.Code, r.Message())
-	}
+// login reads the greeting and logs in as u/p.
+func login(t testing.TB, tc *ftpservertest.Client) {
+	t.Helper()
+	tc.Expect(220)
+	tc.Login("u", "p")
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

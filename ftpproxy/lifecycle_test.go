@@ -26,25 +26,25 @@ func TestAbortAndShutdown(t *testing.T) {
 	t.Run("ABOR during a download closes the data path and replies stay paired", func(t *testing.T) {
 		addr, logs := startProxy(t, "", Options{Backend: back.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("TYPE I", 200)
-		rep := tc.cmd("EPSV", 229)
-		port, _ := ftp.ParseEPSVReply(rep.Message())
+		login(t, tc)
+		tc.Do(200, "TYPE I")
+		rep := tc.Do(229, "EPSV")
+		port, _ := ftp.ParseEPSVReply(rep)
 		dc, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", itoa(int(port))), testTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer dc.Close()
-		tc.cmd("RETR big.bin", 150)
+		tc.Do(150, "RETR big.bin")
 		dc.SetDeadline(time.Now().Add(testTimeout))
 		if _, err := io.ReadFull(dc, make([]byte, 64<<10)); err != nil {
 			t.Fatal(err)
 		}
-		tc.raw("\xff\xf4\xff\xf2ABOR\r\n")
+		tc.Raw("\xff\xf4\xff\xf2ABOR\r\n")
 		// 426 for the transfer then 226 for ABOR, or 226 alone.
-		r := tc.read()
+		r := tc.ReadReply()
 		if r.Code == 426 || r.Code == 451 {
-			r = tc.read()
+			r = tc.ReadReply()
 		}
 		if r.Code != 226 && r.Code != 225 {
 			t.Fatalf("after ABOR: %d %q", r.Code, r.Message())
@@ -53,7 +53,7 @@ func TestAbortAndShutdown(t *testing.T) {
 		if n >= 256<<20-64<<10 {
 			t.Errorf("the whole file arrived after ABOR")
 		}
-		tc.cmd("NOOP", 200)
+		tc.Do(200, "NOOP")
 		waitLog(t, logs, "command=RETR path=big.bin")
 	})
 
@@ -70,18 +70,18 @@ func TestAbortAndShutdown(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- p.Serve(l) }()
 		tc := dialProxy(t, l.Addr().String())
-		tc.login()
-		rep := tc.cmd("PASV", 227) // an armed data listener, never used
+		login(t, tc)
+		rep := tc.Do(227, "PASV") // an armed data listener, never used
 		_ = rep
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := p.Shutdown(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-done; err != ErrClosed {
+		if err := <-done; err != ErrServerClosed {
 			t.Errorf("Serve returned %v", err)
 		}
-		if r := tc.read(); r.Code != 421 {
+		if r := tc.ReadReply(); r.Code != 421 {
 			t.Errorf("got %d, want 421", r.Code)
 		}
 		deadline := time.Now().Add(5 * time.Second)

@@ -28,22 +28,22 @@ func TestModes(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Mode: ModeExplicit, AllowDestinations: []string{"127.0.0.1:*"}})
 		tc := dialProxy(t, addr)
-		tc.expect(220)
-		tc.cmd("NOOP", 200)
-		tc.cmd("PWD", 530)
-		tc.cmd("USER alice@corp@"+fs.Addr, 331)
-		tc.cmd("PASS p", 230)
-		tc.cmd("USER bob@192.0.2.1", 530)
-		tc.cmd("QUIT", 221)
+		tc.Expect(220)
+		tc.Do(200, "NOOP")
+		tc.Do(530, "PWD")
+		tc.Do(331, "USER alice@corp@%s", fs.Addr)
+		tc.Do(230, "PASS p")
+		tc.Do(530, "USER bob@192.0.2.1")
+		tc.Do(221, "QUIT")
 	})
 
 	t.Run("explicit mode refuses destinations outside the allow list without connecting", func(t *testing.T) {
 		addr, logs := startProxy(t, "", Options{Mode: ModeExplicit, AllowDestinations: []string{"ftp.example.org:21"}})
 		tc := dialProxy(t, addr)
-		tc.expect(220)
-		tc.cmd("USER u@127.0.0.1:21", 530)
-		tc.cmd("USER u@127.0.0.1", 530)
-		tc.cmd("USER nohost", 530)
+		tc.Expect(220)
+		tc.Do(530, "USER u@127.0.0.1:21")
+		tc.Do(530, "USER u@127.0.0.1")
+		tc.Do(530, "USER nohost")
 		if !strings.Contains(logs.String(), "not allowed") {
 			t.Errorf("no log:\n%s", logs)
 		}
@@ -64,14 +64,14 @@ func TestModes(t *testing.T) {
 		addr, _ := startProxy(t, "", Options{UserBackends: map[string]string{"alice": a.Addr, "bob": b.Addr}})
 		for _, u := range []string{"alice", "bob"} {
 			tc := dialProxy(t, addr)
-			tc.expect(220)
-			if r := tc.cmd("USER "+u, 230); r.Message() != "hello "+u {
-				t.Errorf("%s reached %q", u, r.Message())
+			tc.Expect(220)
+			if r := tc.Do(230, "USER %s", u); r != "hello "+u {
+				t.Errorf("%s reached %q", u, r)
 			}
 		}
 		tc := dialProxy(t, addr)
-		tc.expect(220)
-		tc.cmd("USER mallory", 530)
+		tc.Expect(220)
+		tc.Do(530, "USER mallory")
 	})
 
 	t.Run("PROXY protocol headers of version 1 and 2 precede the session", func(t *testing.T) {
@@ -91,9 +91,9 @@ func TestModes(t *testing.T) {
 			})
 			addr, _ := startProxy(t, "", Options{Backend: fs.Addr, ProxyProtocol: v})
 			tc := dialProxy(t, addr)
-			tc.expect(220)
+			tc.Expect(220)
 			hdr := <-got
-			want := proxyproto.Append(nil, v, addrPortOf(tc.c.LocalAddr()), addrPortOf(tc.c.RemoteAddr()))
+			want := proxyproto.Append(nil, v, addrPortOf(tc.Conn().LocalAddr()), addrPortOf(tc.Conn().RemoteAddr()))
 			if !bytes.Equal(hdr, want) {
 				t.Errorf("v%d header = %q, want %q", v, hdr, want)
 			}
@@ -104,26 +104,26 @@ func TestModes(t *testing.T) {
 		fs := startFake(t, "", func(f *fakeConn) { f.send("220 hi\n"); f.serveRest() })
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, MaxSessionsPerIP: 1})
 		tc := dialProxy(t, addr)
-		tc.expect(220)
+		tc.Expect(220)
 		tc2 := dialProxy(t, addr)
-		tc2.expect(421)
-		tc2.eof()
+		tc2.Expect(421)
+		tc2.ExpectClosed()
 	})
 
 	t.Run("an idle client is disconnected with 421", func(t *testing.T) {
 		fs := startFake(t, "", func(f *fakeConn) { f.login(); f.serveRest() })
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, IdleTimeout: 200 * time.Millisecond})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.expect(421)
-		tc.eof()
+		login(t, tc)
+		tc.Expect(421)
+		tc.ExpectClosed()
 	})
 
 	t.Run("transparent mode refuses connections that were not redirected", func(t *testing.T) {
 		addr, _ := startProxy(t, "", Options{Mode: ModeTransparent})
 		tc := dialProxy(t, addr)
-		tc.expect(421)
-		tc.eof()
+		tc.Expect(421)
+		tc.ExpectClosed()
 	})
 }
 
@@ -180,13 +180,13 @@ func TestPolicy(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, Rules: append([]Rule(nil), rules...)})
 		tc := dialProxy(t, addr)
-		tc.expect(220)
-		tc.cmd("USER root", 530)
-		tc.cmd("USER u", 230)
-		tc.cmd("SITE EXEC rm -rf /", 550)
-		tc.cmd("STOR f", 550)
-		tc.cmd("DELE f", 550)
-		tc.cmd("NOOP", 200)
+		tc.Expect(220)
+		tc.Do(530, "USER root")
+		tc.Do(230, "USER u")
+		tc.Do(550, "SITE EXEC rm -rf /")
+		tc.Do(550, "STOR f")
+		tc.Do(550, "DELE f")
+		tc.Do(200, "NOOP")
 	})
 
 	t.Run("bad rules are refused", func(t *testing.T) {

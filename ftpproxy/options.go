@@ -132,7 +132,8 @@ type Options struct {
 	// servers behind NAT that announce a private address).
 	UseControlIPForPASV bool
 	// DataPortMin and DataPortMax bound the ports of the proxy's data
-	// listeners, chosen at random (crypto/rand). Zero: the kernel chooses.
+	// listeners, chosen at random (crypto/rand). Zero: any port from 1024
+	// to 65535.
 	DataPortMin, DataPortMax int
 	// ActiveSourcePort is the local port active connections to the client
 	// come from: 0 for an ephemeral port, 20 for the classic FTP data port
@@ -213,9 +214,14 @@ type Options struct {
 }
 
 // Validate reports what New would refuse in o, without changing o.
-func (o Options) Validate() error { return o.setDefaults() }
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}
 
-func (o *Options) setDefaults() error {
+// withDefaults returns a copy of o with defaults filled in, or why New
+// refuses o (as ftpserver's Options.withDefaults does).
+func (o Options) withDefaults() (*Options, error) {
 	if o.MaxLineLength <= 0 {
 		o.MaxLineLength = 2048
 	}
@@ -257,18 +263,18 @@ func (o *Options) setDefaults() error {
 	}
 	switch {
 	case o.Mode == ModeReverse && o.Backend == "" && len(o.UserBackends) == 0:
-		return fmt.Errorf("ftpproxy: reverse mode needs a backend or a user backend table")
+		return nil, fmt.Errorf("ftpproxy: reverse mode needs a backend or a user backend table")
 	case o.ProxyProtocol < 0 || o.ProxyProtocol > 2:
-		return fmt.Errorf("ftpproxy: PROXY protocol version %d (want 0, 1 or 2)", o.ProxyProtocol)
+		return nil, fmt.Errorf("ftpproxy: PROXY protocol version %d (want 0, 1 or 2)", o.ProxyProtocol)
 	case o.ClientTLSMode != TLSOff && o.ClientTLS == nil:
-		return fmt.Errorf("ftpproxy: client-side TLS needs a certificate")
+		return nil, fmt.Errorf("ftpproxy: client-side TLS needs a certificate")
 	case o.RequireClientTLS && o.ClientTLSMode == TLSOff:
-		return fmt.Errorf("ftpproxy: require_tls needs client-side TLS")
+		return nil, fmt.Errorf("ftpproxy: require_tls needs client-side TLS")
 	case o.DataPortMin < 0 || o.DataPortMax > 65535 || o.DataPortMin > o.DataPortMax ||
 		(o.DataPortMin == 0) != (o.DataPortMax == 0):
-		return fmt.Errorf("ftpproxy: bad data port range %d-%d", o.DataPortMin, o.DataPortMax)
+		return nil, fmt.Errorf("ftpproxy: bad data port range %d-%d", o.DataPortMin, o.DataPortMax)
 	case o.DataPortMin != 0 && o.DataPortMin < 1024:
-		return fmt.Errorf("ftpproxy: data ports must be >= 1024")
+		return nil, fmt.Errorf("ftpproxy: data ports must be >= 1024")
 	}
 	if o.BackendTLSMode != TLSOff {
 		c := &tls.Config{}
@@ -289,10 +295,10 @@ func (o *Options) setDefaults() error {
 	}
 	for i := range o.Rules {
 		if err := o.Rules[i].compile(); err != nil {
-			return fmt.Errorf("ftpproxy: rule %d: %w", i+1, err)
+			return nil, fmt.Errorf("ftpproxy: rule %d: %w", i+1, err)
 		}
 	}
-	return nil
+	return &o, nil
 }
 
 // parseHostPort splits "host:port", or "host" with defPort.

@@ -12,8 +12,8 @@ import (
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
-// ErrClosed is returned by Serve after Shutdown or Close.
-var ErrClosed = errors.New("ftpproxy: proxy closed")
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("ftpproxy: proxy closed")
 
 // manyClients is how many client addresses with sessions at once make the
 // proxy warn (once) that it forwards them without a PROXY header.
@@ -32,10 +32,11 @@ type Proxy struct {
 
 // New checks opts and returns a Proxy.
 func New(opts Options) (*Proxy, error) {
-	if err := opts.setDefaults(); err != nil {
+	o, err := opts.withDefaults()
+	if err != nil {
 		return nil, err
 	}
-	return &Proxy{opts: opts, book: sessionbook.New(opts.limits())}, nil
+	return &Proxy{opts: *o, book: sessionbook.New(o.limits())}, nil
 }
 
 // ListenAndServe listens on the TCP address addr and calls Serve.
@@ -55,7 +56,7 @@ func (p *Proxy) Serve(l net.Listener) error {
 	p.warnNoProxyHeader()
 	err := p.book.Serve(l, p.opts.Logger, p.startSession)
 	if errors.Is(err, sessionbook.ErrClosing) {
-		return ErrClosed
+		return ErrServerClosed
 	}
 	return err
 }

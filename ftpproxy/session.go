@@ -144,7 +144,7 @@ func (s *session) closeIfIdle() {
 	idle := len(s.pending) == 0 && s.xfer == nil
 	s.mu.Unlock()
 	if idle {
-		s.reply(421, "Proxy shutting down, closing control connection.")
+		s.reply(ftp.CodeNotAvailable, "Proxy shutting down, closing control connection.")
 		s.close()
 	}
 }
@@ -184,7 +184,7 @@ func (s *session) run() {
 		dst, err := originalDst(s.rawClient)
 		if err != nil || dst == s.clientLocal {
 			s.log.Warn("transparent: no redirected destination", "client", s.clientAddr.String(), "err", err)
-			s.reply(421, "Not a redirected connection.")
+			s.reply(ftp.CodeNotAvailable, "Not a redirected connection.")
 			return
 		}
 		if !s.connectAndGreet(dst.String()) {
@@ -195,7 +195,7 @@ func (s *session) run() {
 			return
 		}
 	default:
-		if s.reply(220, o.Banner) != nil || !s.preLogin() {
+		if s.reply(ftp.CodeServiceReady, o.Banner) != nil || !s.preLogin() {
 			return
 		}
 	}
@@ -265,7 +265,7 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 	}
 	s.sr = wire.NewReader(&crlfReader{r: s.server}, o.MaxLineLength)
 	greet, err := s.sr.ReadReply()
-	for err == nil && greet.Code == 120 {
+	for err == nil && greet.Code == ftp.CodeServiceReadyIn {
 		greet, err = s.sr.ReadReply()
 	}
 	if err != nil {
@@ -278,7 +278,7 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 		return ftp.Reply{}, &refusedError{greet}
 	}
 	if o.BackendTLSMode == TLSExplicit {
-		if err := s.serverCmdSync("AUTH TLS", 234); err != nil {
+		if err := s.serverCmdSync("AUTH TLS", ftp.CodeAuthOK); err != nil {
 			return ftp.Reply{}, err
 		}
 		tc := tls.Client(s.server, s.backendTLSConfig())
@@ -287,10 +287,10 @@ func (s *session) connect(addr string) (ftp.Reply, error) {
 		}
 		s.server = tc
 		s.sr.Reset(&crlfReader{r: tc})
-		if err := s.serverCmdSync("PBSZ 0", 200); err != nil {
+		if err := s.serverCmdSync("PBSZ 0", ftp.CodeOK); err != nil {
 			return ftp.Reply{}, err
 		}
-		if err := s.serverCmdSync("PROT P", 200); err != nil {
+		if err := s.serverCmdSync("PROT P", ftp.CodeOK); err != nil {
 			return ftp.Reply{}, err
 		}
 	}
@@ -314,7 +314,7 @@ func (s *session) connectFailed(addr string, err error) {
 		s.log.Warn("server refused the session", "client", s.clientAddr.String(), "server", addr,
 			"code", re.rep.Code, "reply", re.rep.Message())
 		code := re.rep.Code
-		if code < 400 || code > 599 {
+		if !ftp.IsNegative(code) {
 			code = ftp.CodeNotAvailable
 		}
 		s.reply(code, re.rep.Message())
@@ -383,11 +383,11 @@ func (s *session) readClient() (cmd ftp.Command, ok bool) {
 			switch {
 			case errors.Is(err, wire.ErrLineTooLong):
 				s.log.Warn("client line too long", "client", s.clientAddr.String())
-				s.reply(500, "Line too long.")
+				s.reply(ftp.CodeSyntaxError, "Line too long.")
 				continue
 			case errors.Is(err, errBareLF):
 				s.log.Warn("client line ends with bare LF", "client", s.clientAddr.String())
-				s.reply(500, "Lines must end with CRLF.")
+				s.reply(ftp.CodeSyntaxError, "Lines must end with CRLF.")
 				return cmd, false
 			case errors.As(err, &ne) && ne.Timeout():
 				s.mu.Lock()
@@ -396,13 +396,13 @@ func (s *session) readClient() (cmd ftp.Command, ok bool) {
 				if busy {
 					continue
 				}
-				s.reply(421, "Idle timeout, closing control connection.")
+				s.reply(ftp.CodeNotAvailable, "Idle timeout, closing control connection.")
 			}
 			return cmd, false
 		}
 		if bad := checkLine(line); bad != "" {
 			s.log.Warn("client line refused", "client", s.clientAddr.String(), "reason", bad)
-			s.reply(500, "Syntax error: control characters in command.")
+			s.reply(ftp.CodeSyntaxError, "Syntax error: control characters in command.")
 			continue
 		}
 		cmd, err := ftp.ParseCommand(line)
@@ -419,7 +419,7 @@ func (s *session) readClient() (cmd ftp.Command, ok bool) {
 		// USER is checked with the name it sets, once routed.
 		if cmd.Verb != "USER" && !allowed(o.Rules, cmd.Verb, cmd.Arg, user, s.clientAddr.Addr()) {
 			s.log.Info("command denied by policy", "client", s.clientAddr.String(), "user", user, "command", cmd.String())
-			s.reply(550, "Command not allowed by proxy policy.")
+			s.reply(ftp.CodeFileUnavailable, "Command not allowed by proxy policy.")
 			continue
 		}
 		return cmd, true
@@ -440,34 +440,34 @@ func (s *session) preLogin() bool {
 				return false
 			}
 		case "FEAT":
-			s.reply(211, "Features:\n"+strings.Join(s.proxyFeatures(), "\n")+"\nEnd")
+			s.reply(ftp.CodeSystemStatus, "Features:\n"+strings.Join(s.proxyFeatures(), "\n")+"\nEnd")
 		case "NOOP":
-			s.reply(200, "NOOP ok.")
+			s.reply(ftp.CodeOK, "NOOP ok.")
 		case "SYST":
-			s.reply(215, "UNIX Type: L8")
+			s.reply(ftp.CodeSystemType, "UNIX Type: L8")
 		case "OPTS":
 			if strings.EqualFold(strings.TrimSpace(cmd.Arg), "UTF8 ON") {
-				s.reply(200, "UTF8 ok.")
+				s.reply(ftp.CodeOK, "UTF8 ok.")
 			} else {
-				s.reply(501, "Option not understood.")
+				s.reply(ftp.CodeArgSyntax, "Option not understood.")
 			}
 		case "QUIT":
-			s.reply(221, "Goodbye.")
+			s.reply(ftp.CodeClosing, "Goodbye.")
 			return false
 		case "USER":
 			if o.RequireClientTLS && !s.clientTLS {
-				s.reply(530, "Use AUTH TLS first.")
+				s.reply(ftp.CodeNotLoggedIn, "Use AUTH TLS first.")
 				continue
 			}
 			user, addr, err := s.route(cmd.Arg)
 			if err != nil {
 				s.log.Info("login refused", "client", s.clientAddr.String(), "user", cmd.Arg, "err", err)
-				s.reply(530, "Login refused by proxy: "+err.Error()+".")
+				s.reply(ftp.CodeNotLoggedIn, "Login refused by proxy: "+err.Error()+".")
 				continue
 			}
 			if !allowed(o.Rules, "USER", user, user, s.clientAddr.Addr()) {
 				s.log.Info("user denied by policy", "client", s.clientAddr.String(), "user", user)
-				s.reply(530, "Login not allowed by proxy policy.")
+				s.reply(ftp.CodeNotLoggedIn, "Login not allowed by proxy policy.")
 				continue
 			}
 			if _, err := s.connect(addr); err != nil {
@@ -481,7 +481,7 @@ func (s *session) preLogin() bool {
 			s.send(&pending{verb: "USER", kind: kUser}, "USER "+user)
 			return true
 		default:
-			s.reply(530, "Please login with USER first.")
+			s.reply(ftp.CodeNotLoggedIn, "Please login with USER first.")
 		}
 	}
 }
@@ -584,14 +584,14 @@ func (s *session) serverLoop() {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
 					s.log.Warn("bad reply from server, closing", "server", s.serverAddr.String(), "err", err)
 				}
-				s.reply(421, "Service not available, connection to server closed.")
+				s.reply(ftp.CodeNotAvailable, "Service not available, connection to server closed.")
 			}
 			s.close()
 			return
 		}
 		pe := s.pairReply(rep)
 		if pe == nil {
-			if rep.Code == 421 {
+			if rep.Code == ftp.CodeNotAvailable {
 				s.reply(rep.Code, rep.Message())
 				s.close()
 				return
@@ -599,7 +599,7 @@ func (s *session) serverLoop() {
 			s.log.Warn("unsolicited reply from server dropped", "server", s.serverAddr.String(), "code", rep.Code)
 			continue
 		}
-		if rep.Code < 200 {
+		if ftp.IsPreliminary(rep.Code) {
 			s.reply(rep.Code, rep.Message())
 			continue
 		}
@@ -610,7 +610,7 @@ func (s *session) serverLoop() {
 				return
 			}
 		case kFeat:
-			if rep.Code == 211 {
+			if rep.Code == ftp.CodeSystemStatus {
 				msg = s.rewriteFEAT(rep)
 			}
 		case kData:
@@ -629,7 +629,7 @@ func (s *session) serverLoop() {
 				return
 			}
 		}
-		if pe.kind == kQuit && code == 221 {
+		if pe.kind == kQuit && code == ftp.CodeClosing {
 			s.close()
 			return
 		}
@@ -649,12 +649,20 @@ func (s *session) pairReply(rep ftp.Reply) *pending {
 		return nil
 	}
 	i := 0
-	if s.pending[0].kind == kTransfer && rep.Code >= 200 && !endsTransfer(rep.Code) &&
+	if s.pending[0].kind == kTransfer && !ftp.IsPreliminary(rep.Code) && !endsTransfer(rep.Code) &&
 		len(s.pending) > 1 && s.pending[1].kind == kConcurrent {
 		i = 1
 	}
 	pe := s.pending[i]
-	if rep.Code >= 200 {
+	if (rep.Code == ftp.CodePassive || rep.Code == ftp.CodeExtendedPassive) &&
+		(pe.kind != kData || pe.sent != "PASV" && pe.sent != "EPSV") {
+		// A passive reply answers only the proxy's own PASV or EPSV: one
+		// that arrives for another command is not its reply (a server
+		// that sent it unasked) and must never reach the client, whose
+		// data connections the proxy owns.
+		return nil
+	}
+	if !ftp.IsPreliminary(rep.Code) {
 		s.pending = append(s.pending[:i:i], s.pending[i+1:]...)
 	}
 	return pe
@@ -666,10 +674,10 @@ func endsTransfer(code int) bool {
 	switch {
 	case code == ftp.CodeClosingData || code == ftp.CodeFileActionOK:
 		return true
-	case code >= 500 && code <= 504:
+	case code >= ftp.CodeSyntaxError && code <= ftp.CodeParamNotImplemented:
 		return false
 	default:
-		return code >= 400
+		return ftp.IsNegative(code)
 	}
 }
 

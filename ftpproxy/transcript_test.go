@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 )
 
 // fakeDataListener opens a passive data port on the fake server.
@@ -36,23 +37,24 @@ func sendData(t *testing.T, ln net.Listener, payload string) {
 	c.Close()
 }
 
-// clientData connects to the address in a 227/229 reply and reads all.
-func clientData(t *testing.T, tc *testClient, rep ftp.Reply) chan string {
+// clientData connects to the address in the text of a 227 (pasv) or 229
+// reply and reads all.
+func clientData(t *testing.T, tc *ftpservertest.Client, pasv bool, rep string) chan string {
 	t.Helper()
 	var ap netip.AddrPort
-	if rep.Code == 227 {
+	if pasv {
 		var err error
-		if ap, err = ftp.ParsePASVReply(rep.Message()); err != nil {
+		if ap, err = ftp.ParsePASVReply(rep); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		port, err := ftp.ParseEPSVReply(rep.Message())
+		port, err := ftp.ParseEPSVReply(rep)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ap = netip.AddrPortFrom(addrPortOf(tc.c.RemoteAddr()).Addr(), port)
+		ap = netip.AddrPortFrom(addrPortOf(tc.Conn().RemoteAddr()).Addr(), port)
 	}
-	if want := addrPortOf(tc.c.RemoteAddr()).Addr(); ap.Addr() != want {
+	if want := addrPortOf(tc.Conn().RemoteAddr()).Addr(); ap.Addr() != want {
 		t.Fatalf("passive reply names %s, want the proxy's %s", ap, want)
 	}
 	out := make(chan string, 1)
@@ -87,14 +89,14 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		data := clientData(t, tc, tc.cmd("PASV", 227))
-		tc.cmd("RETR f", 150)
-		tc.expect(226)
+		login(t, tc)
+		data := clientData(t, tc, true, tc.Do(227, "PASV"))
+		tc.Do(150, "RETR f")
+		tc.Expect(226)
 		if got := <-data; got != "hello through the proxy" {
 			t.Errorf("data = %q", got)
 		}
-		tc.cmd("QUIT", 221)
+		tc.Do(221, "QUIT")
 	})
 
 	t.Run("an IPv4 server that refuses EPSV is asked with PASV instead", func(t *testing.T) {
@@ -122,15 +124,15 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		data := clientData(t, tc, tc.cmd("EPSV", 229))
-		tc.cmd("LIST", 150)
-		tc.expect(226)
+		login(t, tc)
+		data := clientData(t, tc, false, tc.Do(229, "EPSV"))
+		tc.Do(150, "LIST")
+		tc.Expect(226)
 		if got := <-data; got != "a\r\nb\r\n" {
 			t.Errorf("data = %q", got)
 		}
-		tc.cmd("PASV", 502)
-		tc.cmd("NOOP", 200)
+		tc.Do(502, "PASV")
+		tc.Do(200, "NOOP")
 	})
 
 	t.Run("a 227 naming a third host is refused", func(t *testing.T) {
@@ -143,9 +145,9 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, logs := startProxy(t, "", Options{Backend: fs.Addr, NoEPSV: true})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("PASV", 425)
-		tc.cmd("NOOP", 200)
+		login(t, tc)
+		tc.Do(425, "PASV")
+		tc.Do(200, "NOOP")
 		if !strings.Contains(logs.String(), "227 names 192.0.2.9") {
 			t.Errorf("no warning logged:\n%s", logs)
 		}
@@ -161,8 +163,8 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, NoEPSV: true, UseControlIPForPASV: true})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("PASV", 227)
+		login(t, tc)
+		tc.Do(227, "PASV")
 	})
 
 	t.Run("a passive reply naming a low port is refused", func(t *testing.T) {
@@ -175,9 +177,9 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("EPSV", 425)
-		tc.cmd("NOOP", 200)
+		login(t, tc)
+		tc.Do(425, "EPSV")
+		tc.Do(200, "NOOP")
 	})
 
 	t.Run("a fake 227 echoed inside a multi-line 550 is neither honoured nor shown at a line start", func(t *testing.T) {
@@ -195,12 +197,12 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, logs := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.raw("SIZE " + evil + "\r\n")
+		login(t, tc)
+		tc.Raw("SIZE " + evil + "\r\n")
 		var raw strings.Builder
 		for {
-			tc.c.SetReadDeadline(time.Now().Add(testTimeout))
-			l, err := tc.r.ReadLine()
+			tc.Conn().SetReadDeadline(time.Now().Add(testTimeout))
+			l, err := tc.ReadLine()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +216,7 @@ func TestTranscripts(t *testing.T) {
 				t.Errorf("client saw a line starting with 227: %q", l)
 			}
 		}
-		tc.cmd("NOOP", 200)
+		tc.Do(200, "NOOP")
 		if strings.Contains(logs.String(), "192.0.2.9") {
 			t.Errorf("the echoed address reached the data logic:\n%s", logs)
 		}
@@ -230,9 +232,28 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, logs := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("NOOP", 200)
-		tc.cmd("TYPE I", 200)
+		login(t, tc)
+		tc.Do(200, "NOOP")
+		tc.Do(200, "TYPE I")
+		if !strings.Contains(logs.String(), "unsolicited") {
+			t.Errorf("no warning logged:\n%s", logs)
+		}
+	})
+
+	t.Run("a passive reply to a command that is not PASV or EPSV never reaches the client", func(t *testing.T) {
+		fs := startFake(t, "", func(f *fakeConn) {
+			if !f.login() || !f.expect("TYPE I") {
+				return
+			}
+			f.send("227 Entering Passive Mode (127,0,0,1,200,10).\n200 Type set to I.\n")
+			f.serveRest()
+		})
+		addr, logs := startProxy(t, "", Options{Backend: fs.Addr})
+		tc := dialProxy(t, addr)
+		login(t, tc)
+		if r := tc.Do(200, "TYPE I"); r != "Type set to I." {
+			t.Errorf("TYPE I got %q", r)
+		}
 		if !strings.Contains(logs.String(), "unsolicited") {
 			t.Errorf("no warning logged:\n%s", logs)
 		}
@@ -248,15 +269,15 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, logs := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("PORT 192,0,2,9,200,10", 501)
-		tc.cmd("PORT 127,0,0,1,0,25", 501)
-		tc.cmd("EPRT |1|192.0.2.9|5000|", 501)
-		tc.cmd("EPRT |2|::1|5000|", 501)
-		tc.cmd("PORT 127,0,0,1,300,1", 501)
-		tc.cmd("LPRT 4,4,127,0,0,1,2,200,10", 502)
-		if r := tc.cmd("NOOP", 200); r.Message() != "only NOOP got here" {
-			t.Errorf("NOOP reply = %q", r.Message())
+		login(t, tc)
+		tc.Do(501, "PORT 192,0,2,9,200,10")
+		tc.Do(501, "PORT 127,0,0,1,0,25")
+		tc.Do(501, "EPRT |1|192.0.2.9|5000|")
+		tc.Do(501, "EPRT |2|::1|5000|")
+		tc.Do(501, "PORT 127,0,0,1,300,1")
+		tc.Do(502, "LPRT 4,4,127,0,0,1,2,200,10")
+		if r := tc.Do(200, "NOOP"); r != "only NOOP got here" {
+			t.Errorf("NOOP reply = %q", r)
 		}
 		if !strings.Contains(logs.String(), "PORT refused") {
 			t.Errorf("no warning logged:\n%s", logs)
@@ -273,11 +294,11 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, MaxLineLength: 512})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("SITE "+strings.Repeat("A", 5000), 500)
-		tc.cmd("DELE a\x00b", 500)
-		tc.cmd("DELE a\rRMD b", 500)
-		tc.cmd("NOOP", 200)
+		login(t, tc)
+		tc.Do(500, "%s", "SITE "+strings.Repeat("A", 5000))
+		tc.Do(500, "DELE a\x00b")
+		tc.Do(500, "DELE a\rRMD b")
+		tc.Do(200, "NOOP")
 	})
 
 	t.Run("a bare LF ends the session", func(t *testing.T) {
@@ -288,10 +309,10 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.raw("NOOP\nDELE x\r\n")
-		tc.expect(500)
-		tc.eof()
+		login(t, tc)
+		tc.Raw("NOOP\nDELE x\r\n")
+		tc.Expect(500)
+		tc.ExpectClosed()
 	})
 
 	t.Run("an overlong or NUL reply line from the server ends the session with 421", func(t *testing.T) {
@@ -305,9 +326,9 @@ func TestTranscripts(t *testing.T) {
 			})
 			addr, _ := startProxy(t, "", Options{Backend: fs.Addr, MaxLineLength: 1024})
 			tc := dialProxy(t, addr)
-			tc.login()
-			tc.cmd("NOOP", 421)
-			tc.eof()
+			login(t, tc)
+			tc.Do(421, "NOOP")
+			tc.ExpectClosed()
 		}
 	})
 
@@ -333,10 +354,10 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, logs := startProxy(t, "", Options{Backend: fs.Addr, ServerData: DataPassive})
 		tc := dialProxy(t, addr)
-		tc.login()
+		login(t, tc)
 		arg, _ := ftp.FormatPORT(addrPortOf(cl.Addr()))
-		tc.cmd("PORT "+arg, 200)
-		tc.cmd("RETR f", 150)
+		tc.Do(200, "PORT %s", arg)
+		tc.Do(150, "RETR f")
 		cl.(*net.TCPListener).SetDeadline(time.Now().Add(testTimeout))
 		c, err := cl.Accept()
 		if err != nil {
@@ -344,11 +365,11 @@ func TestTranscripts(t *testing.T) {
 		}
 		b, _ := io.ReadAll(c)
 		c.Close()
-		tc.expect(226)
+		tc.Expect(226)
 		if string(b) != "converted" {
 			t.Errorf("data = %q", b)
 		}
-		tc.cmd("QUIT", 221)
+		tc.Do(221, "QUIT")
 		waitLog(t, logs, "client_mode=active server_mode=passive")
 	})
 
@@ -384,18 +405,18 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, ServerData: DataActive})
 		tc := dialProxy(t, addr)
-		tc.login()
-		rep := tc.cmd("PASV", 227)
-		ap, _ := ftp.ParsePASVReply(rep.Message())
+		login(t, tc)
+		rep := tc.Do(227, "PASV")
+		ap, _ := ftp.ParsePASVReply(rep)
 		c, err := net.DialTimeout("tcp", ap.String(), testTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tc.cmd("STOR up", 150)
+		tc.Do(150, "STOR up")
 		io.WriteString(c, "uploaded")
 		c.Close()
-		if r := tc.expect(226); r.Message() != "got 8 bytes: uploaded" {
-			t.Errorf("226 = %q", r.Message())
+		if r := tc.Expect(226); r != "got 8 bytes: uploaded" {
+			t.Errorf("226 = %q", r)
 		}
 	})
 
@@ -410,12 +431,12 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("EPSV ALL", 200)
-		tc.cmd("PASV", 503)
-		tc.cmd("PORT 127,0,0,1,200,1", 503)
-		tc.cmd("EPSV 2", 522)
-		tc.cmd("EPSV", 229)
+		login(t, tc)
+		tc.Do(200, "EPSV ALL")
+		tc.Do(503, "PASV")
+		tc.Do(503, "PORT 127,0,0,1,200,1")
+		tc.Do(522, "EPSV 2")
+		tc.Do(229, "EPSV")
 	})
 
 	t.Run("a transfer without a data setup is refused by the proxy", func(t *testing.T) {
@@ -426,8 +447,8 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		tc.cmd("RETR f", 425)
+		login(t, tc)
+		tc.Do(425, "RETR f")
 	})
 
 	t.Run("FEAT loses the server's TLS features and gains EPSV and EPRT", func(t *testing.T) {
@@ -440,8 +461,8 @@ func TestTranscripts(t *testing.T) {
 		})
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr})
 		tc := dialProxy(t, addr)
-		tc.login()
-		got := tc.cmd("FEAT", 211).Message()
+		login(t, tc)
+		got := tc.Do(211, "FEAT")
 		for _, want := range []string{"SIZE", "MDTM", "EPSV", "EPRT"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("FEAT lacks %s:\n%s", want, got)
@@ -457,7 +478,7 @@ func TestTranscripts(t *testing.T) {
 		addr, _ := startProxy(t, "", Options{Backend: fs.Addr, ConnectTimeout: 200 * time.Millisecond})
 		tc := dialProxy(t, addr)
 		start := time.Now()
-		tc.expect(421)
+		tc.Expect(421)
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("took %v", d)
 		}
@@ -469,8 +490,8 @@ func TestTranscripts(t *testing.T) {
 		ln.Close()
 		addr, _ := startProxy(t, "", Options{Backend: dead})
 		tc := dialProxy(t, addr)
-		tc.expect(421)
-		tc.eof()
+		tc.Expect(421)
+		tc.ExpectClosed()
 	})
 }
 

@@ -21,22 +21,22 @@ func TestAtomicUploadsOverFTP(t *testing.T) {
 	t.Cleanup(func() { fsys.Close() })
 	srv := ftpservertest.Start(t, "", ftpserver.Options{Auth: ftpservertest.Auth(
 		ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	c.do(200, "TYPE I")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	c.Do(200, "TYPE I")
 	first := strings.Repeat("a", 100000)
 
 	t.Run("an interrupted upload leaves nothing under the final name", func(t *testing.T) {
-		d := c.epsv()
-		c.do(150, "STOR report.csv")
+		d := c.EPSV()
+		c.Do(150, "STOR report.csv")
 		d.Write([]byte(first))
 		d.(*net.TCPConn).SetLinger(0)
 		d.Close() // RST: the transfer breaks
-		c.expect(426)
+		c.Expect(426)
 		if _, err := os.Stat(filepath.Join(root, "report.csv")); err == nil {
 			t.Fatal("a partial file appeared under the final name")
 		}
-		for _, l := range c.listing("NLST -a") {
+		for _, l := range c.Listing("NLST -a") {
 			if strings.Contains(l, "report") {
 				t.Errorf("the partial upload is listed: %q", l)
 			}
@@ -47,8 +47,8 @@ func TestAtomicUploadsOverFTP(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the partial data was not kept: %v", err)
 		}
-		c.do(350, "REST %d", len(part))
-		c.stor("STOR", "report.csv", strings.Repeat("b", 5000))
+		c.Do(350, "REST %d", len(part))
+		c.Stor("STOR", "report.csv", strings.Repeat("b", 5000))
 		got, err := os.ReadFile(filepath.Join(root, "report.csv"))
 		if err != nil {
 			t.Fatal(err)
@@ -67,11 +67,11 @@ func TestActivePortInUseFallsBackToAnEphemeralPort(t *testing.T) {
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
 	srv, _ := newMemServer(t, ftpserver.Options{ActivePort: port}, map[string]string{"f": "x"})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
 	l := activeListener(t, "127.0.0.1:0")
-	c.do(200, "EPRT |1|127.0.0.1|%d|", l.Addr().(*net.TCPAddr).Port)
-	if got, from := c.activeRetr(l, "f"); got != "x" || from.Port == port {
+	c.Do(200, "EPRT |1|127.0.0.1|%d|", l.Addr().(*net.TCPAddr).Port)
+	if got, from := c.ActiveRetr(l, "f"); got != "x" || from.Port == port {
 		t.Errorf("got %q from port %d (the busy port is %d)", got, from.Port, port)
 	}
 }

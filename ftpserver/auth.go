@@ -9,32 +9,27 @@ import (
 	"github.com/ferryftp/ferry/ftp"
 )
 
-func (s *session) cmdUSER(arg string) bool {
-	if s.ident != nil {
-		s.reply(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
-		return true
-	}
+func (s *session) cmdUSER(arg string) error {
 	switch {
+	case s.ident != nil:
+		return ftpErr(ftp.CodeNotLoggedIn, "Already logged in; use REIN to change user.")
 	case !utf8.ValidString(arg):
-		s.reply(ftp.CodeArgSyntax, "User name is not valid UTF-8 (RFC 2640); send it in UTF-8.")
-		return true
+		return ftpErr(ftp.CodeArgSyntax, "User name is not valid UTF-8 (RFC 2640); send it in UTF-8.")
 	case hasControl(arg):
-		s.reply(ftp.CodeArgSyntax, "User name contains control characters.")
-		return true
+		return ftpErr(ftp.CodeArgSyntax, "User name contains control characters.")
 	}
 	s.pendingUser = arg
 	s.reply(ftp.CodeNeedPassword, "Password required for "+arg+".")
-	return true
+	return nil
 }
 
-func (s *session) cmdPASS(arg string) bool {
+func (s *session) cmdPASS(arg string) error {
 	if s.ident != nil {
 		s.reply(ftp.CodeSuperfluous, "Already logged in.")
-		return true
+		return nil
 	}
 	if s.pendingUser == "" {
-		s.reply(ftp.CodeBadSequence, "Send USER first.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "Send USER first.")
 	}
 	user := s.pendingUser
 	s.pendingUser = ""
@@ -42,49 +37,17 @@ func (s *session) cmdPASS(arg string) bool {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	ident, err := o.Auth.Authenticate(ctx, LoginInfo{User: user, Password: arg, Remote: s.remote, SessionID: s.id})
 	cancel()
-	ip := s.remote.Addr().Unmap()
-	if err != nil || ident == nil || ident.FS == nil {
-		if err != nil && !errors.Is(err, ErrAuthFailed) {
-			s.log.Error("authenticator failed", "user", user, "err", err)
-			s.reply(ftp.CodeNotAvailable, "Login temporarily unavailable; try again later.")
-			return false
-		}
-		s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
-		banned := s.srv.book.LoginFailed(ip)
-		if o.LoginFailDelay > 0 {
-			select {
-			case <-time.After(o.LoginFailDelay):
-			case <-s.ctx.Done():
-				return false
-			}
-		}
-		if banned {
-			s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
-			s.reply(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
-			return false
-		}
-		s.reply(ftp.CodeNotLoggedIn, "Login incorrect.")
-		return !s.countUnknown()
+	switch {
+	case err != nil && !errors.Is(err, ErrAuthFailed):
+		s.log.Error("authenticator failed", "user", user, "err", err)
+		return authUnavailable(err) // replyFor: 421, which ends the session
+	case err != nil || ident == nil || ident.FS == nil:
+		return s.loginFailed(user, o)
 	}
-	if ident.RequireTLS && s.tlsConn == nil {
-		s.log.Warn("login refused: user requires TLS", "user", ident.User)
-		s.reply(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
-		return true
+	if err := s.admit(ident, o); err != nil {
+		return err
 	}
-	limit := ident.MaxSessions
-	if limit == 0 {
-		limit = o.MaxSessionsPerUser
-	}
-	if !s.srv.acquireUser(ident.User, limit) {
-		s.log.Warn("per-user session cap reached", "user", ident.User)
-		s.reply(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
-		return false
-	}
-	if !s.entry.LoggedIn() { // evicted while the password was checked
-		s.srv.releaseUser(ident.User)
-		return false
-	}
-	s.srv.book.LoginSucceeded(ip)
+	s.srv.book.LoginSucceeded(s.remote.Addr().Unmap())
 	s.ident = ident
 	s.bindTLSUser()
 	s.cwd = "/"
@@ -92,20 +55,61 @@ func (s *session) cmdPASS(arg string) bool {
 	s.log = s.log.With("user", ident.User)
 	s.log.Info("logged in", "anonymous", ident.Anonymous, "perms", ident.Perms.String())
 	s.reply(ftp.CodeLoggedIn, "User "+ident.User+" logged in.")
-	return true
+	return nil
 }
 
-func (s *session) cmdACCT(string) bool {
+// loginFailed answers a refused password: after the failure delay, 530, or
+// 421 when the address is now banned or has sent too many refused commands.
+func (s *session) loginFailed(user string, o *Options) error {
+	s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
+	banned := s.srv.book.LoginFailed(s.remote.Addr().Unmap())
+	if o.LoginFailDelay > 0 {
+		select {
+		case <-time.After(o.LoginFailDelay):
+		case <-s.ctx.Done():
+			return errCloseSession
+		}
+	}
+	if banned {
+		s.log.Warn("address banned after repeated login failures", "remote", s.remote.Addr().String(), "for", o.BanDuration.String())
+		return ftpErr(ftp.CodeNotAvailable, "Too many failed logins; closing control connection.")
+	}
+	return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, "Login incorrect."))
+}
+
+// admit checks that an authenticated user may start a session here: TLS
+// when the user requires it, and a free place under the per-user cap, which
+// it takes.
+func (s *session) admit(ident *Identity, o *Options) error {
+	if ident.RequireTLS && s.tlsConn == nil {
+		s.log.Warn("login refused: user requires TLS", "user", ident.User)
+		return ftpErr(ftp.CodeNotLoggedIn, "TLS is required for this user: reconnect and send AUTH TLS first.")
+	}
+	limit := ident.MaxSessions
+	if limit == 0 {
+		limit = o.MaxSessionsPerUser
+	}
+	if !s.srv.acquireUser(ident.User, limit) {
+		s.log.Warn("per-user session cap reached", "user", ident.User)
+		return ftpErr(ftp.CodeNotAvailable, "Too many sessions for this user; try again later.")
+	}
+	if !s.entry.LoggedIn() { // evicted while the password was checked
+		s.srv.releaseUser(ident.User)
+		return errCloseSession
+	}
+	return nil
+}
+
+func (s *session) cmdACCT(string) error {
 	if s.ident == nil {
-		s.reply(ftp.CodeBadSequence, "Log in with USER and PASS; no account is needed.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "Log in with USER and PASS; no account is needed.")
 	}
 	s.reply(ftp.CodeSuperfluous, "ACCT not needed at this site.")
-	return true
+	return nil
 }
 
 // cmdREIN logs the user out and resets the session, keeping the connection.
-func (s *session) cmdREIN(string) bool {
+func (s *session) cmdREIN(string) error {
 	s.closePassive()
 	if s.ident != nil {
 		s.srv.releaseUser(s.ident.User)
@@ -125,12 +129,12 @@ func (s *session) cmdREIN(string) bool {
 	s.mlstFacts = ftp.DefaultFacts
 	s.hashAlgo = "SHA-256"
 	s.reply(ftp.CodeServiceReady, "Session reset; log in again.")
-	return true
+	return nil
 }
 
 // cmdQUIT says goodbye; with a transfer running it answers after it ends.
-func (s *session) cmdQUIT(string) bool {
+func (s *session) cmdQUIT(string) error {
 	s.waitTransfer() // a running transfer sends its 226 first
 	s.reply(ftp.CodeClosing, "Goodbye.")
-	return false
+	return errCloseSession
 }

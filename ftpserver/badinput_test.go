@@ -19,16 +19,16 @@ func TestRESTPastTheEndThenRETRAnswers554(t *testing.T) {
 			fsys, _ := b.open(t, map[string]string{"f.txt": "hello"})
 			srv := ftpservertest.Start(t, "", ftpserver.Options{Auth: ftpservertest.Auth(
 				ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
-			c := dial(t, srv.Addr)
-			c.login("u", "p")
+			c := ftpservertest.Dial(t, srv.Addr)
+			c.Login("u", "p")
 			for _, off := range []string{"6", "1000", "9223372036854775806", "9223372036854775807"} {
-				c.do(ftp.CodePending, "REST %s", off)
-				d := c.epsv()
-				c.do(ftp.CodeInvalidRestart, "RETR f.txt")
+				c.Do(ftp.CodePending, "REST %s", off)
+				d := c.EPSV()
+				c.Do(ftp.CodeInvalidRestart, "RETR f.txt")
 				d.Close()
 			}
-			c.do(ftp.CodePending, "REST 5")
-			if got := c.retr("f.txt"); got != "" {
+			c.Do(ftp.CodePending, "REST 5")
+			if got := c.Retr("f.txt"); got != "" {
 				t.Errorf("REST at the end gave %q, want nothing", got)
 			}
 		})
@@ -37,7 +37,7 @@ func TestRESTPastTheEndThenRETRAnswers554(t *testing.T) {
 
 func TestUSERArgumentsAreNeverEchoedRaw(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{}, nil)
-	c := dial(t, srv.Addr)
+	c := ftpservertest.Dial(t, srv.Addr)
 	for _, tc := range []struct {
 		name, user, want string
 	}{
@@ -47,7 +47,7 @@ func TestUSERArgumentsAreNeverEchoedRaw(t *testing.T) {
 		{"invalid UTF-8 is refused with a message that says so", "caf\xe9", "UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := c.do(ftp.CodeArgSyntax, "USER %s", tc.user)
+			msg := c.Do(ftp.CodeArgSyntax, "USER %s", tc.user)
 			if !strings.Contains(msg, tc.want) {
 				t.Errorf("reply %q does not say %q", msg, tc.want)
 			}
@@ -57,25 +57,25 @@ func TestUSERArgumentsAreNeverEchoedRaw(t *testing.T) {
 		})
 	}
 	t.Run("a UTF-8 name is accepted and echoed", func(t *testing.T) {
-		if msg := c.do(ftp.CodeNeedPassword, "USER jürgen"); !strings.Contains(msg, "jürgen") {
+		if msg := c.Do(ftp.CodeNeedPassword, "USER jürgen"); !strings.Contains(msg, "jürgen") {
 			t.Errorf("reply %q", msg)
 		}
 	})
 	t.Run("USER after login is refused (RFC 959 leaves it to the server)", func(t *testing.T) {
-		c.do(ftp.CodeNeedPassword, "USER u")
-		c.do(ftp.CodeLoggedIn, "PASS p")
-		c.do(ftp.CodeNotLoggedIn, "USER ro")
-		c.do(ftp.CodePathCreated, "PWD") // still logged in as u
+		c.Do(ftp.CodeNeedPassword, "USER u")
+		c.Do(ftp.CodeLoggedIn, "PASS p")
+		c.Do(ftp.CodeNotLoggedIn, "USER ro")
+		c.Do(ftp.CodePathCreated, "PWD") // still logged in as u
 	})
 	t.Run("a file name with control characters is not echoed raw in 150", func(t *testing.T) {
-		d := c.epsv()
+		d := c.EPSV()
 		defer d.Close()
-		msg := c.do(ftp.CodeFileStatusOK, "STOR a\x1bb.txt")
+		msg := c.Do(ftp.CodeFileStatusOK, "STOR a\x1bb.txt")
 		if strings.Contains(msg, "\x1b") {
 			t.Errorf("150 %q echoes ESC", msg)
 		}
 		d.Close()
-		c.expect(ftp.CodeClosingData)
+		c.Expect(ftp.CodeClosingData)
 	})
 }
 
@@ -98,14 +98,14 @@ func TestMFMTNeverConfirmsATimeThatWasNotStored(t *testing.T) {
 	check := func(t *testing.T, fsys storage.FS) {
 		srv := ftpservertest.Start(t, "", ftpserver.Options{Auth: ftpservertest.Auth(
 			ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
-		c := dial(t, srv.Addr)
-		c.login("u", "p")
-		c.do(ftp.CodeFileStatus, "MFMT 20200102030405 f.txt")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		c.Do(ftp.CodeFileStatus, "MFMT 20200102030405 f.txt")
 		last := "20200102030405"
 		for _, ts := range []string{"20300101000000", "99991231235959", "00010101000000"} {
-			c.send("MFMT %s f.txt", ts)
-			code, msg := c.read()
-			mdtm := c.do(ftp.CodeFileStatus, "MDTM f.txt")
+			c.Send("MFMT %s f.txt", ts)
+			code, msg := c.Read()
+			mdtm := c.Do(ftp.CodeFileStatus, "MDTM f.txt")
 			switch code {
 			case ftp.CodeFileStatus:
 				if mdtm != ts {
@@ -128,9 +128,9 @@ func TestMFMTNeverConfirmsATimeThatWasNotStored(t *testing.T) {
 		check(t, fsys)
 		srv := ftpservertest.Start(t, "", ftpserver.Options{Auth: ftpservertest.Auth(
 			ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
-		c := dial(t, srv.Addr)
-		c.login("u", "p")
-		c.do(ftp.CodeFileUnavailable, "MFMT 20990101000000 f.txt")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		c.Do(ftp.CodeFileUnavailable, "MFMT 20990101000000 f.txt")
 	})
 	for _, b := range refusalBackends[1:3] {
 		t.Run(b.name+" answers 213 only for a time it stored", func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"net/textproto"
 	"os"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 	"github.com/ferryftp/ferry/storage/memfs"
@@ -53,9 +53,9 @@ func TestServeKeepsServingAfterEMFILE(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(&failingListener{Listener: ln, n: 4, err: errno}) }()
-			c := dial(t, ln.Addr().String())
-			c.login("u", "p")
-			c.do(200, "NOOP")
+			c := ftpservertest.Dial(t, ln.Addr().String())
+			c.Login("u", "p")
+			c.Do(200, "NOOP")
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			srv.Shutdown(ctx)
@@ -85,8 +85,8 @@ func TestPreLoginFloodCannotCrowdOutUsers(t *testing.T) {
 	// 40 sessions in all, 6 per address; by default half of each may be
 	// sessions that have not logged in (20, and 3 per address).
 	srv, _ := newMemServer(t, ftpserver.Options{MaxSessions: 40, MaxSessionsPerIP: 6}, map[string]string{"f.txt": "the payload"})
-	early := dial(t, srv.Addr)
-	early.login("u", "p")
+	early := ftpservertest.Dial(t, srv.Addr)
+	early.Login("u", "p")
 
 	// The flood: 6 idle connections from each of 30 addresses (180, far
 	// more than the server's 40 sessions).
@@ -128,74 +128,15 @@ func TestPreLoginFloodCannotCrowdOutUsers(t *testing.T) {
 	}
 
 	start := time.Now()
-	c, r := rawDialFrom(t, srv.Addr, "127.0.0.200")
-	legit := &clientConn{c: c, r: r}
-	legit.expect(t, "220")
-	legit.cmd(t, "USER u", "331")
-	legit.cmd(t, "PASS p", "230")
-	if got := legit.retr(t, "f.txt"); got != "the payload" {
+	c, _ := rawDialFrom(t, srv.Addr, "127.0.0.200")
+	legit := ftpservertest.NewClient(t, c)
+	legit.Expect(ftp.CodeServiceReady)
+	legit.Login("u", "p")
+	if got := legit.Retr("f.txt"); got != "the payload" {
 		t.Errorf("downloaded %q", got)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the legitimate client needed %v to log in and download, want < 5s", d)
 	}
-	early.do(200, "NOOP") // logged-in sessions are never evicted
-}
-
-// clientConn is a control connection opened with rawDialFrom.
-type clientConn struct {
-	c net.Conn
-	r *textproto.Reader
-}
-
-func (cc *clientConn) expect(t *testing.T, code string) string {
-	t.Helper()
-	for {
-		l, err := cc.r.ReadLine()
-		if err != nil {
-			t.Fatalf("want %s: %v", code, err)
-		}
-		if len(l) >= 4 && l[3] == '-' {
-			continue
-		}
-		if !strings.HasPrefix(l, code+" ") {
-			t.Fatalf("got %q, want %s", l, code)
-		}
-		return l
-	}
-}
-
-func (cc *clientConn) cmd(t *testing.T, line, code string) string {
-	t.Helper()
-	if _, err := io.WriteString(cc.c, line+"\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	return cc.expect(t, code)
-}
-
-// retr downloads name over EPSV.
-func (cc *clientConn) retr(t *testing.T, name string) string {
-	t.Helper()
-	l := cc.cmd(t, "EPSV", "229")
-	i := strings.Index(l, "(|||")
-	if i < 0 {
-		t.Fatalf("bad EPSV reply %q", l)
-	}
-	port := strings.TrimSuffix(l[i+4:], "|)")
-	host, _, _ := net.SplitHostPort(cc.c.RemoteAddr().String())
-	local := netip.MustParseAddrPort(cc.c.LocalAddr().String()).Addr()
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: local.AsSlice()}}
-	dc, err := d.Dial("tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	dc.SetDeadline(time.Now().Add(30 * time.Second))
-	cc.cmd(t, "RETR "+name, "150")
-	b, err := io.ReadAll(dc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc.expect(t, "226")
-	return string(b)
+	early.Do(200, "NOOP") // logged-in sessions are never evicted
 }

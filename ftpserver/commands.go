@@ -7,14 +7,18 @@ const (
 	argRequired
 )
 
+// handler runs one command. It returns nil when it has replied itself, or
+// an error that dispatch answers (see session.answer and replyFor).
+type handler func(s *session, arg string) error
+
 // cmdSpec describes how the control loop runs a command.
 type cmdSpec struct {
-	fn         func(s *session, arg string) bool // returns false to end the session
-	login      bool                              // needs a logged-in user
-	arg        int                               // argOptional, argNone or argRequired
-	concurrent bool                              // may run while a transfer is in progress
-	data       bool                              // uses a data connection (PROT policy applies)
-	help       string                            // one-line syntax for HELP
+	fn         handler // runs the command
+	login      bool    // needs a logged-in user
+	arg        int     // argOptional, argNone or argRequired
+	concurrent bool    // may run while a transfer is in progress
+	data       bool    // uses a data connection (PROT policy applies)
+	help       string  // one-line syntax for HELP
 }
 
 // commands is the dispatch table: every verb the server knows.

@@ -2,27 +2,21 @@ package ftpserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/dataport"
 	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
 var netipZero netip.AddrPort
-
-// noKeepAlive makes data sockets without TCP keep-alive: they live for one
-// transfer, and DataTimeout already covers a peer that goes away.
-var noKeepAlive = net.ListenConfig{KeepAlive: -1}
 
 // passive is a listener opened by PASV or EPSV for one data connection.
 type passive struct {
@@ -52,47 +46,27 @@ func (s *session) closePassive() {
 	}
 }
 
-func (s *session) cmdPORT(arg string) bool {
-	if !s.activeAllowed() {
-		return true
-	}
-	ap, err := ftp.ParsePORT(arg)
-	if err != nil {
-		s.replyErr(err)
-		return true
-	}
-	s.setActive(ap, "PORT")
-	return true
-}
+func (s *session) cmdPORT(arg string) error { return s.active("PORT", arg, ftp.ParsePORT) }
 
-func (s *session) cmdEPRT(arg string) bool {
-	if !s.activeAllowed() {
-		return true
-	}
-	ap, err := ftp.ParseEPRT(arg)
-	if err != nil {
-		s.replyErr(err)
-		return true
-	}
-	s.setActive(ap, "EPRT")
-	return true
-}
+func (s *session) cmdEPRT(arg string) error { return s.active("EPRT", arg, ftp.ParseEPRT) }
 
-func (s *session) activeAllowed() bool {
+// errEPSVAll refuses other data-connection commands after EPSV ALL.
+var errEPSVAll = &ftp.Error{Code: ftp.CodeBadSequence, Message: "Only EPSV is allowed after EPSV ALL."}
+
+// active sets up an active-mode data connection for PORT and EPRT: it
+// checks the target against the RFC 2577 rules and remembers it for the
+// next transfer.
+func (s *session) active(verb, arg string, parse func(string) (netip.AddrPort, error)) error {
 	switch {
 	case s.epsvAll:
-		s.reply(ftp.CodeBadSequence, "Only EPSV is allowed after EPSV ALL.")
-		return false
+		return errEPSVAll
 	case s.opts.DisableActive:
-		s.reply(ftp.CodeNotImplemented, "Active mode is disabled on this server; use PASV or EPSV.")
-		return false
+		return ftpErr(ftp.CodeNotImplemented, "Active mode is disabled on this server; use PASV or EPSV.")
 	}
-	return true
-}
-
-// setActive checks an active-mode target against the RFC 2577 rules and
-// remembers it for the next transfer.
-func (s *session) setActive(ap netip.AddrPort, verb string) {
+	ap, err := parse(arg)
+	if err != nil {
+		return err
+	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	if ap.Addr().IsUnspecified() {
 		// lftp sends EPRT |2|::|port| over IPv6: "the address you see me
@@ -101,68 +75,62 @@ func (s *session) setActive(ap netip.AddrPort, verb string) {
 	}
 	if !s.opts.AllowForeignPORT && ap.Addr() != s.remote.Addr().Unmap() {
 		s.log.Warn("refused "+verb+" to a foreign address", "target", ap.String())
-		s.reply(ftp.CodeArgSyntax, verb+" refused: the address must be your own.")
-		return
+		return ftpErr(ftp.CodeArgSyntax, verb+" refused: the address must be your own.")
 	}
 	if !s.opts.AllowLowPORT && ap.Port() < 1024 {
 		s.log.Warn("refused "+verb+" to a privileged port", "target", ap.String())
-		s.reply(ftp.CodeArgSyntax, verb+" refused: ports below 1024 are not allowed.")
-		return
+		return ftpErr(ftp.CodeArgSyntax, verb+" refused: ports below 1024 are not allowed.")
 	}
 	s.closePassive()
 	s.port = ap
 	s.reply(ftp.CodeOK, verb+" command successful.")
+	return nil
 }
 
-func (s *session) cmdPASV(string) bool {
-	if s.epsvAll {
-		s.reply(ftp.CodeBadSequence, "Only EPSV is allowed after EPSV ALL.")
-		return true
+func (s *session) cmdPASV(string) error {
+	switch {
+	case s.epsvAll:
+		return errEPSVAll
+	case !s.local.Addr().Unmap().Is4():
+		return ftpErr(ftp.CodeNotImplemented, "PASV works over IPv4 only; use EPSV.")
 	}
-	if !s.local.Addr().Unmap().Is4() {
-		s.reply(ftp.CodeNotImplemented, "PASV works over IPv4 only; use EPSV.")
-		return true
-	}
-	port, ok := s.openPassive()
-	if !ok {
-		return true
+	port, err := s.openPassive()
+	if err != nil {
+		return err
 	}
 	msg, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.pasvAddr(), port))
 	if err != nil {
 		s.closePassive()
-		s.replyErr(err)
-		return true
+		return err
 	}
 	s.reply(ftp.CodePassive, msg)
-	return true
+	return nil
 }
 
-func (s *session) cmdEPSV(arg string) bool {
+func (s *session) cmdEPSV(arg string) error {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "":
 	case "ALL":
 		s.epsvAll = true
 		s.reply(ftp.CodeOK, "EPSV ALL accepted; only EPSV from now on.")
-		return true
+		return nil
 	case "1", "2":
 		want := "1"
 		if !s.local.Addr().Unmap().Is4() {
 			want = "2"
 		}
 		if arg != want {
-			s.reply(ftp.CodeNetProtoNotSupported, "Network protocol not supported, use ("+want+")")
-			return true
+			return ftpErr(ftp.CodeNetProtoNotSupported, "Network protocol not supported, use ("+want+")")
 		}
 	default:
-		s.reply(ftp.CodeArgSyntax, "EPSV takes 1, 2, ALL or no argument.")
-		return true
+		return ftpErr(ftp.CodeArgSyntax, "EPSV takes 1, 2, ALL or no argument.")
 	}
-	port, ok := s.openPassive()
-	if !ok {
-		return true
+	port, err := s.openPassive()
+	if err != nil {
+		return err
 	}
 	s.reply(ftp.CodeExtendedPassive, ftp.FormatEPSVReply(port))
-	return true
+	return nil
 }
 
 // pasvAddr is the address a PASV reply announces to this client.
@@ -180,16 +148,15 @@ func (s *session) pasvAddr() netip.Addr {
 }
 
 // openPassive opens a listener on a random port of the passive range, on
-// the control connection's local address. It replies itself on failure.
-func (s *session) openPassive() (uint16, bool) {
+// the control connection's local address.
+func (s *session) openPassive() (uint16, error) {
 	s.closePassive()
 	s.port = netipZero
 	// A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; listen on the plain IPv4 address.
-	l, err := listenRandom(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
+	l, err := dataport.Listen(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
 	if err != nil {
 		s.log.Error("cannot open passive port", "err", err)
-		s.reply(ftp.CodeCantOpenData, "Cannot open passive data connection.")
-		return 0, false
+		return 0, ftpErr(ftp.CodeCantOpenData, "Cannot open passive data connection.")
 	}
 	p := &passive{l: l}
 	if s.protP {
@@ -200,30 +167,7 @@ func (s *session) openPassive() (uint16, bool) {
 	s.xmu.Lock()
 	s.pasv = p
 	s.xmu.Unlock()
-	return uint16(l.Addr().(*net.TCPAddr).Port), true
-}
-
-// listenRandom listens on a port drawn with crypto/rand from [min, max],
-// probing onwards from it when ports are taken.
-func listenRandom(ip netip.Addr, lo, hi int) (*net.TCPListener, error) {
-	span := hi - lo + 1
-	var b [8]byte
-	rand.Read(b[:])
-	start := int(binary.LittleEndian.Uint64(b[:]) % uint64(span))
-	tries := min(span, 2048)
-	var lastErr error
-	for i := 0; i < tries; i++ {
-		port := lo + (start+i)%span
-		l, err := noKeepAlive.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip, uint16(port)).String())
-		if err == nil {
-			return l.(*net.TCPListener), nil
-		}
-		lastErr = err
-		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EACCES) {
-			return nil, err
-		}
-	}
-	return nil, errors.New("no free port in passive range " + strconv.Itoa(lo) + "-" + strconv.Itoa(hi) + ": " + lastErr.Error())
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
 }
 
 // claimDataSetup hands the pending data-connection setup to a transfer and

@@ -1,83 +1,69 @@
 package ftpserver
 
 import (
+	"context"
 	"path"
+	"strings"
 
 	"github.com/ferryftp/ferry/ftp"
 )
 
-func (s *session) cmdPWD(string) bool {
+func (s *session) cmdPWD(string) error {
 	s.reply(ftp.CodePathCreated, quotePath(s.cwd)+" is the current directory.")
-	return true
+	return nil
 }
 
-func (s *session) cmdCWD(arg string) bool {
-	s.chdir(arg)
-	return true
-}
+func (s *session) cmdCWD(arg string) error { return s.chdir(arg) }
 
-func (s *session) cmdCDUP(string) bool {
-	s.chdir("..")
-	return true
-}
+func (s *session) cmdCDUP(string) error { return s.chdir("..") }
 
-func (s *session) chdir(arg string) {
-	vp, _, fi, ok := s.statArg(arg, PermList)
-	if !ok {
-		return
-	}
-	if !fi.IsDir() {
-		s.reply(ftp.CodeFileUnavailable, "Not a directory.")
-		return
+func (s *session) chdir(arg string) error {
+	vp, _, fi, err := s.statArg(arg, PermList)
+	switch {
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return ftpErr(ftp.CodeFileUnavailable, "Not a directory.")
 	}
 	s.cwd = vp
 	s.reply(ftp.CodeFileActionOK, "Directory changed to "+vp+".")
+	return nil
 }
 
 // cmdSMNT answers 202: each user has exactly one file system here, so there
 // is nothing to mount (RFC 959 lists 202 among SMNT's replies).
-func (s *session) cmdSMNT(string) bool {
+func (s *session) cmdSMNT(string) error {
 	s.reply(ftp.CodeSuperfluous, "SMNT not needed: one file system per user.")
-	return true
+	return nil
 }
 
-func (s *session) cmdMKD(arg string) bool {
-	if !s.need(PermMkdir) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return true
-	}
-	if err := s.ident.FS.Mkdir(s.ctx, name); err != nil {
-		s.replyErr(err)
-		return true
+func (s *session) cmdMKD(arg string) error {
+	vp, _, err := s.onPath(arg, PermMkdir, s.ident.FS.Mkdir)
+	if err != nil {
+		return err
 	}
 	s.log.Info("created directory", "path", vp)
 	s.reply(ftp.CodePathCreated, quotePath(vp)+" created.")
-	return true
+	return nil
 }
 
-func (s *session) cmdRMD(arg string) bool {
-	if !s.need(PermDelete) {
-		return true
+func (s *session) cmdRMD(arg string) error {
+	vp, _, err := s.onPath(arg, PermDelete, s.removeDir)
+	if err != nil {
+		return err
 	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return true
-	}
-	if vp == "/" {
-		s.reply(ftp.CodeFileUnavailable, "Cannot remove the root directory.")
-		return true
-	}
-	if err := s.ident.FS.RemoveDir(s.ctx, name); err != nil {
-		s.replyErr(err)
-		return true
-	}
-	if s.cwd == vp || len(s.cwd) > len(vp) && s.cwd[:len(vp)+1] == vp+"/" {
+	if s.cwd == vp || strings.HasPrefix(s.cwd, vp+"/") {
 		s.cwd = path.Dir(vp)
 	}
 	s.log.Info("removed directory", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "Directory removed.")
-	return true
+	return nil
+}
+
+// removeDir removes a directory other than the root.
+func (s *session) removeDir(ctx context.Context, name string) error {
+	if name == fsName("/") {
+		return ftpErr(ftp.CodeFileUnavailable, "Cannot remove the root directory.")
+	}
+	return s.ident.FS.RemoveDir(ctx, name)
 }

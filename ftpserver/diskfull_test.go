@@ -79,18 +79,18 @@ func TestDiskFullUpload(t *testing.T) {
 			srv := ftpservertest.Start(t, "", ftpserver.Options{Auth: ftpservertest.Auth(
 				ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
 
-			c := dial(t, srv.Addr)
-			c.login("u", "p")
-			c.do(ftp.CodeOK, "TYPE I")
-			d := c.epsv()
-			c.do(ftp.CodeFileStatusOK, "STOR %s", tc.target)
+			c := ftpservertest.Dial(t, srv.Addr)
+			c.Login("u", "p")
+			c.Do(ftp.CodeOK, "TYPE I")
+			d := c.EPSV()
+			c.Do(ftp.CodeFileStatusOK, "STOR %s", tc.target)
 			wrote := make(chan error, 1)
 			go func() {
 				_, err := d.Write(big) // fails once the server gives up
 				d.Close()
 				wrote <- err
 			}()
-			code, msg := c.read()
+			code, msg := c.Read()
 			d.Close()
 			<-wrote
 			if code != ftp.CodeInsufficientStorage {
@@ -117,17 +117,17 @@ func TestDiskFullUpload(t *testing.T) {
 			}
 
 			// The same session, and a new one, still upload and list.
-			c.stor("STOR", "small.txt", "still serving\n")
-			c2 := dial(t, srv.Addr)
-			c2.login("u", "p")
-			c2.do(ftp.CodeOK, "TYPE I")
-			if got := c2.retr("small.txt"); got != "still serving\n" {
+			c.Stor("STOR", "small.txt", "still serving\n")
+			c2 := ftpservertest.Dial(t, srv.Addr)
+			c2.Login("u", "p")
+			c2.Do(ftp.CodeOK, "TYPE I")
+			if got := c2.Retr("small.txt"); got != "still serving\n" {
 				t.Errorf("small.txt = %q", got)
 			}
-			if lines := c2.listing("NLST"); strings.Join(lines, ",") != "keep.txt,small.txt" {
+			if lines := c2.Listing("NLST"); strings.Join(lines, ",") != "keep.txt,small.txt" {
 				t.Errorf("NLST = %q, want keep.txt and small.txt", lines)
 			}
-			c.do(ftp.CodeClosing, "QUIT")
+			c.Do(ftp.CodeClosing, "QUIT")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"syscall"
 
@@ -19,6 +20,8 @@ func replyFor(err error) *ftp.Error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, errAuthUnavailable): // first: an authenticator's own text, even an *ftp.Error's, is never shown
+		return &ftp.Error{Code: ftp.CodeNotAvailable, Message: "Login temporarily unavailable; try again later."}
 	case errors.As(err, &fe):
 		return fe
 	case errors.Is(err, errors.ErrUnsupported):
@@ -50,4 +53,25 @@ func replyFor(err error) *ftp.Error {
 	default:
 		return &ftp.Error{Code: ftp.CodeLocalError, Message: "Local error in processing."}
 	}
+}
+
+// errCloseSession ends the session without a further reply: a handler
+// returns it when it has said goodbye itself (QUIT) or when the control
+// connection can no longer be answered (a failed TLS handshake).
+var errCloseSession = errors.New("ftpserver: session closed")
+
+// ftpErr returns the *ftp.Error a handler returns for dispatch to reply
+// code and msg.
+func ftpErr(code int, msg string) error {
+	return &ftp.Error{Code: code, Message: msg}
+}
+
+// errAuthUnavailable marks an authenticator's failure other than
+// ErrAuthFailed (a database down, a timeout): replyFor answers it with 421,
+// which ends the session.
+var errAuthUnavailable = errors.New("authenticator failed")
+
+// authUnavailable wraps an authenticator's failure in errAuthUnavailable.
+func authUnavailable(err error) error {
+	return fmt.Errorf("%w: %w", errAuthUnavailable, err)
 }

@@ -20,40 +20,48 @@ import (
 	"github.com/ferryftp/ferry/storage"
 )
 
-// need checks a permission and replies 550 when it is missing.
-func (s *session) need(p Perms) bool {
+// errPermission is the reply to a command the user's permissions do not allow.
+var errPermission = &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Permission denied."}
+
+// need returns errPermission when the user lacks p.
+func (s *session) need(p Perms) error {
 	if s.ident.Perms.Has(p) {
-		return true
+		return nil
 	}
-	s.reply(ftp.CodeFileUnavailable, "Permission denied.")
-	return false
+	return errPermission
 }
 
-// target resolves a path argument and returns its virtual path and storage name.
-func (s *session) target(arg string) (vpath, name string, ok bool) {
+// target checks a permission and resolves a path argument to its virtual
+// path and storage name.
+func (s *session) target(arg string, perm Perms) (vpath, name string, err error) {
+	if err := s.need(perm); err != nil {
+		return "", "", err
+	}
 	vp, err := s.resolve(arg)
 	if err != nil {
-		s.replyErr(err)
-		return "", "", false
+		return "", "", err
 	}
-	return vp, fsName(vp), true
+	return vp, fsName(vp), nil
 }
 
-// statArg checks a permission, resolves a path argument and stats it,
-// replying itself when any step fails.
-func (s *session) statArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, ok bool) {
-	if !s.need(perm) {
-		return "", "", nil, false
+// onPath checks a permission, resolves a path argument and applies op to
+// its storage name.
+func (s *session) onPath(arg string, perm Perms, op func(ctx context.Context, name string) error) (vpath, name string, err error) {
+	if vpath, name, err = s.target(arg, perm); err == nil {
+		err = op(s.ctx, name)
 	}
-	if vpath, name, ok = s.target(arg); !ok {
-		return "", "", nil, false
+	return vpath, name, err
+}
+
+// statArg checks a permission, resolves a path argument and stats it.
+func (s *session) statArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, err error) {
+	if vpath, name, err = s.target(arg, perm); err != nil {
+		return "", "", nil, err
 	}
-	fi, err := s.ident.FS.Stat(s.ctx, name)
-	if err != nil {
-		s.replyErr(err)
-		return "", "", nil, false
+	if fi, err = s.ident.FS.Stat(s.ctx, name); err != nil {
+		return "", "", nil, err
 	}
-	return vpath, name, fi, true
+	return vpath, name, fi, nil
 }
 
 // statOpen describes an open file: from the file itself when the backend
@@ -65,13 +73,15 @@ func statOpen(ctx context.Context, fsys storage.FS, name string, rc io.ReadClose
 	return fsys.Stat(ctx, name)
 }
 
+// errNotFile is the reply to a command that needs a regular file.
+var errNotFile = &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Not a regular file."}
+
 // fileArg is statArg for commands that need a regular file.
-func (s *session) fileArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, ok bool) {
-	if vpath, name, fi, ok = s.statArg(arg, perm); ok && !fi.Mode().IsRegular() {
-		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
-		return "", "", nil, false
+func (s *session) fileArg(arg string, perm Perms) (vpath, name string, fi fs.FileInfo, err error) {
+	if vpath, name, fi, err = s.statArg(arg, perm); err == nil && !fi.Mode().IsRegular() {
+		return "", "", nil, errNotFile
 	}
-	return vpath, name, fi, ok
+	return vpath, name, fi, err
 }
 
 func (s *session) typeName() string {
@@ -81,41 +91,30 @@ func (s *session) typeName() string {
 	return "ASCII"
 }
 
-func (s *session) cmdRETR(arg string) bool {
+func (s *session) cmdRETR(arg string) error {
 	off := s.restOffset
 	s.restOffset = 0
-	if !s.need(PermRead) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return true
+	vp, name, err := s.target(arg, PermRead)
+	if err != nil {
+		return err
 	}
 	// Open first and describe the open file: one path resolution, and the
 	// size belongs to the very file that is sent.
 	rc, err := s.ident.FS.Open(s.ctx, name, off)
 	if err != nil {
-		s.takeDataSetup()
-		s.replyErr(restErr(err, storage.CreateOptions{Offset: off}))
-		return true
+		return restErr(err, storage.CreateOptions{Offset: off})
 	}
 	fi, err := statOpen(s.ctx, s.ident.FS, name, rc)
 	switch {
 	case err != nil:
-		rc.Close()
-		s.takeDataSetup()
-		s.replyErr(err)
-		return true
 	case !fi.Mode().IsRegular():
-		rc.Close()
-		s.takeDataSetup()
-		s.reply(ftp.CodeFileUnavailable, "Not a regular file.")
-		return true
+		err = errNotFile
 	case off > fi.Size():
+		err = ftpErr(ftp.CodeInvalidRestart, "Invalid REST offset: the file is shorter.")
+	}
+	if err != nil {
 		rc.Close()
-		s.takeDataSetup()
-		s.reply(ftp.CodeInvalidRestart, "Invalid REST offset: the file is shorter.")
-		return true
+		return err
 	}
 	binary := s.binary
 	var pos func() int64
@@ -139,32 +138,26 @@ func (s *session) cmdRETR(arg string) bool {
 	}
 	size := max(fi.Size()-off, 0)
 	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), printable(arg), size)
-	s.startTransfer("RETR", vp, opening, size, pos, body, func(outcome) error { rc.Close(); return nil })
-	return true
+	return s.startTransfer("RETR", vp, opening, size, pos, body, func(outcome) error { rc.Close(); return nil })
 }
 
-func (s *session) cmdSTOR(arg string) bool {
+func (s *session) cmdSTOR(arg string) error {
 	off := s.restOffset
 	s.restOffset = 0
-	s.store("STOR", arg, storage.CreateOptions{Offset: off})
-	return true
+	return s.store("STOR", arg, storage.CreateOptions{Offset: off})
 }
 
-func (s *session) cmdAPPE(arg string) bool {
+func (s *session) cmdAPPE(arg string) error {
 	s.restOffset = 0
-	s.store("APPE", arg, storage.CreateOptions{Append: true})
-	return true
+	return s.store("APPE", arg, storage.CreateOptions{Append: true})
 }
 
 // cmdSTOU stores under a new unique name (RFC 959; reply text per RFC 1123 4.1.2.9).
 // The name is chosen now and created, exclusively, once the data
 // connection is up; should another upload take it meanwhile, the transfer
 // fails with 553 and nothing is overwritten.
-func (s *session) cmdSTOU(arg string) bool {
+func (s *session) cmdSTOU(arg string) error {
 	s.restOffset = 0
-	if !s.need(PermWrite) {
-		return true
-	}
 	base := arg
 	if base == "" {
 		base = "ftp"
@@ -176,9 +169,9 @@ func (s *session) cmdSTOU(arg string) bool {
 		if i == 0 && arg != "" {
 			cand = arg
 		}
-		vp, name, ok := s.target(cand)
-		if !ok {
-			return true
+		vp, name, err := s.target(cand, PermWrite)
+		if err != nil {
+			return err
 		}
 		if _, err := s.ident.FS.Stat(s.ctx, name); err == nil {
 			continue
@@ -187,40 +180,26 @@ func (s *session) cmdSTOU(arg string) bool {
 		if err := s.checkCreate(name, opts); errors.Is(err, fs.ErrExist) {
 			continue
 		} else if err != nil {
-			s.takeDataSetup()
-			s.replyErr(err)
-			return true
+			return err
 		}
-		s.receive("STOU", vp, "FILE: "+printable(path.Base(vp)), name, opts)
-		return true
+		return s.receive("STOU", vp, "FILE: "+printable(path.Base(vp)), name, opts)
 	}
-	s.takeDataSetup()
-	s.reply(ftp.CodeBadFileName, "Could not find a unique file name.")
-	return true
+	return ftpErr(ftp.CodeBadFileName, "Could not find a unique file name.")
 }
 
 // store starts an upload for STOR and APPE.
-func (s *session) store(verb, arg string, opts storage.CreateOptions) {
-	if !s.need(PermWrite) {
-		s.takeDataSetup()
-		return
-	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		s.takeDataSetup()
-		return
+func (s *session) store(verb, arg string, opts storage.CreateOptions) error {
+	vp, name, err := s.target(arg, PermWrite)
+	if err != nil {
+		return err
 	}
 	if fi, err := s.ident.FS.Stat(s.ctx, name); err == nil && fi.IsDir() {
-		s.takeDataSetup()
-		s.reply(ftp.CodeFileUnavailable, "Is a directory.")
-		return
+		return ftpErr(ftp.CodeFileUnavailable, "Is a directory.")
 	}
 	if err := s.checkCreate(name, opts); err != nil {
-		s.takeDataSetup()
-		s.replyErr(err)
-		return
+		return err
 	}
-	s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), printable(arg)), name, opts)
+	return s.receive(verb, vp, fmt.Sprintf("Opening %s mode data connection for %s.", s.typeName(), printable(arg)), name, opts)
 }
 
 // checkCreate asks the backend, when it can tell, whether creating name
@@ -251,7 +230,7 @@ func restErr(err error, opts storage.CreateOptions) error {
 // opened for the resume) only once the data connection is up: any refusal
 // before that (no PORT/PASV, no connection, a foreign peer, TLS refused,
 // ABOR) leaves storage exactly as it was.
-func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOptions) {
+func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOptions) error {
 	binary := s.binary
 	up := &upload{}
 	rh := s.receiveHash(name, opts)
@@ -281,7 +260,7 @@ func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOpt
 		netErr, localErr := classify(err)
 		return n, netErr, localErr
 	}
-	s.startTransfer(verb, vp, opening, -1, up.pos, body, rh.end(s, name, up.end))
+	return s.startTransfer(verb, vp, opening, -1, up.pos, body, rh.end(s, name, up.end))
 }
 
 // upload is the state of one upload that the transfer goroutine and the
@@ -358,133 +337,109 @@ func discard(wc io.WriteCloser) bool {
 	return ok
 }
 
-func (s *session) cmdREST(arg string) bool {
+func (s *session) cmdREST(arg string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(arg), 10, 64)
 	if err != nil || n < 0 {
-		s.reply(ftp.CodeArgSyntax, "REST needs a non-negative byte offset.")
-		return true
+		return ftpErr(ftp.CodeArgSyntax, "REST needs a non-negative byte offset.")
 	}
 	s.restOffset = n
 	s.reply(ftp.CodePending, fmt.Sprintf("Restarting at %d. Send STOR or RETR to initiate transfer.", n))
-	return true
+	return nil
 }
 
-func (s *session) cmdALLO(string) bool {
+func (s *session) cmdALLO(string) error {
 	s.reply(ftp.CodeSuperfluous, "ALLO not needed at this site.")
-	return true
+	return nil
 }
 
-func (s *session) cmdDELE(arg string) bool {
-	if !s.need(PermDelete) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return true
-	}
-	if err := s.ident.FS.Remove(s.ctx, name); err != nil {
-		s.replyErr(err)
-		return true
+func (s *session) cmdDELE(arg string) error {
+	vp, name, err := s.onPath(arg, PermDelete, s.ident.FS.Remove)
+	if err != nil {
+		return err
 	}
 	s.hashCache().drop(s.ident.FS, name)
 	s.log.Info("deleted", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "File deleted.")
-	return true
+	return nil
 }
 
-func (s *session) cmdRNFR(arg string) bool {
-	vp, _, _, ok := s.statArg(arg, PermRename)
-	if !ok {
-		return true
-	}
-	if vp == "/" {
-		s.reply(ftp.CodeFileUnavailable, "Cannot rename the root directory.")
-		return true
+func (s *session) cmdRNFR(arg string) error {
+	vp, _, _, err := s.statArg(arg, PermRename)
+	switch {
+	case err != nil:
+		return err
+	case vp == "/":
+		return ftpErr(ftp.CodeFileUnavailable, "Cannot rename the root directory.")
 	}
 	s.renameFrom = vp
 	s.reply(ftp.CodePending, "Ready for RNTO.")
-	return true
+	return nil
 }
 
-func (s *session) cmdRNTO(arg string) bool {
+func (s *session) cmdRNTO(arg string) error {
 	from := s.renameFrom
 	s.renameFrom = ""
 	if from == "" {
-		s.reply(ftp.CodeBadSequence, "Send RNFR first.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "Send RNFR first.")
 	}
-	if !s.need(PermRename) {
-		return true
-	}
-	vp, name, ok := s.target(arg)
-	if !ok {
-		return true
-	}
-	if vp == "/" || strings.HasPrefix(vp+"/", from+"/") {
-		s.reply(ftp.CodeBadFileName, "Cannot move a directory into itself.")
-		return true
+	vp, name, err := s.target(arg, PermRename)
+	switch {
+	case err != nil:
+		return err
+	case vp == "/" || strings.HasPrefix(vp+"/", from+"/"):
+		return ftpErr(ftp.CodeBadFileName, "Cannot move a directory into itself.")
 	}
 	if err := s.ident.FS.Rename(s.ctx, fsName(from), name); err != nil {
-		s.replyErr(err)
-		return true
+		return err
 	}
 	s.hashCache().drop(s.ident.FS, fsName(from))
 	s.hashCache().drop(s.ident.FS, name)
 	s.log.Info("renamed", "from", from, "to", vp)
 	s.reply(ftp.CodeFileActionOK, "Rename successful.")
-	return true
+	return nil
 }
 
-func (s *session) cmdSIZE(arg string) bool {
-	_, _, fi, ok := s.fileArg(arg, PermList)
-	if !ok {
-		return true
+func (s *session) cmdSIZE(arg string) error {
+	_, _, fi, err := s.fileArg(arg, PermList)
+	if err != nil {
+		return err
 	}
 	s.reply(ftp.CodeFileStatus, strconv.FormatInt(fi.Size(), 10))
-	return true
+	return nil
 }
 
-func (s *session) cmdMDTM(arg string) bool {
-	_, _, fi, ok := s.statArg(arg, PermList)
-	if !ok {
-		return true
+func (s *session) cmdMDTM(arg string) error {
+	_, _, fi, err := s.statArg(arg, PermList)
+	if err != nil {
+		return err
 	}
 	s.reply(ftp.CodeFileStatus, ftp.FormatMDTM(fi.ModTime()))
-	return true
+	return nil
 }
 
 // cmdMFMT sets a file's modification time (draft-somers-ftp-mfxx).
-func (s *session) cmdMFMT(arg string) bool {
+func (s *session) cmdMFMT(arg string) error {
 	ts, p, found := strings.Cut(arg, " ")
 	if !found || p == "" {
-		s.reply(ftp.CodeArgSyntax, "MFMT needs a time and a path: MFMT YYYYMMDDHHMMSS path.")
-		return true
+		return ftpErr(ftp.CodeArgSyntax, "MFMT needs a time and a path: MFMT YYYYMMDDHHMMSS path.")
 	}
 	t, err := ftp.ParseMDTM(ts)
 	if err != nil {
-		s.reply(ftp.CodeArgSyntax, "Bad time; use YYYYMMDDHHMMSS in UTC.")
-		return true
+		return ftpErr(ftp.CodeArgSyntax, "Bad time; use YYYYMMDDHHMMSS in UTC.")
 	}
-	if !s.need(PermWrite) {
-		return true
+	if err := s.need(PermWrite); err != nil {
+		return err
 	}
 	ch, ok := s.ident.FS.(storage.Chtimeser)
 	if !ok {
-		s.reply(ftp.CodeNotImplemented, "MFMT is not supported by this storage.")
-		return true
+		return ftpErr(ftp.CodeNotImplemented, "MFMT is not supported by this storage.")
 	}
-	_, name, ok := s.target(p)
-	if !ok {
-		return true
-	}
-	before, err := s.ident.FS.Stat(s.ctx, name)
+	_, name, before, err := s.statArg(p, PermWrite)
 	if err != nil {
-		s.replyErr(err)
-		return true
+		return err
 	}
 	if err := ch.Chtimes(s.ctx, name, t); err != nil {
-		s.replyErr(err)
-		return true
+		return err
 	}
 	// A file system may clamp a time it cannot hold (ext4 with small
 	// inodes stops at 2038) without an error: read it back, and never
@@ -493,11 +448,10 @@ func (s *session) cmdMFMT(arg string) bool {
 		if err := ch.Chtimes(s.ctx, name, before.ModTime()); err != nil {
 			s.log.Warn("MFMT: cannot put the old time back", "path", p, "err", err)
 		}
-		s.reply(ftp.CodeFileUnavailable, "The file system cannot store that time; the file keeps its old one.")
-		return true
+		return ftpErr(ftp.CodeFileUnavailable, "The file system cannot store that time; the file keeps its old one.")
 	}
 	s.reply(ftp.CodeFileStatus, "Modify="+ftp.FormatMDTM(t)+"; "+p)
-	return true
+	return nil
 }
 
 // sameSecond reports whether a stored time is the one asked for, allowing

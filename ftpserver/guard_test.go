@@ -47,55 +47,55 @@ func guardedServer(t *testing.T, wrap func(storage.FS) storage.FS) (*ftpserverte
 func TestGuardKeepsTheOptionalInterfaces(t *testing.T) {
 	t.Run("a Guard keeps MFMT, SITE CHMOD and upload resume, and refuses what its check refuses", func(t *testing.T) {
 		srv, root := guardedServer(t, func(f storage.FS) storage.FS { return storage.Guard(f, refuseExe) })
-		c := dial(t, srv.Addr)
-		c.login("u", "p")
-		c.do(ftp.CodeFileStatus, "MFMT 20200102030405 f.txt")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		c.Do(ftp.CodeFileStatus, "MFMT 20200102030405 f.txt")
 		if fi, err := os.Stat(filepath.Join(root, "f.txt")); err != nil || !fi.ModTime().Equal(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)) {
 			t.Errorf("MFMT did not set the time: %v %v", fi.ModTime(), err)
 		}
-		c.do(ftp.CodeOK, "SITE CHMOD 600 f.txt")
+		c.Do(ftp.CodeOK, "SITE CHMOD 600 f.txt")
 		if fi, _ := os.Stat(filepath.Join(root, "f.txt")); fi.Mode().Perm() != 0o600 {
 			t.Errorf("SITE CHMOD did not apply: %v", fi.Mode())
 		}
 
 		// An interrupted atomic upload is kept (Aborter) and resumed.
-		d := c.epsv()
-		c.do(ftp.CodeFileStatusOK, "STOR big.bin")
+		d := c.EPSV()
+		c.Do(ftp.CodeFileStatusOK, "STOR big.bin")
 		io.WriteString(d, "first half|")
 		d.(*net.TCPConn).SetLinger(0)
 		d.Close()
-		c.expect(ftp.CodeTransferAborted)
-		d = c.epsv()
-		c.do(ftp.CodePending, "REST %d", len("first half|"))
-		c.do(ftp.CodeFileStatusOK, "STOR big.bin")
+		c.Expect(ftp.CodeTransferAborted)
+		d = c.EPSV()
+		c.Do(ftp.CodePending, "REST %d", len("first half|"))
+		c.Do(ftp.CodeFileStatusOK, "STOR big.bin")
 		io.WriteString(d, "second half")
 		d.Close()
-		c.expect(ftp.CodeClosingData)
+		c.Expect(ftp.CodeClosingData)
 		if b, _ := os.ReadFile(filepath.Join(root, "big.bin")); string(b) != "first half|second half" {
 			t.Errorf("the resumed upload holds %q", b)
 		}
 
-		c.do(ftp.CodeFileUnavailable, "STOR tool.exe")
-		c.do(ftp.CodePending, "RNFR f.txt")
-		c.do(ftp.CodeFileUnavailable, "RNTO f.exe")
+		c.Do(ftp.CodeFileUnavailable, "STOR tool.exe")
+		c.Do(ftp.CodePending, "RNFR f.txt")
+		c.Do(ftp.CodeFileUnavailable, "RNTO f.exe")
 		if _, err := os.Stat(filepath.Join(root, "tool.exe")); err == nil {
 			t.Error("the refused name was created")
 		}
 	})
 	t.Run("a hand-written embedding wrapper loses them (what Guard is for)", func(t *testing.T) {
 		srv, _ := guardedServer(t, func(f storage.FS) storage.FS { return embedded{f} })
-		c := dial(t, srv.Addr)
-		c.login("u", "p")
-		c.do(ftp.CodeNotImplemented, "MFMT 20200102030405 f.txt")
-		c.do(ftp.CodeNotImplemented, "SITE CHMOD 600 f.txt")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		c.Do(ftp.CodeNotImplemented, "MFMT 20200102030405 f.txt")
+		c.Do(ftp.CodeNotImplemented, "SITE CHMOD 600 f.txt")
 	})
 	t.Run("a Guard over a backend without them answers as that backend does", func(t *testing.T) {
 		srv, _ := guardedServer(t, func(f storage.FS) storage.FS { return storage.Guard(embedded{f}, refuseExe) })
-		c := dial(t, srv.Addr)
-		c.login("u", "p")
-		c.do(ftp.CodeNotImplemented, "MFMT 20200102030405 f.txt")
-		c.do(ftp.CodeNotImplemented, "SITE CHMOD 600 f.txt")
-		c.stor("STOR", "new.txt", "uploads work without the pre-check")
-		c.do(ftp.CodeFileUnavailable, "STOR tool.exe")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		c.Do(ftp.CodeNotImplemented, "MFMT 20200102030405 f.txt")
+		c.Do(ftp.CodeNotImplemented, "SITE CHMOD 600 f.txt")
+		c.Stor("STOR", "new.txt", "uploads work without the pre-check")
+		c.Do(ftp.CodeFileUnavailable, "STOR tool.exe")
 	})
 }

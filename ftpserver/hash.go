@@ -52,21 +52,20 @@ func featHash(selected string) string {
 // cmdHASH answers "213 <algo> <start>-<end> <hex> <path>" for a whole file.
 // A digest computed before is answered from the server's HASH cache while
 // the file's size and modification time are unchanged.
-func (s *session) cmdHASH(arg string) bool {
-	_, name, fi, ok := s.fileArg(arg, PermRead)
-	if !ok {
-		return true
+func (s *session) cmdHASH(arg string) error {
+	_, name, fi, err := s.fileArg(arg, PermRead)
+	if err != nil {
+		return err
 	}
 	cache := s.hashCache()
 	s.hashWanted = true
 	if sum, ok := cache.get(s.ident.FS, name, fi.Size(), fi.ModTime(), s.hashAlgo); ok {
 		s.replyHash(fi.Size(), sum, arg)
-		return true
+		return nil
 	}
 	rc, err := s.ident.FS.Open(s.ctx, name, 0)
 	if err != nil {
-		s.replyErr(err)
-		return true
+		return err
 	}
 	defer rc.Close()
 	var h hash.Hash
@@ -77,8 +76,7 @@ func (s *session) cmdHASH(arg string) bool {
 	}
 	n, err := io.Copy(h, rc)
 	if err != nil {
-		s.replyErr(err)
-		return true
+		return err
 	}
 	sum := h.Sum(nil)
 	// Cache it only if the file did not change while it was read.
@@ -88,7 +86,7 @@ func (s *session) cmdHASH(arg string) bool {
 		}
 	}
 	s.replyHash(n, sum, arg)
-	return true
+	return nil
 }
 
 func (s *session) replyHash(n int64, sum []byte, arg string) {

@@ -31,7 +31,7 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func hashServer(t *testing.T, entries int) (*client, *openCounter, string) {
+func hashServer(t *testing.T, entries int) (*ftpservertest.Client, *openCounter, string) {
 	t.Helper()
 	fsys := &openCounter{FS: memfs.New()}
 	if err := fsys.WriteFile("f.bin", []byte("first version")); err != nil {
@@ -41,8 +41,8 @@ func hashServer(t *testing.T, entries int) (*client, *openCounter, string) {
 		HashCacheEntries: entries,
 		Auth:             ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}),
 	})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
 	return c, fsys, srv.Addr
 }
 
@@ -50,7 +50,7 @@ func TestHashIsAnsweredFromTheCacheWhileTheFileIsUnchanged(t *testing.T) {
 	c, fsys, addr := hashServer(t, 0)
 	hashOf := func() string {
 		t.Helper()
-		f := strings.Fields(c.do(213, "HASH f.bin"))
+		f := strings.Fields(c.Do(213, "HASH f.bin"))
 		if len(f) < 3 {
 			t.Fatalf("HASH reply %q", f)
 		}
@@ -65,9 +65,9 @@ func TestHashIsAnsweredFromTheCacheWhileTheFileIsUnchanged(t *testing.T) {
 		{"the first HASH reads the file", nil, sha256Hex("first version"), 1},
 		{"a second HASH does not", nil, sha256Hex("first version"), 1},
 		{"another session's HASH does not either", func() {
-			c2 := dial(t, addr)
-			c2.login("u", "p")
-			c2.do(213, "HASH f.bin")
+			c2 := ftpservertest.Dial(t, addr)
+			c2.Login("u", "p")
+			c2.Do(213, "HASH f.bin")
 		}, sha256Hex("first version"), 1},
 		// Changes behind the server's back (another process, another
 		// server on the same storage): only the size and time tell.
@@ -77,7 +77,7 @@ func TestHashIsAnsweredFromTheCacheWhileTheFileIsUnchanged(t *testing.T) {
 			writeBehind(t, fsys, "f.bin", "SECOND, LONGER VERSION")
 			fsys.Chtimes(context.Background(), "f.bin", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
 		}, sha256Hex("SECOND, LONGER VERSION"), 3},
-		{"another algorithm is its own entry", func() { c.do(200, "OPTS HASH MD5") }, "", 4},
+		{"another algorithm is its own entry", func() { c.Do(200, "OPTS HASH MD5") }, "", 4},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -97,8 +97,8 @@ func TestHashIsAnsweredFromTheCacheWhileTheFileIsUnchanged(t *testing.T) {
 
 func TestHashCacheCanBeTurnedOff(t *testing.T) {
 	c, fsys, _ := hashServer(t, -1)
-	c.do(213, "HASH f.bin")
-	c.do(213, "HASH f.bin")
+	c.Do(213, "HASH f.bin")
+	c.Do(213, "HASH f.bin")
 	if got := fsys.opens.Load(); got != 2 {
 		t.Fatalf("%d opens with the cache off, want 2", got)
 	}

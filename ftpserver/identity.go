@@ -105,7 +105,7 @@ type Authenticator interface {
 }
 
 // ErrAuthFailed is returned by an Authenticator for bad credentials.
-var ErrAuthFailed = errors.New("authentication failed")
+var ErrAuthFailed = errors.New("ftpserver: authentication failed")
 
 // AuthenticatorFunc adapts a function to the Authenticator interface.
 type AuthenticatorFunc func(ctx context.Context, login LoginInfo) (*Identity, error)

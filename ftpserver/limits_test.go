@@ -16,35 +16,36 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 )
 
 func TestIdleAndLoginTimeouts(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{IdleTimeout: 300 * time.Millisecond, LoginTimeout: 200 * time.Millisecond}, nil)
 	t.Run("a session that does not log in is closed", func(t *testing.T) {
-		c := dial(t, srv.Addr)
-		c.expect(421)
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Expect(421)
 	})
 	t.Run("an idle logged-in session is closed", func(t *testing.T) {
-		c := dial(t, srv.Addr)
-		c.login("u", "p")
-		c.expect(421)
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		c.Expect(421)
 	})
 }
 
 func TestIdleTimeoutNeverFiresDuringATransfer(t *testing.T) {
 	srv, fsys := newMemServer(t, ftpserver.Options{IdleTimeout: 200 * time.Millisecond}, nil)
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	c.do(200, "TYPE I")
-	d := c.epsv()
-	c.do(150, "STOR slow.bin")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	c.Do(200, "TYPE I")
+	d := c.EPSV()
+	c.Do(150, "STOR slow.bin")
 	for i := 0; i < 8; i++ { // 800 ms of a slow upload: four idle timeouts long
 		d.Write([]byte("0123456789"))
 		time.Sleep(100 * time.Millisecond)
 	}
 	d.Close()
-	c.expect(226)
-	c.do(200, "NOOP")
+	c.Expect(226)
+	c.Do(200, "NOOP")
 	if b, _ := fsys.ReadFile("slow.bin"); len(b) != 80 {
 		t.Errorf("stored %d bytes, want 80", len(b))
 	}
@@ -52,24 +53,24 @@ func TestIdleTimeoutNeverFiresDuringATransfer(t *testing.T) {
 
 func TestStalledDataConnectionIsClosed(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{DataTimeout: 300 * time.Millisecond}, nil)
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	d := c.epsv()
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	d := c.EPSV()
 	defer d.Close()
-	c.do(150, "STOR stall.bin")
+	c.Do(150, "STOR stall.bin")
 	d.Write([]byte("some"))
-	c.expect(426) // nothing more arrives: the watchdog gives up
+	c.Expect(426) // nothing more arrives: the watchdog gives up
 }
 
 func TestFailedLoginsBanTheAddress(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{MaxLoginFailures: 3, BanDuration: time.Minute}, nil)
-	c := dial(t, srv.Addr)
-	c.do(331, "USER u")
-	c.do(530, "PASS bad")
-	c.do(331, "USER u")
-	c.do(530, "PASS bad")
-	c.do(331, "USER u")
-	c.do(421, "PASS bad")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Do(331, "USER u")
+	c.Do(530, "PASS bad")
+	c.Do(331, "USER u")
+	c.Do(530, "PASS bad")
+	c.Do(331, "USER u")
+	c.Do(421, "PASS bad")
 	conn, err := net.Dial("tcp", srv.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +85,10 @@ func TestFailedLoginsBanTheAddress(t *testing.T) {
 
 func TestFailedLoginIsDelayed(t *testing.T) {
 	srv, _ := newMemServer(t, ftpserver.Options{LoginFailDelay: 300 * time.Millisecond}, nil)
-	c := dial(t, srv.Addr)
-	c.do(331, "USER u")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Do(331, "USER u")
 	start := time.Now()
-	c.do(530, "PASS bad")
+	c.Do(530, "PASS bad")
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("failed login answered after %v, want >= 300ms", d)
 	}
@@ -96,8 +97,8 @@ func TestFailedLoginIsDelayed(t *testing.T) {
 func TestSessionCaps(t *testing.T) {
 	t.Run("the per-IP cap refuses one session too many", func(t *testing.T) {
 		srv, _ := newMemServer(t, ftpserver.Options{MaxSessionsPerIP: 2}, nil)
-		dial(t, srv.Addr).login("u", "p")
-		dial(t, srv.Addr).login("u", "p")
+		ftpservertest.Dial(t, srv.Addr).Login("u", "p")
+		ftpservertest.Dial(t, srv.Addr).Login("u", "p")
 		conn, err := net.Dial("tcp", srv.Addr)
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +112,7 @@ func TestSessionCaps(t *testing.T) {
 	})
 	t.Run("the global cap refuses one session too many when all have logged in", func(t *testing.T) {
 		srv, _ := newMemServer(t, ftpserver.Options{MaxSessions: 1}, nil)
-		dial(t, srv.Addr).login("u", "p")
+		ftpservertest.Dial(t, srv.Addr).Login("u", "p")
 		conn, _ := net.Dial("tcp", srv.Addr)
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
@@ -122,17 +123,19 @@ func TestSessionCaps(t *testing.T) {
 	})
 	t.Run("the per-user cap refuses a login too many", func(t *testing.T) {
 		srv, _ := newMemServer(t, ftpserver.Options{MaxSessionsPerUser: 1}, nil)
-		a := dial(t, srv.Addr)
-		a.login("u", "p")
-		b := dial(t, srv.Addr)
-		b.do(331, "USER u")
-		b.do(421, "PASS p")
-		c := dial(t, srv.Addr)
-		c.login("ro", "p")
-		a.do(221, "QUIT")
-		time.Sleep(50 * time.Millisecond)
-		d := dial(t, srv.Addr)
-		d.login("u", "p")
+		a := ftpservertest.Dial(t, srv.Addr)
+		a.Login("u", "p")
+		b := ftpservertest.Dial(t, srv.Addr)
+		b.Do(331, "USER u")
+		b.Do(421, "PASS p")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("ro", "p")
+		a.Do(221, "QUIT")
+		if rest, err := io.ReadAll(a.Conn()); err != nil || len(rest) != 0 { // the server closed it
+			t.Fatalf("after QUIT: %q, %v", rest, err)
+		}
+		d := ftpservertest.Dial(t, srv.Addr)
+		d.Login("u", "p")
 	})
 }
 
@@ -144,12 +147,12 @@ func TestActiveModeUsesTheConfiguredSourcePort(t *testing.T) {
 	port := probe.Addr().(*net.TCPAddr).Port
 	probe.Close()
 	srv, _ := newMemServer(t, ftpserver.Options{ActivePort: port}, map[string]string{"f": "x"})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
 	l := activeListener(t, "127.0.0.1:0")
 	arg, _ := ftp.FormatPORT(l.Addr().(*net.TCPAddr).AddrPort())
-	c.do(200, "PORT %s", arg)
-	if _, from := c.activeRetr(l, "f"); from.Port != port {
+	c.Do(200, "PORT %s", arg)
+	if _, from := c.ActiveRetr(l, "f"); from.Port != port {
 		t.Errorf("data connection came from port %d, want %d", from.Port, port)
 	}
 }
@@ -161,9 +164,9 @@ func TestPASVAnnouncesThePublicAddress(t *testing.T) {
 			Net: netip.MustParsePrefix("127.0.0.0/8"), Addr: netip.MustParseAddr("192.0.2.1")}},
 		PassivePortMin: 40000, PassivePortMax: 40009,
 	}, nil)
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	ap, err := ftp.ParsePASVReply(c.do(227, "PASV"))
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	ap, err := ftp.ParsePASVReply(c.Do(227, "PASV"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,27 +281,31 @@ func roundTrip(addr, name, data string) error {
 }
 
 func TestShutdownLetsTransfersFinish(t *testing.T) {
-	big := strings.Repeat("y", 4<<20)
+	big := strings.Repeat("y", 32<<20) // more than the loopback socket buffers hold
 	srv, _ := newMemServer(t, ftpserver.Options{}, map[string]string{"big": big})
-	idle := dial(t, srv.Addr)
-	idle.login("u", "p")
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	c.do(200, "TYPE I")
-	d := c.epsv()
-	c.do(150, "RETR big")
+	idle := ftpservertest.Dial(t, srv.Addr)
+	idle.Login("u", "p")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	c.Do(200, "TYPE I")
+	d := c.EPSV()
+	c.Do(150, "RETR big")
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		done <- srv.Shutdown(ctx)
 	}()
-	idle.expect(421) // idle sessions are told and closed at once
-	time.Sleep(100 * time.Millisecond)
+	idle.Expect(421) // idle sessions are told and closed at once
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) while a transfer was running", err)
+	default:
+	}
 	n, _ := io.Copy(io.Discard, d) // the running transfer completes
 	d.Close()
-	c.expect(226)
-	c.expect(421)
+	c.Expect(226)
+	c.Expect(421)
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
@@ -313,11 +320,11 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 func TestTransferLog(t *testing.T) {
 	var buf syncBuffer
 	srv, _ := newMemServer(t, ftpserver.Options{TransferLog: &buf}, map[string]string{"f.txt": "12345"})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	c.do(200, "TYPE I")
-	c.retr("f.txt")
-	c.stor("STOR", "g.txt", "abc")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	c.Do(200, "TYPE I")
+	c.Retr("f.txt")
+	c.Stor("STOR", "g.txt", "abc")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("xferlog = %q", buf.String())

@@ -96,9 +96,9 @@ func globPrefix(arg string) string {
 	return ""
 }
 
-func (s *session) cmdLIST(arg string) bool {
+func (s *session) cmdLIST(arg string) error {
 	p, all := parseListArgs(arg)
-	s.sendListing("LIST", p, all, func(w *bufio.Writer, l *listing) {
+	return s.sendListing("LIST", p, all, func(w *bufio.Writer, l *listing) {
 		now := time.Now()
 		var line []byte
 		for _, fi := range l.entries {
@@ -107,32 +107,29 @@ func (s *session) cmdLIST(arg string) bool {
 			w.WriteString("\r\n")
 		}
 	})
-	return true
 }
 
-func (s *session) cmdNLST(arg string) bool {
+func (s *session) cmdNLST(arg string) error {
 	p, all := parseListArgs(arg)
-	s.sendListing("NLST", p, all, func(w *bufio.Writer, l *listing) {
+	return s.sendListing("NLST", p, all, func(w *bufio.Writer, l *listing) {
 		for _, fi := range l.entries {
 			w.WriteString(l.prefix)
 			w.WriteString(fi.Name())
 			w.WriteString("\r\n")
 		}
 	})
-	return true
 }
 
-func (s *session) cmdMLSD(arg string) bool {
-	_, _, fi, ok := s.statArg(arg, PermList)
-	if !ok {
-		return true
-	}
-	if !fi.IsDir() {
-		s.reply(ftp.CodeFileUnavailable, "Not a directory; use MLST for a file.")
-		return true
+func (s *session) cmdMLSD(arg string) error {
+	_, _, fi, err := s.statArg(arg, PermList)
+	switch {
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return ftpErr(ftp.CodeFileUnavailable, "Not a directory; use MLST for a file.")
 	}
 	facts := s.mlstFacts
-	s.sendListing("MLSD", arg, true, func(w *bufio.Writer, l *listing) {
+	return s.sendListing("MLSD", arg, true, func(w *bufio.Writer, l *listing) {
 		var line []byte
 		for _, fi := range l.entries {
 			line = ftp.AppendMLSxEntry(line[:0], fi, fi.Name(), "", s.permFact(fi), facts)
@@ -140,20 +137,17 @@ func (s *session) cmdMLSD(arg string) bool {
 			w.WriteString("\r\n")
 		}
 	})
-	return true
 }
 
 // sendListing resolves a listing synchronously (so errors are answered
 // before any data connection is used) and sends it as a transfer.
-func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Writer, *listing)) {
-	if !s.need(PermList) {
-		return
+func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Writer, *listing)) error {
+	if err := s.need(PermList); err != nil {
+		return err
 	}
 	l, err := s.list(s.ctx, arg, all)
 	if err != nil {
-		s.takeDataSetup() // the client will see its data connection refused
-		s.replyErr(err)
-		return
+		return err
 	}
 	body := func(ctx context.Context, conn net.Conn, x *transfer) (int64, error, error) {
 		cw := countingWriter{conn, &x.count}
@@ -163,17 +157,17 @@ func (s *session) sendListing(verb, arg string, all bool, format func(*bufio.Wri
 		return x.count.Load(), err, nil
 	}
 	// About 100 bytes a line: a listing of a few thousand entries is small.
-	s.startTransfer(verb, l.dir, "Opening ASCII mode data connection for file list.", int64(len(l.entries))*128, nil, body, nil)
+	return s.startTransfer(verb, l.dir, "Opening ASCII mode data connection for file list.", int64(len(l.entries))*128, nil, body, nil)
 }
 
-func (s *session) cmdMLST(arg string) bool {
-	vp, _, fi, ok := s.statArg(arg, PermList)
-	if !ok {
-		return true
+func (s *session) cmdMLST(arg string) error {
+	vp, _, fi, err := s.statArg(arg, PermList)
+	if err != nil {
+		return err
 	}
 	entry := ftp.AppendMLSxEntry(nil, fi, vp, "", s.permFact(fi), s.mlstFacts)
 	s.reply(ftp.CodeFileActionOK, joinLines("Listing "+vp, string(entry), "End"))
-	return true
+	return nil
 }
 
 // permFact computes the RFC 3659 "perm" fact from the user's permissions.
@@ -205,7 +199,7 @@ func (s *session) permFact(fi fs.FileInfo) string {
 
 // cmdSTAT reports status: of the server (no argument), of a running
 // transfer, or a listing of a path over the control connection.
-func (s *session) cmdSTAT(arg string) bool {
+func (s *session) cmdSTAT(arg string) error {
 	if arg == "" {
 		lines := []string{"ferry FTP server status:",
 			"Connected from " + s.remote.Addr().String(),
@@ -220,20 +214,18 @@ func (s *session) cmdSTAT(arg string) bool {
 			lines = append(lines, "No data connection")
 		}
 		s.reply(ftp.CodeSystemStatus, joinLines(append(lines, "End of status")...))
-		return true
+		return nil
 	}
 	if s.transferRunning() {
-		s.reply(ftp.CodeBadSequence, "STAT with a path is not available during a transfer.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "STAT with a path is not available during a transfer.")
 	}
-	if !s.need(PermList) {
-		return true
+	if err := s.need(PermList); err != nil {
+		return err
 	}
 	p, all := parseListArgs(arg)
 	l, err := s.list(s.ctx, p, all)
 	if err != nil {
-		s.replyErr(err)
-		return true
+		return err
 	}
 	lines := []string{"Status of " + arg + ":"}
 	now := time.Now()
@@ -245,5 +237,5 @@ func (s *session) cmdSTAT(arg string) bool {
 		code = ftp.CodeFileStatus
 	}
 	s.reply(code, joinLines(append(lines, "End of status")...))
-	return true
+	return nil
 }

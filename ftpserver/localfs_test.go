@@ -41,45 +41,45 @@ func TestSymlinksCannotLeaveTheRoot(t *testing.T) {
 	t.Cleanup(func() { fsys.Close() })
 	srv := ftpservertest.Start(t, "", ftpserver.Options{Auth: ftpservertest.Auth(
 		ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	c.do(200, "TYPE I")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	c.Do(200, "TYPE I")
 
 	for _, p := range []string{"etc/passwd", "passwd", "up/secret.txt", "abs/secret.txt", "sub/back", "../outside/secret.txt"} {
 		t.Run("RETR "+p+" is refused", func(t *testing.T) {
-			d := c.epsv()
+			d := c.EPSV()
 			defer d.Close()
-			c.do(550, "RETR %s", p)
+			c.Do(550, "RETR %s", p)
 		})
 	}
 	for _, p := range []string{"etc", "up", "abs"} {
 		t.Run("CWD and LIST into "+p+" are refused", func(t *testing.T) {
-			c.do(550, "CWD %s", p)
-			d := c.epsv()
+			c.Do(550, "CWD %s", p)
+			d := c.EPSV()
 			defer d.Close()
-			c.do(550, "LIST %s", p)
+			c.Do(550, "LIST %s", p)
 		})
 	}
 	t.Run("STOR through a link to outside is refused", func(t *testing.T) {
-		d := c.epsv()
+		d := c.EPSV()
 		defer d.Close()
-		c.do(550, "STOR up/new.txt")
+		c.Do(550, "STOR up/new.txt")
 		if _, err := os.Stat(filepath.Join(outside, "new.txt")); err == nil {
 			t.Error("a file was written outside the root")
 		}
 	})
 	t.Run("links that stay inside work", func(t *testing.T) {
-		if got := c.retr("okfile"); got != "fine" {
+		if got := c.Retr("okfile"); got != "fine" {
 			t.Errorf("got %q", got)
 		}
-		c.do(250, "CWD inside")
-		if got := c.retr("ok.txt"); got != "fine" {
+		c.Do(250, "CWD inside")
+		if got := c.Retr("ok.txt"); got != "fine" {
 			t.Errorf("got %q", got)
 		}
 	})
 	t.Run("the root listing still works with escaping links in it", func(t *testing.T) {
-		c.do(250, "CWD /")
-		if lines := c.listing("LIST"); len(lines) != 7 {
+		c.Do(250, "CWD /")
+		if lines := c.Listing("LIST"); len(lines) != 7 {
 			t.Errorf("LIST = %q", lines)
 		}
 	})

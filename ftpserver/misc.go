@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"context"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -12,17 +13,17 @@ import (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (s *session) cmdNOOP(string) bool {
+func (s *session) cmdNOOP(string) error {
 	s.reply(ftp.CodeOK, "NOOP ok.")
-	return true
+	return nil
 }
 
-func (s *session) cmdSYST(string) bool {
+func (s *session) cmdSYST(string) error {
 	s.reply(ftp.CodeSystemType, "UNIX Type: L8")
-	return true
+	return nil
 }
 
-func (s *session) cmdFEAT(string) bool {
+func (s *session) cmdFEAT(string) error {
 	lines := []string{"Features:",
 		"EPRT", "EPSV", "MDTM", "MFMT", "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8",
 		ftp.FeatMLST(s.mlstFacts),
@@ -35,11 +36,11 @@ func (s *session) cmdFEAT(string) bool {
 	}
 	lines = append(lines, "End")
 	s.reply(ftp.CodeSystemStatus, joinLines(lines...))
-	return true
+	return nil
 }
 
 // cmdOPTS handles OPTS UTF8, OPTS MLST and OPTS HASH (RFC 2389, 2640, 3659).
-func (s *session) cmdOPTS(arg string) bool {
+func (s *session) cmdOPTS(arg string) error {
 	verb, opt, _ := strings.Cut(arg, " ")
 	switch strings.ToUpper(verb) {
 	case "UTF8", "UTF-8":
@@ -47,9 +48,9 @@ func (s *session) cmdOPTS(arg string) bool {
 		case "ON", "":
 			s.reply(ftp.CodeOK, "UTF8 mode always on.")
 		case "OFF":
-			s.reply(ftp.CodeParamNotImplemented, "UTF8 cannot be turned off; paths are UTF-8.")
+			return ftpErr(ftp.CodeParamNotImplemented, "UTF8 cannot be turned off; paths are UTF-8.")
 		default:
-			s.reply(ftp.CodeArgSyntax, "OPTS UTF8 takes ON or OFF.")
+			return ftpErr(ftp.CodeArgSyntax, "OPTS UTF8 takes ON or OFF.")
 		}
 	case "MLST":
 		s.mlstFacts = ftp.ParseFactList(opt)
@@ -57,36 +58,34 @@ func (s *session) cmdOPTS(arg string) bool {
 	case "HASH":
 		if opt == "" {
 			s.reply(ftp.CodeOK, s.hashAlgo)
-			return true
+			return nil
 		}
 		algo, ok := hashAlgo(opt)
 		if !ok {
-			s.reply(ftp.CodeArgSyntax, "Unknown algorithm; FEAT lists the supported ones.")
-			return true
+			return ftpErr(ftp.CodeArgSyntax, "Unknown algorithm; FEAT lists the supported ones.")
 		}
 		s.hashAlgo = algo
 		s.hashWanted = true
 		s.reply(ftp.CodeOK, algo)
 	default:
-		s.reply(ftp.CodeArgSyntax, "OPTS not understood for "+verb+".")
+		return ftpErr(ftp.CodeArgSyntax, "OPTS not understood for "+verb+".")
 	}
-	return true
+	return nil
 }
 
-func (s *session) cmdHELP(arg string) bool {
+func (s *session) cmdHELP(arg string) error {
 	if arg != "" {
 		verb := strings.ToUpper(strings.TrimSpace(arg))
 		if verb == "SITE" {
 			s.reply(ftp.CodeHelp, "SITE HELP, SITE CHMOD <mode> <path>")
-			return true
+			return nil
 		}
 		spec, ok := commands[verb]
 		if !ok {
-			s.reply(ftp.CodeArgSyntax, "Unknown command "+verb+".")
-			return true
+			return ftpErr(ftp.CodeArgSyntax, "Unknown command "+verb+".")
 		}
 		s.reply(ftp.CodeHelp, "Syntax: "+spec.help)
-		return true
+		return nil
 	}
 	verbs := make([]string, 0, len(commands))
 	for v := range commands {
@@ -98,10 +97,10 @@ func (s *session) cmdHELP(arg string) bool {
 		lines = append(lines, strings.Join(verbs[i:min(i+8, len(verbs))], " "))
 	}
 	s.reply(ftp.CodeHelp, joinLines(append(lines, "Help OK.")...))
-	return true
+	return nil
 }
 
-func (s *session) cmdTYPE(arg string) bool {
+func (s *session) cmdTYPE(arg string) error {
 	f := strings.Fields(strings.ToUpper(arg))
 	switch {
 	case len(f) == 1 && f[0] == "I", len(f) == 2 && f[0] == "L" && f[1] == "8", len(f) == 1 && f[0] == "L8":
@@ -111,39 +110,39 @@ func (s *session) cmdTYPE(arg string) bool {
 		s.binary = false
 		s.reply(ftp.CodeOK, "Switching to ASCII mode.")
 	case len(f) >= 1 && (f[0] == "A" || f[0] == "E" || f[0] == "L"):
-		s.reply(ftp.CodeParamNotImplemented, "Only TYPE A, A N, I and L 8 are supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only TYPE A, A N, I and L 8 are supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "Unrecognised TYPE.")
+		return ftpErr(ftp.CodeArgSyntax, "Unrecognised TYPE.")
 	}
-	return true
+	return nil
 }
 
-func (s *session) cmdSTRU(arg string) bool {
+func (s *session) cmdSTRU(arg string) error {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "F":
 		s.reply(ftp.CodeOK, "Structure set to File.")
 	case "R", "P":
-		s.reply(ftp.CodeParamNotImplemented, "Only STRU F is supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only STRU F is supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "Unrecognised STRU.")
+		return ftpErr(ftp.CodeArgSyntax, "Unrecognised STRU.")
 	}
-	return true
+	return nil
 }
 
-func (s *session) cmdMODE(arg string) bool {
+func (s *session) cmdMODE(arg string) error {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "S":
 		s.reply(ftp.CodeOK, "Mode set to Stream.")
 	case "B", "C", "Z":
-		s.reply(ftp.CodeParamNotImplemented, "Only MODE S is supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only MODE S is supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "Unrecognised MODE.")
+		return ftpErr(ftp.CodeArgSyntax, "Unrecognised MODE.")
 	}
-	return true
+	return nil
 }
 
 // cmdSITE handles SITE HELP and SITE CHMOD.
-func (s *session) cmdSITE(arg string) bool {
+func (s *session) cmdSITE(arg string) error {
 	sub, rest, _ := strings.Cut(arg, " ")
 	switch strings.ToUpper(sub) {
 	case "HELP":
@@ -152,28 +151,22 @@ func (s *session) cmdSITE(arg string) bool {
 		modeStr, p, ok := strings.Cut(strings.TrimLeft(rest, " "), " ")
 		mode, err := strconv.ParseUint(modeStr, 8, 32)
 		if !ok || p == "" || err != nil || mode > 0o777 {
-			s.reply(ftp.CodeArgSyntax, "Usage: SITE CHMOD <octal mode 0-777> <path>.")
-			return true
+			return ftpErr(ftp.CodeArgSyntax, "Usage: SITE CHMOD <octal mode 0-777> <path>.")
 		}
-		if !s.need(PermWrite) {
-			return true
+		if err := s.need(PermWrite); err != nil {
+			return err
 		}
 		ch, ok := s.ident.FS.(storage.Chmoder)
 		if !ok {
-			s.reply(ftp.CodeNotImplemented, "SITE CHMOD is not supported by this storage.")
-			return true
+			return ftpErr(ftp.CodeNotImplemented, "SITE CHMOD is not supported by this storage.")
 		}
-		_, name, ok := s.target(p)
-		if !ok {
-			return true
-		}
-		if err := ch.Chmod(s.ctx, name, fs.FileMode(mode)); err != nil {
-			s.replyErr(err)
-			return true
+		chmod := func(ctx context.Context, name string) error { return ch.Chmod(ctx, name, fs.FileMode(mode)) }
+		if _, _, err := s.onPath(p, PermWrite, chmod); err != nil {
+			return err
 		}
 		s.reply(ftp.CodeOK, "SITE CHMOD command successful.")
 	default:
-		s.reply(ftp.CodeNotImplemented, "SITE "+strings.ToUpper(sub)+" not implemented; try SITE HELP.")
+		return ftpErr(ftp.CodeNotImplemented, "SITE "+strings.ToUpper(sub)+" not implemented; try SITE HELP.")
 	}
-	return true
+	return nil
 }

@@ -6,18 +6,18 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"net/textproto"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 	"github.com/ferryftp/ferry/internal/proxyproto"
 )
 
 // dialVia connects as a load balancer would: a PROXY header naming src first.
-func dialVia(t *testing.T, addr string, version int, src string) *client {
+func dialVia(t *testing.T, addr string, version int, src string) *ftpservertest.Client {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -27,8 +27,8 @@ func dialVia(t *testing.T, addr string, version int, src string) *client {
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
 	dst := netip.MustParseAddrPort(addr)
 	conn.Write(proxyproto.Append(nil, version, netip.MustParseAddrPort(src), dst))
-	c := &client{t: t, conn: conn, r: textproto.NewReader(bufio.NewReader(conn))}
-	c.expect(220)
+	c := ftpservertest.NewClient(t, conn)
+	c.Expect(220)
 	return c
 }
 
@@ -41,22 +41,22 @@ func TestPROXYProtocol(t *testing.T) {
 	for _, v := range []int{1, 2} {
 		t.Run(fmt.Sprintf("version %d headers give the session the client's address", v), func(t *testing.T) {
 			c := dialVia(t, srv.Addr, v, "192.0.2.9:40000")
-			c.login("u", "p")
-			if msg := c.do(211, "STAT"); !strings.Contains(msg, "Connected from 192.0.2.9") {
+			c.Login("u", "p")
+			if msg := c.Do(211, "STAT"); !strings.Contains(msg, "Connected from 192.0.2.9") {
 				t.Errorf("STAT = %q", msg)
 			}
 		})
 	}
 	t.Run("PORT must name the real client, not the balancer", func(t *testing.T) {
 		c := dialVia(t, srv.Addr, 1, "192.0.2.9:40000")
-		c.login("u", "p")
-		c.do(501, "PORT 127,0,0,1,200,10")
-		c.do(200, "PORT 192,0,2,9,200,10")
+		c.Login("u", "p")
+		c.Do(501, "PORT 127,0,0,1,200,10")
+		c.Do(200, "PORT 192,0,2,9,200,10")
 	})
 	t.Run("a passive connection through the balancer needs its header", func(t *testing.T) {
 		c := dialVia(t, srv.Addr, 2, "192.0.2.9:40000")
-		c.login("u", "p")
-		port, err := ftp.ParseEPSVReply(c.do(229, "EPSV"))
+		c.Login("u", "p")
+		port, err := ftp.ParseEPSVReply(c.Do(229, "EPSV"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,11 +72,11 @@ func TestPROXYProtocol(t *testing.T) {
 			t.Fatal(err)
 		}
 		good.Write(proxyproto.Append(nil, 1, netip.MustParseAddrPort("192.0.2.9:2"), netip.MustParseAddrPort(data)))
-		c.do(150, "RETR f")
+		c.Do(150, "RETR f")
 		good.SetReadDeadline(time.Now().Add(10 * time.Second))
 		b, _ := io.ReadAll(good)
 		good.Close()
-		c.expect(226)
+		c.Expect(226)
 		if string(b) != "via the balancer" {
 			t.Errorf("got %q", b)
 		}
@@ -87,12 +87,12 @@ func TestPROXYProtocol(t *testing.T) {
 	})
 	t.Run("bans apply to the client behind the balancer, not to the balancer", func(t *testing.T) {
 		c := dialVia(t, srv.Addr, 1, "192.0.2.50:1")
-		c.do(331, "USER u")
-		c.do(530, "PASS bad")
-		c.do(331, "USER u")
-		c.do(421, "PASS bad")
+		c.Do(331, "USER u")
+		c.Do(530, "PASS bad")
+		c.Do(331, "USER u")
+		c.Do(421, "PASS bad")
 		other := dialVia(t, srv.Addr, 1, "192.0.2.51:1")
-		other.login("u", "p")
+		other.Login("u", "p")
 	})
 	t.Run("a health check with a LOCAL header is greeted", func(t *testing.T) {
 		conn, err := net.Dial("tcp", srv.Addr)

@@ -17,9 +17,9 @@ import (
 )
 
 // hashDigest runs HASH name and returns the hex digest.
-func hashDigest(t *testing.T, c *client, name string) string {
+func hashDigest(t *testing.T, c *ftpservertest.Client, name string) string {
 	t.Helper()
-	f := strings.Fields(c.do(213, "HASH %s", name))
+	f := strings.Fields(c.Do(213, "HASH %s", name))
 	if len(f) < 3 {
 		t.Fatalf("HASH reply %q", f)
 	}
@@ -45,36 +45,36 @@ func TestHashAfterAnUploadIsAnsweredWithoutReadingTheFile(t *testing.T) {
 	big := strings.Repeat("0123456789abcdef", 100_000) // several of the server's buffers
 	cases := []struct {
 		name      string
-		upload    func(c *client)
+		upload    func(c *ftpservertest.Client)
 		file      string // name the upload stored
 		wantOpens int64  // opens by the HASH that follows
 	}{
-		{"STOR of a new file", func(c *client) { c.stor("STOR", "new.bin", big) }, "new.bin", 0},
-		{"STOR that replaces a file", func(c *client) { c.stor("STOR", "f.bin", big+"x") }, "f.bin", 0},
-		{"an empty STOR", func(c *client) { c.stor("STOR", "empty.bin", "") }, "empty.bin", 0},
-		{"APPE to a missing file", func(c *client) { c.stor("APPE", "appe.bin", big) }, "appe.bin", 0},
-		{"ASCII STOR (the stored bytes are hashed)", func(c *client) {
-			c.do(200, "TYPE A")
-			c.stor("STOR", "text.txt", "line one\r\nline two\r\n")
-			c.do(200, "TYPE I")
+		{"STOR of a new file", func(c *ftpservertest.Client) { c.Stor("STOR", "new.bin", big) }, "new.bin", 0},
+		{"STOR that replaces a file", func(c *ftpservertest.Client) { c.Stor("STOR", "f.bin", big+"x") }, "f.bin", 0},
+		{"an empty STOR", func(c *ftpservertest.Client) { c.Stor("STOR", "empty.bin", "") }, "empty.bin", 0},
+		{"APPE to a missing file", func(c *ftpservertest.Client) { c.Stor("APPE", "appe.bin", big) }, "appe.bin", 0},
+		{"ASCII STOR (the stored bytes are hashed)", func(c *ftpservertest.Client) {
+			c.Do(200, "TYPE A")
+			c.Stor("STOR", "text.txt", "line one\r\nline two\r\n")
+			c.Do(200, "TYPE I")
 		}, "text.txt", 0},
-		{"STOU", func(c *client) {
-			d := c.epsv()
-			c.do(150, "STOU unique.bin")
+		{"STOU", func(c *ftpservertest.Client) {
+			d := c.EPSV()
+			c.Do(150, "STOU unique.bin")
 			io.WriteString(d, big)
 			d.Close()
-			c.expect(226)
+			c.Expect(226)
 		}, "unique.bin", 0},
-		{"APPE to a file with data is read again", func(c *client) { c.stor("APPE", "f.bin", "more") }, "f.bin", 1},
-		{"REST + STOR is read again", func(c *client) {
-			c.do(350, "REST 5")
-			c.stor("STOR", "f.bin", "-resumed")
+		{"APPE to a file with data is read again", func(c *ftpservertest.Client) { c.Stor("APPE", "f.bin", "more") }, "f.bin", 1},
+		{"REST + STOR is read again", func(c *ftpservertest.Client) {
+			c.Do(350, "REST 5")
+			c.Stor("STOR", "f.bin", "-resumed")
 		}, "f.bin", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, fsys, _ := hashServer(t, 0)
-			c.do(200, "OPTS HASH SHA-256") // as ferry's client does before it uploads
+			c.Do(200, "OPTS HASH SHA-256") // as ferry's client does before it uploads
 			tc.upload(c)
 			fsys.opens.Store(0)
 			want := sha256Hex(storedContent(t, fsys, tc.file))
@@ -93,11 +93,11 @@ func TestHashAfterAnUploadIsAnsweredWithoutReadingTheFile(t *testing.T) {
 
 func TestOnlySessionsThatUseHashHashTheirUploads(t *testing.T) {
 	c, fsys, _ := hashServer(t, 0)
-	c.stor("STOR", "a.bin", "never asked")
+	c.Stor("STOR", "a.bin", "never asked")
 	if got := hashDigest(t, c, "a.bin"); got != sha256Hex("never asked") || fsys.opens.Load() != 1 {
 		t.Fatalf("HASH %s after %d opens, want 1: the upload before any HASH is not hashed", got, fsys.opens.Load())
 	}
-	c.stor("STOR", "b.bin", "after a HASH") // the session has used HASH now
+	c.Stor("STOR", "b.bin", "after a HASH") // the session has used HASH now
 	if got := hashDigest(t, c, "b.bin"); got != sha256Hex("after a HASH") || fsys.opens.Load() != 1 {
 		t.Fatalf("HASH %s after %d opens, want still 1", got, fsys.opens.Load())
 	}
@@ -105,8 +105,8 @@ func TestOnlySessionsThatUseHashHashTheirUploads(t *testing.T) {
 
 func TestAnUploadIsHashedWithTheSessionsAlgorithm(t *testing.T) {
 	c, fsys, _ := hashServer(t, 0)
-	c.do(200, "OPTS HASH MD5")
-	c.stor("STOR", "m.bin", "hello")
+	c.Do(200, "OPTS HASH MD5")
+	c.Stor("STOR", "m.bin", "hello")
 	sum := md5.Sum([]byte("hello"))
 	if got := hashDigest(t, c, "m.bin"); got != hex.EncodeToString(sum[:]) {
 		t.Fatalf("MD5 %s", got)
@@ -114,7 +114,7 @@ func TestAnUploadIsHashedWithTheSessionsAlgorithm(t *testing.T) {
 	if fsys.opens.Load() != 0 {
 		t.Fatalf("%d opens", fsys.opens.Load())
 	}
-	c.do(200, "OPTS HASH SHA-256") // not what the upload computed: read
+	c.Do(200, "OPTS HASH SHA-256") // not what the upload computed: read
 	if got := hashDigest(t, c, "m.bin"); got != sha256Hex("hello") || fsys.opens.Load() != 1 {
 		t.Fatalf("SHA-256 %s after %d opens", got, fsys.opens.Load())
 	}
@@ -135,8 +135,8 @@ func TestAFileChangedAfterItsUploadIsReadAgain(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, fsys, _ := hashServer(t, 0)
-			c.do(200, "OPTS HASH SHA-256")
-			c.stor("STOR", "f.bin", "uploaded")
+			c.Do(200, "OPTS HASH SHA-256")
+			c.Stor("STOR", "f.bin", "uploaded")
 			tc.change(fsys)
 			fsys.opens.Store(0)
 			if got := hashDigest(t, c, "f.bin"); got != sha256Hex(tc.want) {
@@ -151,8 +151,8 @@ func TestAFileChangedAfterItsUploadIsReadAgain(t *testing.T) {
 
 func TestNoDigestIsKeptWithTheCacheOff(t *testing.T) {
 	c, fsys, _ := hashServer(t, -1)
-	c.do(200, "OPTS HASH SHA-256")
-	c.stor("STOR", "f.bin", "data")
+	c.Do(200, "OPTS HASH SHA-256")
+	c.Stor("STOR", "f.bin", "data")
 	if got := hashDigest(t, c, "f.bin"); got != sha256Hex("data") || fsys.opens.Load() != 1 {
 		t.Fatalf("HASH %s after %d opens", got, fsys.opens.Load())
 	}
@@ -206,15 +206,15 @@ func (w *failingWriter) Close() error {
 	return err
 }
 
-func failingServer(t *testing.T, failAfter int) (*client, *failingFS) {
+func failingServer(t *testing.T, failAfter int) (*ftpservertest.Client, *failingFS) {
 	t.Helper()
 	fsys := &failingFS{openCounter: &openCounter{FS: memfs.New()}, failAfter: failAfter, written: make(chan struct{})}
 	srv := ftpservertest.Start(t, "", ftpserver.Options{
 		Auth: ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}),
 	})
-	c := dial(t, srv.Addr)
-	c.login("u", "p")
-	c.do(200, "OPTS HASH SHA-256")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Login("u", "p")
+	c.Do(200, "OPTS HASH SHA-256")
 	return c, fsys
 }
 
@@ -222,11 +222,11 @@ func TestAFailedOrAbortedUploadStoresNoDigest(t *testing.T) {
 	data := strings.Repeat("x", 3000)
 	t.Run("a write fails", func(t *testing.T) {
 		c, fsys := failingServer(t, 1000)
-		d := c.epsv()
-		c.do(150, "STOR f.bin")
+		d := c.EPSV()
+		c.Do(150, "STOR f.bin")
 		io.WriteString(d, data)
 		d.Close()
-		if code, msg := c.read(); code < 400 {
+		if code, msg := c.Read(); code < 400 {
 			t.Fatalf("upload answered %d %s", code, msg)
 		}
 		want := sha256Hex(storedContent(t, fsys.openCounter, "f.bin"))
@@ -236,11 +236,11 @@ func TestAFailedOrAbortedUploadStoresNoDigest(t *testing.T) {
 	})
 	t.Run("close fails", func(t *testing.T) {
 		c, fsys := failingServer(t, -1)
-		d := c.epsv()
-		c.do(150, "STOR f.bin")
+		d := c.EPSV()
+		c.Do(150, "STOR f.bin")
 		io.WriteString(d, data)
 		d.Close()
-		if code, msg := c.read(); code < 400 {
+		if code, msg := c.Read(); code < 400 {
 			t.Fatalf("upload answered %d %s", code, msg)
 		}
 		if got := hashDigest(t, c, "f.bin"); got != sha256Hex(data) || fsys.opens.Load() != 1 {
@@ -249,18 +249,18 @@ func TestAFailedOrAbortedUploadStoresNoDigest(t *testing.T) {
 	})
 	t.Run("the client aborts", func(t *testing.T) {
 		c, fsys := failingServer(t, 1<<30)
-		d := c.epsv()
+		d := c.EPSV()
 		defer d.Close()
-		c.do(150, "STOR f.bin")
+		c.Do(150, "STOR f.bin")
 		io.WriteString(d, strings.Repeat("y", 600<<10)) // more than one of the server's buffers
 		select {
 		case <-fsys.written:
 		case <-time.After(10 * time.Second):
 			t.Fatal("the server wrote nothing")
 		}
-		c.send("ABOR")
-		c.expect(426)
-		c.expect(226)
+		c.Send("ABOR")
+		c.Expect(426)
+		c.Expect(226)
 		want := sha256Hex(storedContent(t, fsys.openCounter, "f.bin"))
 		if got := hashDigest(t, c, "f.bin"); got != want || fsys.opens.Load() != 1 {
 			t.Fatalf("HASH %s after %d opens, want %s read from the file", got, fsys.opens.Load(), want)

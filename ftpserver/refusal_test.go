@@ -168,16 +168,16 @@ type refusedUpload struct {
 	user  string // "u" when empty
 	tls   bool   // over FTPS with PROT P required, after PBSZ 0
 	protP bool   // send PROT P first
-	run   func(t *testing.T, c *client)
+	run   func(t *testing.T, c *ftpservertest.Client)
 }
 
 // expectRefused reads replies until a final one and checks that it is a
 // refusal (4xx/5xx), allowing a 150 first.
-func expectRefused(t *testing.T, c *client) int {
+func expectRefused(t *testing.T, c *ftpservertest.Client) int {
 	t.Helper()
-	code, msg := c.read()
+	code, msg := c.Read()
 	if code == ftp.CodeFileStatusOK {
-		code, msg = c.read()
+		code, msg = c.Read()
 	}
 	if code < 400 {
 		t.Fatalf("got %d %q, want a refusal", code, msg)
@@ -190,38 +190,38 @@ func expectRefused(t *testing.T, c *client) int {
 func clientTLSNoResume() *tls.Config { return clientTLS(0) }
 
 var refusedUploads = []refusedUpload{
-	{name: "STOR without PORT or PASV answers 425", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodeCantOpenData, "STOR keep.txt")
+	{name: "STOR without PORT or PASV answers 425", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodeCantOpenData, "STOR keep.txt")
 	}},
-	{name: "APPE without PORT or PASV answers 425", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodeCantOpenData, "APPE keep.txt")
+	{name: "APPE without PORT or PASV answers 425", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodeCantOpenData, "APPE keep.txt")
 	}},
-	{name: "STOU without PORT or PASV answers 425 and leaves no file", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodeCantOpenData, "STOU")
-		c.do(ftp.CodeCantOpenData, "STOU new")
+	{name: "STOU without PORT or PASV answers 425 and leaves no file", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodeCantOpenData, "STOU")
+		c.Do(ftp.CodeCantOpenData, "STOU new")
 	}},
-	{name: "REST then STOR without PORT or PASV answers 425", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodePending, "REST 3")
-		c.do(ftp.CodeCantOpenData, "STOR keep.txt")
+	{name: "REST then STOR without PORT or PASV answers 425", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodePending, "REST 3")
+		c.Do(ftp.CodeCantOpenData, "STOR keep.txt")
 	}},
-	{name: "REST past the end then STOR answers 554", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodePending, "REST 1000")
-		d := c.epsv()
+	{name: "REST past the end then STOR answers 554", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodePending, "REST 1000")
+		d := c.EPSV()
 		defer d.Close()
-		c.send("STOR keep.txt")
+		c.Send("STOR keep.txt")
 		if code := expectRefused(t, c); code != ftp.CodeInvalidRestart {
 			t.Errorf("got %d, want 554", code)
 		}
 	}},
-	{name: "a passive port nobody connects to times out with 425", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodeExtendedPassive, "EPSV")
-		c.send("STOR keep.txt")
+	{name: "a passive port nobody connects to times out with 425", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodeExtendedPassive, "EPSV")
+		c.Send("STOR keep.txt")
 		if code := expectRefused(t, c); code != ftp.CodeCantOpenData {
 			t.Errorf("got %d, want 425", code)
 		}
 	}},
-	{name: "a foreign data peer's bytes do not land and the upload times out", run: func(t *testing.T, c *client) {
-		port, err := ftp.ParseEPSVReply(c.do(ftp.CodeExtendedPassive, "EPSV"))
+	{name: "a foreign data peer's bytes do not land and the upload times out", run: func(t *testing.T, c *ftpservertest.Client) {
+		port, err := ftp.ParseEPSVReply(c.Do(ftp.CodeExtendedPassive, "EPSV"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,53 +231,53 @@ var refusedUploads = []refusedUpload{
 			t.Fatal(err)
 		}
 		defer thief.Close()
-		c.send("STOR keep.txt")
+		c.Send("STOR keep.txt")
 		io.WriteString(thief, "stolen")
 		if code := expectRefused(t, c); code != ftp.CodeCantOpenData {
 			t.Errorf("got %d, want 425", code)
 		}
 	}},
-	{name: "ABOR before the data connection opens", run: func(t *testing.T, c *client) {
-		c.do(ftp.CodeExtendedPassive, "EPSV")
-		c.send("STOR keep.txt")
-		c.send("ABOR")
+	{name: "ABOR before the data connection opens", run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodeExtendedPassive, "EPSV")
+		c.Send("STOR keep.txt")
+		c.Send("ABOR")
 		expectRefused(t, c)
-		c.expect(ftp.CodeClosingData)
+		c.Expect(ftp.CodeClosingData)
 	}},
-	{name: "an active connection that is refused answers 425", run: func(t *testing.T, c *client) {
+	{name: "an active connection that is refused answers 425", run: func(t *testing.T, c *ftpservertest.Client) {
 		l := activeListener(t, "127.0.0.1:0")
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		c.do(ftp.CodeOK, "EPRT |1|127.0.0.1|%d|", port)
-		c.send("STOR keep.txt")
+		c.Do(ftp.CodeOK, "EPRT |1|127.0.0.1|%d|", port)
+		c.Send("STOR keep.txt")
 		if code := expectRefused(t, c); code != ftp.CodeCantOpenData {
 			t.Errorf("got %d, want 425", code)
 		}
 	}},
-	{name: "a read-only user's uploads answer 550", user: "ro", run: func(t *testing.T, c *client) {
-		d := c.epsv()
+	{name: "a read-only user's uploads answer 550", user: "ro", run: func(t *testing.T, c *ftpservertest.Client) {
+		d := c.EPSV()
 		defer d.Close()
-		c.do(ftp.CodeFileUnavailable, "STOR keep.txt")
-		c.do(ftp.CodeFileUnavailable, "STOU")
-		c.do(ftp.CodeFileUnavailable, "APPE keep.txt")
+		c.Do(ftp.CodeFileUnavailable, "STOR keep.txt")
+		c.Do(ftp.CodeFileUnavailable, "STOU")
+		c.Do(ftp.CodeFileUnavailable, "APPE keep.txt")
 	}},
-	{name: "a clear data connection when PROT P is required answers 521", tls: true, run: func(t *testing.T, c *client) {
-		c.do(ftp.CodeProtectionDenied, "PROT C")
-		d := c.epsv()
+	{name: "a clear data connection when PROT P is required answers 521", tls: true, run: func(t *testing.T, c *ftpservertest.Client) {
+		c.Do(ftp.CodeProtectionDenied, "PROT C")
+		d := c.EPSV()
 		defer d.Close()
-		c.do(ftp.CodeProtectionRequired, "STOR keep.txt")
+		c.Do(ftp.CodeProtectionRequired, "STOR keep.txt")
 	}},
-	{name: "a data connection that fails its TLS handshake", tls: true, protP: true, run: func(t *testing.T, c *client) {
-		d := c.epsv()
+	{name: "a data connection that fails its TLS handshake", tls: true, protP: true, run: func(t *testing.T, c *ftpservertest.Client) {
+		d := c.EPSV()
 		defer d.Close()
-		c.send("STOR keep.txt")
+		c.Send("STOR keep.txt")
 		io.WriteString(d, "this is not a TLS ClientHello\r\n\r\n")
 		expectRefused(t, c)
 	}},
-	{name: "a data connection that does not resume the TLS session", tls: true, protP: true, run: func(t *testing.T, c *client) {
-		d := c.epsv()
+	{name: "a data connection that does not resume the TLS session", tls: true, protP: true, run: func(t *testing.T, c *ftpservertest.Client) {
+		d := c.EPSV()
 		defer d.Close()
-		c.send("STOR keep.txt")
+		c.Send("STOR keep.txt")
 		go func() {
 			tc := tls.Client(d, clientTLSNoResume())
 			if tc.Handshake() == nil {
@@ -317,30 +317,30 @@ func TestRefusedUploadsChangeNothing(t *testing.T) {
 					if user == "" {
 						user = "u"
 					}
-					var c *client
+					var c *ftpservertest.Client
 					if r.tls {
-						c = dial(t, secure.Addr)
-						c.authTLS(clientTLS(0))
-						c.login(user, "p")
-						c.do(ftp.CodeOK, "PBSZ 0")
+						c = ftpservertest.Dial(t, secure.Addr)
+						c.StartTLS(clientTLS(0))
+						c.Login(user, "p")
+						c.Do(ftp.CodeOK, "PBSZ 0")
 						if r.protP {
-							c.do(ftp.CodeOK, "PROT P")
+							c.Do(ftp.CodeOK, "PROT P")
 						}
 					} else {
-						c = dial(t, plain.Addr)
-						c.login(user, "p")
+						c = ftpservertest.Dial(t, plain.Addr)
+						c.Login(user, "p")
 					}
 					r.run(t, c)
 					// The session still works, and nothing changed.
-					c.do(ftp.CodeOK, "NOOP")
+					c.Do(ftp.CodeOK, "NOOP")
 					sameSnapshot(t, before, snapshot(t, fsys, root))
 				})
 			}
 			t.Run("an accepted upload still works afterwards", func(t *testing.T) {
-				c := dial(t, plain.Addr)
-				c.login("u", "p")
-				c.stor("STOR", "keep.txt", "new bytes")
-				if got := c.retr("keep.txt"); got != "new bytes" {
+				c := ftpservertest.Dial(t, plain.Addr)
+				c.Login("u", "p")
+				c.Stor("STOR", "keep.txt", "new bytes")
+				if got := c.Retr("keep.txt"); got != "new bytes" {
 					t.Errorf("got %q", got)
 				}
 			})

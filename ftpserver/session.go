@@ -96,10 +96,12 @@ func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id s
 // serve runs the command loop until QUIT, a timeout or a dropped connection.
 func (s *session) serve() {
 	defer func() {
-		s.close()
+		// The slot is free before the client sees the connection close, so
+		// a client that reconnects at once is not refused by the cap.
 		if s.ident != nil {
 			s.srv.releaseUser(s.ident.User)
 		}
+		s.close()
 	}()
 	s.log.Info("connected", "remote", s.remote.String(), "local", s.local.String())
 	start := time.Now()
@@ -122,8 +124,8 @@ func (s *session) serve() {
 		line, err := s.r.ReadLine()
 		if err != nil {
 			if errors.Is(err, wire.ErrLineTooLong) {
-				s.reply(ftp.CodeSyntaxError, fmt.Sprintf("Command line too long (limit %d bytes).", s.opts.MaxLineLength))
-				if s.countUnknown() {
+				tooLong := ftpErr(ftp.CodeSyntaxError, fmt.Sprintf("Command line too long (limit %d bytes).", s.opts.MaxLineLength))
+				if !s.answer(s.refuseCounted(tooLong)) {
 					return
 				}
 				continue
@@ -163,48 +165,68 @@ func (s *session) setReadDeadline() {
 	s.conn.SetReadDeadline(time.Now().Add(d))
 }
 
-// dispatch parses and runs one command line. It returns false to end the session.
+// dispatch parses and runs one command line and reports whether the
+// session goes on. A handler that fails returns an error, and dispatch
+// answers it with the reply replyFor gives; a refused data command first
+// gives up the pending PORT/PASV setup (see run). errCloseSession, and any
+// error answered with 421, end the session.
 func (s *session) dispatch(line string) bool {
+	return s.answer(s.exec(line))
+}
+
+// exec runs one command line: the checks every command goes through, then
+// the command's handler. It returns the handler's error, or the refusal.
+func (s *session) exec(line string) error {
 	cmd, err := ftp.ParseCommand(line)
 	if err != nil {
 		s.log.Debug("bad command", "err", err)
-		s.replyErr(err)
-		return !s.countUnknown()
+		return s.refuseCounted(err)
 	}
 	s.log.Debug("command", "cmd", cmd.String())
 	spec, ok := commands[cmd.Verb]
 	if !ok {
-		s.reply(ftp.CodeNotImplemented, fmt.Sprintf("Command %q not implemented.", cmd.Verb))
-		return !s.countUnknown()
+		return s.refuseCounted(ftpErr(ftp.CodeNotImplemented, fmt.Sprintf("Command %q not implemented.", cmd.Verb)))
 	}
 	if msg := s.tlsRefusal(cmd.Verb); msg != "" {
-		s.reply(ftp.CodeNotLoggedIn, msg)
-		return !s.countUnknown()
+		return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, msg))
 	}
 	if spec.login && s.ident == nil {
-		s.reply(ftp.CodeNotLoggedIn, "Please log in with USER and PASS first.")
-		return !s.countUnknown()
+		return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, "Please log in with USER and PASS first."))
 	}
-	switch spec.arg {
-	case argNone:
-		if cmd.Arg != "" {
-			s.reply(ftp.CodeArgSyntax, cmd.Verb+" takes no argument.")
-			return true
-		}
-	case argRequired:
-		if cmd.Arg == "" {
-			s.reply(ftp.CodeArgSyntax, cmd.Verb+" needs an argument.")
-			return true
-		}
+	switch {
+	case spec.arg == argNone && cmd.Arg != "":
+		return ftpErr(ftp.CodeArgSyntax, cmd.Verb+" takes no argument.")
+	case spec.arg == argRequired && cmd.Arg == "":
+		return ftpErr(ftp.CodeArgSyntax, cmd.Verb+" needs an argument.")
 	}
-	if spec.data && s.opts.RequireProtP == ProtRequired && !s.protP {
+	return s.run(cmd, spec)
+}
+
+// run runs a command that passed the checks. A data command refused here
+// or by its handler, before its transfer started, consumes the pending
+// PORT/PASV setup: the setup served that command, and the client sees its
+// data connection refused.
+func (s *session) run(cmd ftp.Command, spec cmdSpec) error {
+	if !spec.data {
+		return s.call(cmd, spec)
+	}
+	var err error
+	if s.opts.RequireProtP == ProtRequired && !s.protP {
+		err = ftpErr(ftp.CodeProtectionRequired, "Data connections must be protected: send PBSZ 0 and PROT P.")
+	} else {
+		err = s.call(cmd, spec)
+	}
+	if err != nil {
 		s.takeDataSetup()
-		s.reply(ftp.CodeProtectionRequired, "Data connections must be protected: send PBSZ 0 and PROT P.")
-		return true
 	}
+	return err
+}
+
+// call calls a command's handler.
+func (s *session) call(cmd ftp.Command, spec cmdSpec) error {
 	if !spec.concurrent {
-		// Commands other than ABOR, STAT, NOOP and the like wait for a running
-		// transfer to end, so replies keep their order.
+		// Commands other than ABOR, STAT, NOOP and the like wait for a
+		// running transfer to end, so replies keep their order.
 		s.waitTransfer()
 	}
 	if cmd.Verb != "RNTO" && cmd.Verb != "RNFR" {
@@ -213,19 +235,39 @@ func (s *session) dispatch(line string) bool {
 	return spec.fn(s, cmd.Arg)
 }
 
-// countUnknown counts a refused command before login and reports whether
-// the session should now be closed.
-func (s *session) countUnknown() bool {
-	if s.ident != nil || s.opts.MaxUnknownCommands < 0 {
+// answer sends the reply for a command's error, if any, and reports whether
+// the session goes on: errCloseSession (the handler has said goodbye, or
+// there is no one left to answer) and any 421 reply end it.
+func (s *session) answer(err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errCloseSession):
 		return false
+	}
+	return s.replyErr(err) != ftp.CodeNotAvailable
+}
+
+// refuseCounted answers a refused command with err and counts it while no
+// user is logged in: past MaxUnknownCommands it returns the 421 that ends
+// the session.
+func (s *session) refuseCounted(err error) error {
+	s.replyErr(err)
+	return s.countUnknown()
+}
+
+// countUnknown counts a refused command before login and returns the 421
+// error that ends the session when there have been too many.
+func (s *session) countUnknown() error {
+	if s.ident != nil || s.opts.MaxUnknownCommands < 0 {
+		return nil
 	}
 	s.unknown++
 	if s.unknown >= s.opts.MaxUnknownCommands {
 		s.log.Warn("too many unknown commands before login; closing")
-		s.reply(ftp.CodeNotAvailable, "Too many unrecognised commands; closing control connection.")
-		return true
+		return ftpErr(ftp.CodeNotAvailable, "Too many unrecognised commands; closing control connection.")
 	}
-	return false
+	return nil
 }
 
 // reply sends one reply; msg may span lines ("\n").
@@ -242,14 +284,16 @@ func (s *session) reply(code int, msg string) {
 	}
 }
 
-// replyErr sends the reply for err and logs backend details.
-func (s *session) replyErr(err error) {
+// replyErr sends the reply for err, logs backend details, and returns the
+// reply code.
+func (s *session) replyErr(err error) int {
 	fe := replyFor(err)
 	var direct *ftp.Error
 	if !errors.As(err, &direct) {
 		s.log.Info("operation failed", "err", err, "code", fe.Code)
 	}
 	s.reply(fe.Code, fe.Message)
+	return fe.Code
 }
 
 func (s *session) userName() string {

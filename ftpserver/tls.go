@@ -25,10 +25,6 @@ import (
 // TLS session to its control connection.
 const tlsTagLen = 16
 
-// codeDataTLSRefused is the reply for a data connection whose TLS
-// negotiation the server refuses (RFC 4217 section 10: 522).
-const codeDataTLSRefused = 522
-
 // extSessionTicket is the TLS session_ticket extension (RFC 5077).
 const extSessionTicket = 35
 
@@ -279,20 +275,17 @@ func (s *session) handshake(ctx context.Context, c net.Conn, cfg *tls.Config) (*
 	return tc, nil
 }
 
-func (s *session) cmdAUTH(arg string) bool {
+func (s *session) cmdAUTH(arg string) error {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "TLS", "TLS-C", "SSL", "TLS-P":
 	default:
-		s.reply(ftp.CodeParamNotImplemented, "AUTH "+arg+" not supported; use AUTH TLS.")
-		return true
+		return ftpErr(ftp.CodeParamNotImplemented, "AUTH "+arg+" not supported; use AUTH TLS.")
 	}
 	if s.opts.TLS == nil {
-		s.reply(ftp.CodeNotImplemented, "TLS is not configured on this server.")
-		return true
+		return ftpErr(ftp.CodeNotImplemented, "TLS is not configured on this server.")
 	}
 	if s.tlsConn != nil {
-		s.reply(ftp.CodeBadSequence, "TLS is already active.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "TLS is already active.")
 	}
 	s.reply(ftp.CodeAuthOK, "AUTH TLS successful; start the TLS handshake.")
 	if n := s.r.Buffered(); n > 0 {
@@ -311,13 +304,13 @@ func (s *session) cmdAUTH(arg string) bool {
 	tc, err := s.handshake(s.ctx, under, control)
 	if err != nil {
 		s.log.Info("TLS handshake failed", "err", err)
-		return false
+		return errCloseSession
 	}
 	s.startTLS(tc)
 	if strings.EqualFold(strings.TrimSpace(arg), "SSL") || strings.EqualFold(strings.TrimSpace(arg), "TLS-P") {
 		s.protP = true // AUTH SSL historically implies a protected data channel
 	}
-	return true
+	return nil
 }
 
 // startTLS switches the control connection to tc, discarding any buffered
@@ -332,26 +325,23 @@ func (s *session) startTLS(tc *tls.Conn) {
 	s.log.Info("TLS established", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
 }
 
-func (s *session) cmdPBSZ(arg string) bool {
+func (s *session) cmdPBSZ(arg string) error {
 	if s.tlsConn == nil {
-		s.reply(ftp.CodeBadSequence, "PBSZ needs AUTH TLS first.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "PBSZ needs AUTH TLS first.")
 	}
 	// TLS has no protection buffer: any size is answered with PBSZ=0
 	// (RFC 4217 section 9).
 	s.reply(ftp.CodeOK, "PBSZ=0")
 	s.pbsz = true
-	return true
+	return nil
 }
 
-func (s *session) cmdPROT(arg string) bool {
+func (s *session) cmdPROT(arg string) error {
 	if s.tlsConn == nil {
-		s.reply(ftp.CodeBadSequence, "PROT needs AUTH TLS first.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "PROT needs AUTH TLS first.")
 	}
 	if !s.pbsz {
-		s.reply(ftp.CodeBadSequence, "Send PBSZ 0 before PROT.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "Send PBSZ 0 before PROT.")
 	}
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "P":
@@ -359,17 +349,16 @@ func (s *session) cmdPROT(arg string) bool {
 		s.reply(ftp.CodeOK, "Data connections will be protected.")
 	case "C":
 		if s.opts.RequireProtP == ProtRequired {
-			s.reply(534, "Clear data connections are refused by policy; use PROT P.")
-			return true
+			return ftpErr(ftp.CodeProtectionDenied, "Clear data connections are refused by policy; use PROT P.")
 		}
 		s.setProt(false)
 		s.reply(ftp.CodeOK, "Data connections will be in clear text.")
 	case "S", "E":
-		s.reply(ftp.CodeParamNotImplemented, "Only PROT P and PROT C are supported.")
+		return ftpErr(ftp.CodeParamNotImplemented, "Only PROT P and PROT C are supported.")
 	default:
-		s.reply(ftp.CodeArgSyntax, "PROT takes C or P.")
+		return ftpErr(ftp.CodeArgSyntax, "PROT takes C or P.")
 	}
-	return true
+	return nil
 }
 
 // setProt sets the data protection level. A passive listener opened under
@@ -385,19 +374,17 @@ func (s *session) setProt(p bool) {
 
 // cmdCCC drops TLS on the control connection (RFC 4217 section 12.3) when
 // the administrator allows it; data connections keep their PROT setting.
-func (s *session) cmdCCC(string) bool {
+func (s *session) cmdCCC(string) error {
 	switch {
 	case s.tlsConn == nil:
-		s.reply(ftp.CodeBadSequence, "The control connection is not protected.")
-		return true
+		return ftpErr(ftp.CodeBadSequence, "The control connection is not protected.")
 	case !s.opts.AllowCCC:
-		s.reply(534, "CCC is refused by policy.")
-		return true
+		return ftpErr(ftp.CodeProtectionDenied, "CCC is refused by policy.")
 	}
 	s.reply(ftp.CodeOK, "Control connection returns to clear text.")
 	tc := s.tlsConn
 	if err := tc.CloseWrite(); err != nil {
-		return false
+		return errCloseSession
 	}
 	// Wait for the client's close_notify, then carry on over TCP.
 	s.conn.SetReadDeadline(time.Now().Add(s.opts.TLSHandshakeTimeout))
@@ -406,7 +393,7 @@ func (s *session) cmdCCC(string) bool {
 		if _, err := tc.Read(buf[:]); err != nil {
 			if !errors.Is(err, io.EOF) {
 				s.log.Info("CCC: no close_notify from client", "err", err)
-				return false
+				return errCloseSession
 			}
 			break
 		}
@@ -417,7 +404,7 @@ func (s *session) cmdCCC(string) bool {
 	s.tlsConn = nil
 	s.r.Reset(s.conn)
 	s.log.Info("control connection back in clear text (CCC)")
-	return true
+	return nil
 }
 
 // dataProtector returns how a data connection is protected under PROT P:

@@ -1,19 +1,15 @@
 package ftpserver_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
-	"net/textproto"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 	"github.com/ferryftp/ferry/internal/selfsigned"
@@ -48,41 +44,6 @@ func clientTLS(maxVersion uint16) *tls.Config {
 	}
 }
 
-// authTLS upgrades the test client's control connection.
-func (c *client) authTLS(cfg *tls.Config) {
-	c.t.Helper()
-	c.do(234, "AUTH TLS")
-	tc := tls.Client(c.conn, cfg)
-	if err := tc.Handshake(); err != nil {
-		c.t.Fatalf("handshake: %v", err)
-	}
-	c.conn = tc
-	c.r = textproto.NewReader(bufio.NewReader(tc))
-}
-
-// retrTLS downloads over a PROT P data connection using cfg.
-func (c *client) retrTLS(name string, cfg *tls.Config) (string, int) {
-	c.t.Helper()
-	port, err := ftp.ParseEPSVReply(c.do(229, "EPSV"))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	raw, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(int(port)), 5*time.Second)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer raw.Close()
-	raw.SetDeadline(time.Now().Add(10 * time.Second))
-	c.do(150, "RETR %s", name)
-	tc := tls.Client(raw, cfg)
-	var b []byte
-	if err := tc.Handshake(); err == nil {
-		b, _ = io.ReadAll(tc)
-	}
-	code, _ := c.read()
-	return string(b), code
-}
-
 func TestFTPSExplicit(t *testing.T) {
 	for _, v := range []struct {
 		name string
@@ -90,17 +51,17 @@ func TestFTPSExplicit(t *testing.T) {
 	}{{"TLS 1.3", tls.VersionTLS13}, {"TLS 1.2", tls.VersionTLS12}} {
 		t.Run("a "+v.name+" data connection that resumes the control session transfers", func(t *testing.T) {
 			srv := startTLS(t, ftpserver.Options{})
-			c := dial(t, srv.Addr)
-			if msg := c.do(211, "FEAT"); !strings.Contains(msg, "AUTH TLS") || !strings.Contains(msg, "PROT") {
+			c := ftpservertest.Dial(t, srv.Addr)
+			if msg := c.Do(211, "FEAT"); !strings.Contains(msg, "AUTH TLS") || !strings.Contains(msg, "PROT") {
 				t.Fatalf("FEAT = %q", msg)
 			}
 			cfg := clientTLS(v.max)
-			c.authTLS(cfg)
-			c.login("u", "p")
-			c.do(200, "PBSZ 0")
-			c.do(200, "PROT P")
+			c.StartTLS(cfg)
+			c.Login("u", "p")
+			c.Do(200, "PBSZ 0")
+			c.Do(200, "PROT P")
 			for i := 0; i < 2; i++ {
-				if got, code := c.retrTLS("f.txt", cfg); code != 226 || got != "protected data" {
+				if got, code := retrTLS(t, c, "f.txt", cfg); code != 226 || got != "protected data" {
 					t.Fatalf("transfer %d: %d %q", i, code, got)
 				}
 			}
@@ -110,75 +71,74 @@ func TestFTPSExplicit(t *testing.T) {
 		// It is dropped and the server waits on for the real client's
 		// (a thief may have come first), so the 522 comes at DataTimeout.
 		srv := startTLS(t, ftpserver.Options{DataTimeout: 2 * time.Second})
-		c := dial(t, srv.Addr)
-		c.authTLS(clientTLS(0))
-		c.login("u", "p")
-		c.do(200, "PBSZ 0")
-		c.do(200, "PROT P")
-		if got, code := c.retrTLS("f.txt", clientTLS(0)); code != 522 || got != "" {
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.StartTLS(clientTLS(0))
+		c.Login("u", "p")
+		c.Do(200, "PBSZ 0")
+		c.Do(200, "PROT P")
+		if got, code := retrTLS(t, c, "f.txt", clientTLS(0)); code != 522 || got != "" {
 			t.Errorf("got %d %q, want 522 and no data", code, got)
 		}
-		c.do(200, "NOOP")
+		c.Do(200, "NOOP")
 	})
 	t.Run("with relaxed reuse a full handshake is accepted", func(t *testing.T) {
 		srv := startTLS(t, ftpserver.Options{TLSReuse: ftpserver.ReuseRelaxed})
-		c := dial(t, srv.Addr)
-		c.authTLS(clientTLS(0))
-		c.login("u", "p")
-		c.do(200, "PBSZ 0")
-		c.do(200, "PROT P")
-		if got, code := c.retrTLS("f.txt", clientTLS(0)); code != 226 || got != "protected data" {
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.StartTLS(clientTLS(0))
+		c.Login("u", "p")
+		c.Do(200, "PBSZ 0")
+		c.Do(200, "PROT P")
+		if got, code := retrTLS(t, c, "f.txt", clientTLS(0)); code != 226 || got != "protected data" {
 			t.Errorf("got %d %q", code, got)
 		}
 	})
 	t.Run("PBSZ and PROT need AUTH TLS, and PROT needs PBSZ", func(t *testing.T) {
 		srv := startTLS(t, ftpserver.Options{})
-		c := dial(t, srv.Addr)
-		c.do(503, "PBSZ 0")
-		c.do(503, "PROT P")
-		c.authTLS(clientTLS(0))
-		c.do(503, "PROT P")
-		c.do(200, "PBSZ 0")
-		c.do(504, "PROT S")
-		c.do(200, "PROT C")
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Do(503, "PBSZ 0")
+		c.Do(503, "PROT P")
+		c.StartTLS(clientTLS(0))
+		c.Do(503, "PROT P")
+		c.Do(200, "PBSZ 0")
+		c.Do(504, "PROT S")
+		c.Do(200, "PROT C")
 	})
 }
 
 func TestFTPSRequired(t *testing.T) {
 	srv := startTLS(t, ftpserver.Options{TLSMode: ftpserver.TLSRequired})
-	c := dial(t, srv.Addr)
-	if msg := c.do(530, "USER u"); !strings.Contains(msg, "AUTH TLS") {
+	c := ftpservertest.Dial(t, srv.Addr)
+	if msg := c.Do(530, "USER u"); !strings.Contains(msg, "AUTH TLS") {
 		t.Errorf("USER before AUTH: %q", msg)
 	}
-	c.do(530, "PASS p")
+	c.Do(530, "PASS p")
 	cfg := clientTLS(0)
-	c.authTLS(cfg)
-	c.login("u", "p")
-	c.do(200, "PBSZ 0")
-	c.do(534, "PROT C")
-	d := c.epsv()
+	c.StartTLS(cfg)
+	c.Login("u", "p")
+	c.Do(200, "PBSZ 0")
+	c.Do(534, "PROT C")
+	d := c.EPSV()
 	d.Close()
-	c.do(521, "RETR f.txt")
-	c.do(200, "PROT P")
-	if got, code := c.retrTLS("f.txt", cfg); code != 226 || got != "protected data" {
+	c.Do(521, "RETR f.txt")
+	c.Do(200, "PROT P")
+	if got, code := retrTLS(t, c, "f.txt", cfg); code != 226 || got != "protected data" {
 		t.Errorf("got %d %q", code, got)
 	}
 }
 
 func TestPlainTextPipelinedAfterAUTHIsDiscarded(t *testing.T) {
 	srv := startTLS(t, ftpserver.Options{})
-	c := dial(t, srv.Addr)
+	c := ftpservertest.Dial(t, srv.Addr)
 	// An attacker in the path appends a command to the client's AUTH TLS.
-	c.send("AUTH TLS\r\nUSER u\r\nPASS p")
-	c.expect(234)
-	tc := tls.Client(c.conn, clientTLS(0))
+	c.Send("AUTH TLS\r\nUSER u\r\nPASS p")
+	c.Expect(234)
+	tc := tls.Client(c.Conn(), clientTLS(0))
 	if err := tc.Handshake(); err != nil {
 		t.Fatalf("handshake: %v", err)
 	}
-	c.conn = tc
-	c.r = textproto.NewReader(bufio.NewReader(tc))
+	c.SetConn(tc)
 	// Had USER/PASS run, PWD would succeed; the first reply would be 331.
-	c.do(530, "PWD")
+	c.Do(530, "PWD")
 }
 
 func TestTLSClientOfferingOnlyAnotherALPNIsRefused(t *testing.T) {
@@ -193,11 +153,11 @@ func TestTLSClientOfferingOnlyAnotherALPNIsRefused(t *testing.T) {
 		{"ALPN http/1.1 alone is refused", []string{"http/1.1"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, srv.Addr)
-			c.do(234, "AUTH TLS")
+			c := ftpservertest.Dial(t, srv.Addr)
+			c.Do(234, "AUTH TLS")
 			cfg := clientTLS(0)
 			cfg.NextProtos = tc.protos
-			err := tls.Client(c.conn, cfg).Handshake()
+			err := tls.Client(c.Conn(), cfg).Handshake()
 			if (err == nil) != tc.ok {
 				t.Errorf("handshake error %v, want ok=%v", err, tc.ok)
 			}
@@ -207,14 +167,14 @@ func TestTLSClientOfferingOnlyAnotherALPNIsRefused(t *testing.T) {
 
 func TestGarbageInsteadOfClientHelloDropsOnlyThatSession(t *testing.T) {
 	srv := startTLS(t, ftpserver.Options{TLSHandshakeTimeout: 2 * time.Second})
-	good := dial(t, srv.Addr)
-	bad := dial(t, srv.Addr)
-	bad.do(234, "AUTH TLS")
-	bad.conn.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
-	bad.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	io.ReadAll(bad.conn) // the server closes it
-	good.authTLS(clientTLS(0))
-	good.login("u", "p")
+	good := ftpservertest.Dial(t, srv.Addr)
+	bad := ftpservertest.Dial(t, srv.Addr)
+	bad.Do(234, "AUTH TLS")
+	bad.Conn().Write([]byte("GET / HTTP/1.0\r\n\r\n"))
+	bad.Conn().SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadAll(bad.Conn()) // the server closes it
+	good.StartTLS(clientTLS(0))
+	good.Login("u", "p")
 }
 
 func TestImplicitFTPS(t *testing.T) {
@@ -242,48 +202,46 @@ func TestImplicitFTPS(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	c := &client{t: t, conn: conn, r: textproto.NewReader(bufio.NewReader(conn))}
-	c.expect(220)
-	c.login("u", "p")
+	c := ftpservertest.NewClient(t, conn)
+	c.Expect(220)
+	c.Login("u", "p")
 	// Implicit FTPS protects data connections without PBSZ/PROT.
-	if got, code := c.retrTLS("f.txt", cfg); code != 226 || got != "implicit" {
+	if got, code := retrTLS(t, c, "f.txt", cfg); code != 226 || got != "implicit" {
 		t.Errorf("got %d %q", code, got)
 	}
 }
 
 func TestCCC(t *testing.T) {
 	srv := startTLS(t, ftpserver.Options{AllowCCC: true})
-	c := dial(t, srv.Addr)
-	raw := c.conn
-	c.do(234, "AUTH TLS")
+	c := ftpservertest.Dial(t, srv.Addr)
+	raw := c.Conn()
+	c.Do(234, "AUTH TLS")
 	// Like the server, the client must not read past the TLS records.
 	tc := tls.Client(ftpserver.NewRecordConn(raw), clientTLS(0))
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	c.conn = tc
-	c.r = textproto.NewReader(bufio.NewReader(tc))
-	c.login("u", "p")
-	c.do(200, "CCC")
+	c.SetConn(tc)
+	c.Login("u", "p")
+	c.Do(200, "CCC")
 	// close_notify and the next clear-text command leave in one burst, so
 	// the server receives them together.
 	tc.CloseWrite()
 	raw.SetDeadline(time.Now().Add(20 * time.Second)) // CloseWrite left a past write deadline
 	io.WriteString(raw, "PWD\r\n")
 	io.Copy(io.Discard, tc) // the server's close_notify
-	c.conn = raw
-	c.r = textproto.NewReader(bufio.NewReader(raw))
-	c.expect(257)
-	c.do(200, "NOOP")
+	c.SetConn(raw)
+	c.Expect(257)
+	c.Do(200, "NOOP")
 }
 
 func TestCCCRefusedByDefault(t *testing.T) {
 	srv := startTLS(t, ftpserver.Options{})
-	c := dial(t, srv.Addr)
-	c.authTLS(clientTLS(0))
-	c.login("u", "p")
-	c.do(534, "CCC")
-	c.do(257, "PWD")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.StartTLS(clientTLS(0))
+	c.Login("u", "p")
+	c.Do(534, "CCC")
+	c.Do(257, "PWD")
 }
 
 func TestPerUserTLSRequirement(t *testing.T) {
@@ -294,25 +252,25 @@ func TestPerUserTLSRequirement(t *testing.T) {
 			return &ftpserver.Identity{User: l.User, FS: fsys, Perms: ftpserver.PermAll, RequireTLS: l.User == "secure"}, nil
 		}),
 	})
-	c := dial(t, srv.Addr)
-	c.do(331, "USER secure")
-	c.do(530, "PASS x")
-	c.login("plain", "x")
-	s := dial(t, srv.Addr)
-	s.authTLS(clientTLS(0))
-	s.login("secure", "x")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.Do(331, "USER secure")
+	c.Do(530, "PASS x")
+	c.Login("plain", "x")
+	s := ftpservertest.Dial(t, srv.Addr)
+	s.StartTLS(clientTLS(0))
+	s.Login("secure", "x")
 }
 
 func TestRequiredSNI(t *testing.T) {
 	srv := startTLS(t, ftpserver.Options{RequireSNI: "ferry.test"})
-	c := dial(t, srv.Addr)
-	c.authTLS(clientTLS(0))
-	d := dial(t, srv.Addr)
-	d.do(234, "AUTH TLS")
+	c := ftpservertest.Dial(t, srv.Addr)
+	c.StartTLS(clientTLS(0))
+	d := ftpservertest.Dial(t, srv.Addr)
+	d.Do(234, "AUTH TLS")
 	cfg := clientTLS(0)
 	cfg.ServerName = ""
 	cfg.InsecureSkipVerify = true
-	if err := tls.Client(d.conn, cfg).Handshake(); err == nil {
+	if err := tls.Client(d.Conn(), cfg).Handshake(); err == nil {
 		t.Error("handshake without SNI succeeded")
 	}
 }
@@ -331,26 +289,26 @@ func TestTicketlessTLS12Clients(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startTLS(t, ftpserver.Options{TLSReuse: tc.policy, DataTimeout: 2 * time.Second})
-			c := dial(t, srv.Addr)
+			c := ftpservertest.Dial(t, srv.Addr)
 			cfg := clientTLS(tls.VersionTLS12)
 			cfg.SessionTicketsDisabled = true
-			c.authTLS(cfg)
-			c.login("u", "p")
-			c.do(200, "PBSZ 0")
-			c.do(200, "PROT P")
-			if _, code := c.retrTLS("f.txt", cfg); code != tc.want {
+			c.StartTLS(cfg)
+			c.Login("u", "p")
+			c.Do(200, "PBSZ 0")
+			c.Do(200, "PROT P")
+			if _, code := retrTLS(t, c, "f.txt", cfg); code != tc.want {
 				t.Errorf("got %d, want %d", code, tc.want)
 			}
 		})
 	}
 	t.Run("a TLS 1.3 client is never exempt", func(t *testing.T) {
 		srv := startTLS(t, ftpserver.Options{DataTimeout: 2 * time.Second})
-		c := dial(t, srv.Addr)
-		c.authTLS(clientTLS(tls.VersionTLS13))
-		c.login("u", "p")
-		c.do(200, "PBSZ 0")
-		c.do(200, "PROT P")
-		if _, code := c.retrTLS("f.txt", clientTLS(0)); code != 522 {
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.StartTLS(clientTLS(tls.VersionTLS13))
+		c.Login("u", "p")
+		c.Do(200, "PBSZ 0")
+		c.Do(200, "PROT P")
+		if _, code := retrTLS(t, c, "f.txt", clientTLS(0)); code != 522 {
 			t.Errorf("got %d, want 522", code)
 		}
 	})

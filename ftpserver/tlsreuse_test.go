@@ -1,13 +1,10 @@
 package ftpserver_test
 
 import (
-	"bufio"
 	"crypto/tls"
 	"io"
 	"net"
-	"net/textproto"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +31,7 @@ func startReuse(t *testing.T, opts ftpserver.Options) (*ftpservertest.Server, *m
 }
 
 // dialFrom connects to addr from the local IP from (a 127.0.0.0/8 address).
-func dialFrom(t testing.TB, addr, from string) *client {
+func dialFrom(t testing.TB, addr, from string) *ftpservertest.Client {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 	conn, err := d.Dial("tcp", addr)
@@ -43,59 +40,33 @@ func dialFrom(t testing.TB, addr, from string) *client {
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	c := &client{t: t, conn: conn, r: textproto.NewReader(bufio.NewReader(conn))}
-	c.expect(220)
+	c := ftpservertest.NewClient(t, conn)
+	c.Expect(220)
 	return c
 }
 
 // tlsSession is AUTH TLS, login, PBSZ and PROT P with cfg.
-func (c *client) tlsSession(cfg *tls.Config, user string) {
-	c.t.Helper()
-	c.authTLS(cfg)
-	c.login(user, "p")
-	c.do(200, "PBSZ 0")
-	c.do(200, "PROT P")
+func tlsSession(t testing.TB, c *ftpservertest.Client, cfg *tls.Config, user string) {
+	t.Helper()
+	c.StartTLS(cfg)
+	c.Login(user, "p")
+	c.Do(200, "PBSZ 0")
+	c.Do(200, "PROT P")
 }
 
-// dataAddr sends EPSV and returns the data address on the control
-// connection's server IP.
-func (c *client) dataAddr() string {
-	c.t.Helper()
-	port, err := ftp.ParseEPSVReply(c.do(229, "EPSV"))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
-	return net.JoinHostPort(host, strconv.Itoa(int(port)))
-}
-
-// dialData connects to a data address from the control connection's own
-// local IP, as a client does.
-func (c *client) dialData(addr string) net.Conn {
-	c.t.Helper()
-	local, _, _ := net.SplitHostPort(c.conn.(interface{ LocalAddr() net.Addr }).LocalAddr().String())
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	raw, err := d.Dial("tcp", addr)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(func() { raw.Close() })
-	raw.SetDeadline(time.Now().Add(20 * time.Second))
-	return raw
-}
-
-// retrFrom downloads name over a PROT P data connection made from the
+// retrTLS downloads name over a PROT P data connection made from the
 // control connection's local IP with cfg; the handshake follows the 150.
-func (c *client) retrFrom(name string, cfg *tls.Config) (string, int) {
-	c.t.Helper()
-	raw := c.dialData(c.dataAddr())
-	c.do(150, "RETR %s", name)
+// It returns the data and the final reply's code.
+func retrTLS(t testing.TB, c *ftpservertest.Client, name string, cfg *tls.Config) (string, int) {
+	t.Helper()
+	raw := c.EPSV()
+	c.Do(150, "RETR %s", name)
 	tc := tls.Client(raw, cfg)
 	var b []byte
 	if err := tc.Handshake(); err == nil {
 		b, _ = io.ReadAll(tc)
 	}
-	code, _ := c.read()
+	code, _ := c.Read()
 	return string(b), code
 }
 
@@ -118,31 +89,31 @@ func TestDataSessionReuseAcrossControlConnections(t *testing.T) {
 			// one the cache holds.
 			shared := clientTLS(0)
 			b := dialFrom(t, srv.Addr, "127.0.0.1")
-			b.tlsSession(clientTLS(0), "u")
+			tlsSession(t, b, clientTLS(0), "u")
 			a := dialFrom(t, srv.Addr, tc.source)
-			a.tlsSession(shared, tc.other)
-			b.do(257, "PWD")
-			got, code := b.retrFrom("f.txt", shared)
+			tlsSession(t, a, shared, tc.other)
+			b.Do(257, "PWD")
+			got, code := retrTLS(t, b, "f.txt", shared)
 			if code != tc.want {
 				t.Fatalf("got %d %q, want %d", code, got, tc.want)
 			}
 			if tc.want == 226 && got != "protected data" {
 				t.Errorf("got %q", got)
 			}
-			b.do(200, "NOOP")
-			a.do(257, "PWD")
+			b.Do(200, "NOOP")
+			a.Do(257, "PWD")
 		})
 	}
 	t.Run("a ticket issued before login is refused when its session does not log in", func(t *testing.T) {
 		srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second, TLSHandshakeTimeout: 2 * time.Second})
 		shared := clientTLS(0)
-		b := dial(t, srv.Addr)
-		b.tlsSession(clientTLS(0), "u")
-		a := dial(t, srv.Addr)
-		a.authTLS(shared) // AUTH TLS comes before USER: the ticket has no user yet
-		a.do(211, "FEAT") // reads the TLS 1.3 ticket
-		raw := b.dialData(b.dataAddr())
-		b.do(150, "RETR f.txt")
+		b := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, b, clientTLS(0), "u")
+		a := ftpservertest.Dial(t, srv.Addr)
+		a.StartTLS(shared) // AUTH TLS comes before USER: the ticket has no user yet
+		a.Do(211, "FEAT")  // reads the TLS 1.3 ticket
+		raw := b.EPSV()
+		b.Do(150, "RETR f.txt")
 		tc := tls.Client(raw, shared)
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)
@@ -153,18 +124,18 @@ func TestDataSessionReuseAcrossControlConnections(t *testing.T) {
 		if got, _ := io.ReadAll(tc); len(got) != 0 {
 			t.Errorf("got %q", got)
 		}
-		b.expect(522)
+		b.Expect(522)
 	})
 	t.Run("a ticket issued before login is accepted once its session logs in", func(t *testing.T) {
 		srv, _ := startReuse(t, ftpserver.Options{})
 		shared := clientTLS(0)
-		b := dial(t, srv.Addr)
-		b.tlsSession(clientTLS(0), "u")
-		a := dial(t, srv.Addr)
-		a.authTLS(shared)
-		a.do(211, "FEAT")
-		raw := b.dialData(b.dataAddr())
-		b.do(150, "RETR f.txt")
+		b := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, b, clientTLS(0), "u")
+		a := ftpservertest.Dial(t, srv.Addr)
+		a.StartTLS(shared)
+		a.Do(211, "FEAT")
+		raw := b.EPSV()
+		b.Do(150, "RETR f.txt")
 		tc := tls.Client(raw, shared)
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)
@@ -173,34 +144,34 @@ func TestDataSessionReuseAcrossControlConnections(t *testing.T) {
 			t.Fatal("the data connection did not resume a's session")
 		}
 		// The server holds the data connection until a has logged in.
-		a.login("u", "p")
+		a.Login("u", "p")
 		if got, err := io.ReadAll(tc); err != nil || string(got) != "protected data" {
 			t.Fatalf("got %q, %v", got, err)
 		}
-		b.expect(226)
+		b.Expect(226)
 	})
 	t.Run("a ticket of a session that has ended is refused", func(t *testing.T) {
 		srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second})
 		shared := clientTLS(0)
-		b := dial(t, srv.Addr)
-		b.tlsSession(clientTLS(0), "u")
-		a := dial(t, srv.Addr)
-		a.tlsSession(shared, "u")
-		a.do(221, "QUIT")
+		b := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, b, clientTLS(0), "u")
+		a := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, a, shared, "u")
+		a.Do(221, "QUIT")
 		waitFor(t, "the ended session to leave the TLS book", func() bool { return ftpserver.TLSBookLen(srv.Server) == 1 })
-		if _, code := b.retrFrom("f.txt", shared); code != 522 {
+		if _, code := retrTLS(t, b, "f.txt", shared); code != 522 {
 			t.Fatalf("got %d, want 522", code)
 		}
 	})
 	t.Run("a ticket of a session that sent REIN is refused until it logs in again", func(t *testing.T) {
 		srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second})
 		shared := clientTLS(0)
-		b := dial(t, srv.Addr)
-		b.tlsSession(clientTLS(0), "u")
-		a := dial(t, srv.Addr)
-		a.tlsSession(shared, "u")
-		a.do(220, "REIN")
-		if _, code := b.retrFrom("f.txt", shared); code != 522 {
+		b := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, b, clientTLS(0), "u")
+		a := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, a, shared, "u")
+		a.Do(220, "REIN")
+		if _, code := retrTLS(t, b, "f.txt", shared); code != 522 {
 			t.Fatalf("got %d, want 522", code)
 		}
 	})
@@ -209,9 +180,9 @@ func TestDataSessionReuseAcrossControlConnections(t *testing.T) {
 func TestTLSBookForgetsEndedSessions(t *testing.T) {
 	srv, _ := startReuse(t, ftpserver.Options{})
 	for i := 0; i < 5; i++ {
-		c := dial(t, srv.Addr)
-		c.tlsSession(clientTLS(0), "u")
-		c.do(221, "QUIT")
+		c := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, c, clientTLS(0), "u")
+		c.Do(221, "QUIT")
 	}
 	waitFor(t, "the TLS book to empty", func() bool { return ftpserver.TLSBookLen(srv.Server) == 0 })
 }
@@ -259,19 +230,19 @@ func TestDataThiefDoesNotEndTheTransfer(t *testing.T) {
 		t.Run("a download survives "+th.name, func(t *testing.T) {
 			srv, _ := startReuse(t, ftpserver.Options{})
 			otherCfg := clientTLS(0)
-			other := dial(t, srv.Addr)
-			other.tlsSession(otherCfg, "v")
+			other := ftpservertest.Dial(t, srv.Addr)
+			tlsSession(t, other, otherCfg, "v")
 			cfg := clientTLS(0)
-			c := dial(t, srv.Addr)
-			c.tlsSession(cfg, "u")
-			addr := c.dataAddr()
+			c := ftpservertest.Dial(t, srv.Addr)
+			tlsSession(t, c, cfg, "u")
+			addr := c.EPSVAddr()
 			// The thief, from the client's own address, comes first.
-			thief := c.dialData(addr)
+			thief := c.DialData(addr)
 			if th.steal != nil {
 				th.steal(t, thief, otherCfg)
 			}
-			raw := c.dialData(addr)
-			c.do(150, "RETR f.txt")
+			raw := c.DialData(addr)
+			c.Do(150, "RETR f.txt")
 			tc := tls.Client(raw, cfg)
 			if err := tc.Handshake(); err != nil {
 				t.Fatalf("the client's handshake: %v", err)
@@ -280,27 +251,27 @@ func TestDataThiefDoesNotEndTheTransfer(t *testing.T) {
 			if err != nil || string(b) != "protected data" {
 				t.Fatalf("got %q, %v", b, err)
 			}
-			c.expect(226)
+			c.Expect(226)
 		})
 	}
 	t.Run("an upload survives a thief and is created only by the client's connection", func(t *testing.T) {
 		srv, fsys := startReuse(t, ftpserver.Options{})
 		cfg := clientTLS(0)
-		c := dial(t, srv.Addr)
-		c.tlsSession(cfg, "u")
-		addr := c.dataAddr()
-		thief := c.dialData(addr)
+		c := ftpservertest.Dial(t, srv.Addr)
+		tlsSession(t, c, cfg, "u")
+		addr := c.EPSVAddr()
+		thief := c.DialData(addr)
 		tls.Client(thief, clientTLS(0)).Handshake()
 		io.Copy(io.Discard, thief)
-		raw := c.dialData(addr)
-		c.do(150, "STOR keep.txt")
+		raw := c.DialData(addr)
+		c.Do(150, "STOR keep.txt")
 		tc := tls.Client(raw, cfg)
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)
 		}
 		io.WriteString(tc, "new content")
 		tc.Close()
-		c.expect(226)
+		c.Expect(226)
 		if b, _ := fsys.ReadFile("keep.txt"); string(b) != "new content" {
 			t.Errorf("keep.txt = %q", b)
 		}
@@ -309,19 +280,19 @@ func TestDataThiefDoesNotEndTheTransfer(t *testing.T) {
 
 func TestRefusedProtectedUploadChangesNothing(t *testing.T) {
 	srv, fsys := startReuse(t, ftpserver.Options{DataTimeout: 2 * time.Second})
-	c := dial(t, srv.Addr)
-	c.tlsSession(clientTLS(0), "u")
+	c := ftpservertest.Dial(t, srv.Addr)
+	tlsSession(t, c, clientTLS(0), "u")
 	for _, tc := range []struct{ verb, name, before string }{
 		{"STOR", "keep.txt", "keep me"},
 		{"STOR", "new.txt", ""},
 		{"APPE", "keep.txt", "keep me"},
 	} {
-		raw := c.dialData(c.dataAddr())
-		c.do(150, "%s %s", tc.verb, tc.name)
+		raw := c.EPSV()
+		c.Do(150, "%s %s", tc.verb, tc.name)
 		if tls.Client(raw, clientTLS(0)).Handshake() == nil { // no resumption
 			io.Copy(io.Discard, raw)
 		}
-		c.expect(522)
+		c.Expect(522)
 		b, err := fsys.ReadFile(tc.name)
 		switch {
 		case tc.before == "" && err == nil:
@@ -339,10 +310,10 @@ func TestHandshakeBeforeTheCommand(t *testing.T) {
 	// that the client's own deadline catches that.
 	srv, fsys := startReuse(t, ftpserver.Options{DataTimeout: 5 * time.Minute, TLSHandshakeTimeout: 5 * time.Minute})
 	cfg := clientTLS(0)
-	c := dial(t, srv.Addr)
-	c.tlsSession(cfg, "u")
+	c := ftpservertest.Dial(t, srv.Addr)
+	tlsSession(t, c, cfg, "u")
 	handshake := func() *tls.Conn {
-		raw := c.dialData(c.dataAddr())
+		raw := c.EPSV()
 		raw.SetDeadline(time.Now().Add(20 * time.Second))
 		tc := tls.Client(raw, cfg)
 		if err := tc.Handshake(); err != nil {
@@ -352,37 +323,37 @@ func TestHandshakeBeforeTheCommand(t *testing.T) {
 	}
 	t.Run("a download", func(t *testing.T) {
 		tc := handshake()
-		c.do(150, "RETR f.txt")
+		c.Do(150, "RETR f.txt")
 		if b, err := io.ReadAll(tc); err != nil || string(b) != "protected data" {
 			t.Fatalf("got %q, %v", b, err)
 		}
-		c.expect(226)
+		c.Expect(226)
 	})
 	t.Run("an upload", func(t *testing.T) {
 		tc := handshake()
-		c.do(150, "STOR up.txt")
+		c.Do(150, "STOR up.txt")
 		io.WriteString(tc, "uploaded")
 		tc.Close()
-		c.expect(226)
+		c.Expect(226)
 		if b, _ := fsys.ReadFile("up.txt"); string(b) != "uploaded" {
 			t.Errorf("up.txt = %q", b)
 		}
 	})
 	t.Run("a listing over PASV", func(t *testing.T) {
-		ap, err := ftp.ParsePASVReply(c.do(227, "PASV"))
+		ap, err := ftp.ParsePASVReply(c.Do(227, "PASV"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := c.dialData(ap.String())
+		raw := c.DialData(ap.String())
 		tc := tls.Client(raw, cfg)
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)
 		}
-		c.do(150, "NLST")
+		c.Do(150, "NLST")
 		if b, _ := io.ReadAll(tc); !strings.Contains(string(b), "f.txt") {
 			t.Errorf("listing %q", b)
 		}
-		c.expect(226)
+		c.Expect(226)
 	})
 }
 
@@ -403,23 +374,23 @@ func acceptors() int {
 func TestPassiveAcceptorsDoNotLeak(t *testing.T) {
 	srv, _ := startReuse(t, ftpserver.Options{DataTimeout: 5 * time.Second})
 	waitFor(t, "no acceptor before the test", func() bool { return acceptors() == 0 })
-	c := dial(t, srv.Addr)
+	c := ftpservertest.Dial(t, srv.Addr)
 	cfg := clientTLS(0)
-	c.tlsSession(cfg, "u")
+	tlsSession(t, c, cfg, "u")
 	// A silent connection keeps a handshake goroutine waiting.
-	pending := func() { c.dialData(c.dataAddr()) }
+	pending := func() { c.EPSV() }
 	for _, tc := range []struct {
 		name string
 		end  func()
 		want int // acceptor goroutines left: the new one of a second EPSV
 	}{
-		{"a second EPSV", func() { c.dataAddr() }, 1},
-		{"PORT", func() { c.do(200, "PORT 127,0,0,1,200,10") }, 0},
-		{"ABOR", func() { c.do(225, "ABOR") }, 0},
-		{"PROT C", func() { c.do(200, "PROT C"); c.do(200, "PROT P") }, 0},
-		{"REIN", func() { c.do(220, "REIN"); c.login("u", "p"); c.do(200, "PBSZ 0"); c.do(200, "PROT P") }, 0},
+		{"a second EPSV", func() { c.EPSVAddr() }, 1},
+		{"PORT", func() { c.Do(200, "PORT 127,0,0,1,200,10") }, 0},
+		{"ABOR", func() { c.Do(225, "ABOR") }, 0},
+		{"PROT C", func() { c.Do(200, "PROT C"); c.Do(200, "PROT P") }, 0},
+		{"REIN", func() { c.Do(220, "REIN"); c.Login("u", "p"); c.Do(200, "PBSZ 0"); c.Do(200, "PROT P") }, 0},
 		{"a transfer", func() {
-			if got, code := c.retrFrom("f.txt", cfg); code != 226 || got != "protected data" {
+			if got, code := retrTLS(t, c, "f.txt", cfg); code != 226 || got != "protected data" {
 				t.Fatalf("got %d %q", code, got)
 			}
 		}, 0},
@@ -430,13 +401,13 @@ func TestPassiveAcceptorsDoNotLeak(t *testing.T) {
 				t.Fatal("no acceptor runs after EPSV under PROT P")
 			}
 			tc.end()
-			c.do(200, "NOOP")
+			c.Do(200, "NOOP")
 			waitFor(t, "the acceptor to end", func() bool { return acceptors() == tc.want })
 		})
 	}
 	t.Run("ended by the session's end", func(t *testing.T) {
 		pending()
-		c.do(221, "QUIT")
+		c.Do(221, "QUIT")
 		waitFor(t, "the acceptor to end", func() bool { return acceptors() == 0 })
 	})
 }
@@ -445,11 +416,11 @@ func TestRefusedCommandClosesItsPassivePort(t *testing.T) {
 	for _, prot := range []string{"C", "P"} {
 		t.Run("under PROT "+prot, func(t *testing.T) {
 			srv, _ := startReuse(t, ftpserver.Options{})
-			c := dial(t, srv.Addr)
-			c.tlsSession(clientTLS(0), "u")
-			c.do(200, "PROT "+prot)
-			addr := c.dataAddr()
-			c.do(550, "RETR missing.txt")
+			c := ftpservertest.Dial(t, srv.Addr)
+			tlsSession(t, c, clientTLS(0), "u")
+			c.Do(200, "PROT %s", prot)
+			addr := c.EPSVAddr()
+			c.Do(550, "RETR missing.txt")
 			if d, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
 				d.Close()
 				t.Fatal("the passive port of a refused RETR still accepts connections")

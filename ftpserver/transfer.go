@@ -86,19 +86,21 @@ const smallTransfer = 256 << 10
 // paths); otherwise the transfer's byte count is used. size is the number of
 // bytes a download will send, or -1 when unknown.
 //
+// It returns the refusal when there is no data connection to use, else nil:
+// the transfer sends its own replies.
+//
 // Transfers run in their own goroutine, so that ABOR, STAT and NOOP are
 // answered meanwhile. A small plain download whose client has already
 // connected to the passive port is sent by the control goroutine itself: it
 // cannot block for longer than the socket's write deadline, and it saves
 // the goroutine hand-offs that dominate the cost of small files.
-func (s *session) startTransfer(verb, vpath, opening string, size int64, pos func() int64, body xferBody, cleanup cleanupFunc) {
+func (s *session) startTransfer(verb, vpath, opening string, size int64, pos func() int64, body xferBody, cleanup cleanupFunc) error {
 	p, target, ok := s.claimDataSetup()
 	if !ok {
 		if cleanup != nil {
 			cleanup(brokenOff)
 		}
-		s.reply(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
-		return
+		return ftpErr(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 	}
 	x := &transfer{verb: verb, path: vpath, start: time.Now(), done: make(chan struct{}),
 		small: size >= 0 && size <= smallTransfer}
@@ -113,7 +115,7 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 			x.cancel = cancel
 			s.finishTransfer(ctx, x, s.dataReady(dataConn{conn: tcp, tcp: tcp}), opening, body, cleanup)
 			cancel()
-			return
+			return nil
 		}
 	}
 	// Everything the data connection needs from the session is taken here,
@@ -136,6 +138,7 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 	s.xmu.Unlock()
 	s.conn.SetReadDeadline(time.Time{}) // the idle timeout never fires during a transfer
 	go s.runTransfer(ctx, x, p, target, protect, opening, body, cleanup)
+	return nil
 }
 
 func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, target netip.AddrPort, protect protectFunc,
@@ -216,7 +219,7 @@ func (s *session) dataFailed(x *transfer, err error, cleanup cleanupFunc) {
 	case x.aborted.Load():
 		s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
 	case errors.Is(err, errNoReuse):
-		s.reply(codeDataTLSRefused, "Data connection must resume a TLS session of this client (same user, same address).")
+		s.reply(ftp.CodeDataTLSRefused, "Data connection must resume a TLS session of this client (same user, same address).")
 	case errors.Is(err, errDataTLS):
 		s.reply(ftp.CodeCantOpenData, "TLS handshake on the data connection failed.")
 	default:
@@ -316,7 +319,7 @@ func (s *session) watchStall(ctx context.Context, conn net.Conn, x *transfer) fu
 	return func() { close(stop); <-done }
 }
 
-func (s *session) cmdABOR(string) bool {
+func (s *session) cmdABOR(string) error {
 	s.xmu.Lock()
 	x := s.xfer
 	s.xmu.Unlock()
@@ -324,13 +327,13 @@ func (s *session) cmdABOR(string) bool {
 		s.closePassive()
 		s.port = netipZero
 		s.reply(ftp.CodeDataOpenNoTransfer, "No transfer to abort.")
-		return true
+		return nil
 	}
 	x.aborted.Store(true)
 	x.cancel()
 	<-x.done // the transfer replies 426 first
 	s.reply(ftp.CodeClosingData, "ABOR command successful.")
-	return true
+	return nil
 }
 
 // countingWriter counts bytes for progress; it is only used on paths that

@@ -5,19 +5,22 @@ package interop
 import (
 	"bytes"
 	"io"
+	"net"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 )
 
 // sendUrgent writes b to the control connection with MSG_OOB, so that its
 // last byte is TCP urgent data, as clients do to interrupt a transfer.
-func (c *ctrl) sendUrgent(b []byte) {
-	c.t.Helper()
-	rc, err := c.conn.SyscallConn()
+func sendUrgent(t testing.TB, c *ftpservertest.Client, b []byte) {
+	t.Helper()
+	rc, err := c.Conn().(*net.TCPConn).SyscallConn()
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var serr error
 	err = rc.Write(func(fd uintptr) bool {
@@ -25,7 +28,7 @@ func (c *ctrl) sendUrgent(b []byte) {
 		return serr != syscall.EAGAIN
 	})
 	if err != nil || serr != nil {
-		c.t.Fatalf("send urgent %q: %v %v", b, err, serr)
+		t.Fatalf("send urgent %q: %v %v", b, err, serr)
 	}
 }
 
@@ -40,16 +43,16 @@ func TestAbortDuringDownload(t *testing.T) {
 	const iac, ip, dm = 255, 244, 242
 	cases := []struct {
 		name string
-		send func(c *ctrl)
+		send func(t testing.TB, c *ftpservertest.Client)
 	}{
-		{"is answered when ABOR is sent in-band", func(c *ctrl) { c.send("ABOR") }},
-		{"is answered when ABOR is sent as urgent data like Python's ftplib does", func(c *ctrl) {
-			c.sendUrgent([]byte("ABOR\r\n"))
+		{"is answered when ABOR is sent in-band", func(t testing.TB, c *ftpservertest.Client) { c.Send("ABOR") }},
+		{"is answered when ABOR is sent as urgent data like Python's ftplib does", func(t testing.TB, c *ftpservertest.Client) {
+			sendUrgent(t, c, []byte("ABOR\r\n"))
 		}},
-		{"is answered when ABOR follows Telnet IP and Synch like BSD ftp sends it", func(c *ctrl) {
-			c.sendUrgent([]byte{iac, ip, iac})
-			if _, err := c.conn.Write(append([]byte{dm}, "ABOR\r\n"...)); err != nil {
-				c.t.Fatal(err)
+		{"is answered when ABOR follows Telnet IP and Synch like BSD ftp sends it", func(t testing.TB, c *ftpservertest.Client) {
+			sendUrgent(t, c, []byte{iac, ip, iac})
+			if _, err := c.Conn().Write(append([]byte{dm}, "ABOR\r\n"...)); err != nil {
+				t.Fatal(err)
 			}
 		}},
 	}
@@ -59,21 +62,21 @@ func TestAbortDuringDownload(t *testing.T) {
 			s := startServer(t, ipv4.listen)
 			writeFile(t, filepath.Join(s.Root, "big.bin"), big)
 			c := dialCtrl(t, s.Addr, 30*time.Second)
-			c.login(testUser, testPass)
-			c.do(200, "TYPE I")
-			data := c.epsv()
-			c.do(150, "RETR big.bin")
+			c.Login(testUser, testPass)
+			c.Do(200, "TYPE I")
+			data := c.EPSV()
+			c.Do(150, "RETR big.bin")
 			if _, err := io.CopyN(io.Discard, data, 1<<20); err != nil {
 				t.Fatalf("reading the first MiB: %v", err)
 			}
-			tc.send(c)
-			c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			code, msg, err := c.r.ReadResponse(0)
+			tc.send(t, c)
+			c.Conn().SetReadDeadline(time.Now().Add(5 * time.Second))
+			code, msg, err := c.ReadResponse()
 			if err != nil {
 				t.Fatalf("no reply to ABOR within 5s: %v", err)
 			}
 			if code == 426 {
-				code, msg, err = c.r.ReadResponse(0)
+				code, msg, err = c.ReadResponse()
 				if err != nil {
 					t.Fatalf("no 226 after 426: %v", err)
 				}
@@ -81,9 +84,9 @@ func TestAbortDuringDownload(t *testing.T) {
 			if code != 226 && code != 225 {
 				t.Fatalf("reply to ABOR: %d %s, want 426 then 226", code, msg)
 			}
-			c.conn.SetDeadline(time.Now().Add(10 * time.Second))
-			c.do(257, "PWD")
-			c.do(221, "QUIT")
+			c.Conn().SetDeadline(time.Now().Add(10 * time.Second))
+			c.Do(257, "PWD")
+			c.Do(221, "QUIT")
 		})
 	}
 }

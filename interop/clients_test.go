@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/secsy/goftp"
+
+	"github.com/ferryftp/ferry/ftpserver"
 )
 
 // manyFiles writes a tree with enough files under dir/name for several

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,7 +9,6 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"net"
-	"net/textproto"
 	"net/url"
 	"os"
 	"os/exec"
@@ -477,79 +475,11 @@ func repoRoot(t testing.TB) string {
 // itoa formats n in decimal.
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// ctrl is a raw FTP control connection for tests that need byte-level
-// control. Replies are read with net/textproto, independently of the
-// server's own reply code.
-type ctrl struct {
-	t    testing.TB
-	conn *net.TCPConn
-	r    *textproto.Reader
-}
-
 // dialCtrl connects to addr, bounds the whole session to limit, and reads
 // the greeting.
-func dialCtrl(t testing.TB, addr string, limit time.Duration) *ctrl {
+func dialCtrl(t testing.TB, addr string, limit time.Duration) *ftpservertest.Client {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(limit))
-	c := &ctrl{t: t, conn: conn.(*net.TCPConn), r: textproto.NewReader(bufio.NewReader(conn))}
-	c.expect(220)
+	c := ftpservertest.Dial(t, addr)
+	c.Conn().SetDeadline(time.Now().Add(limit))
 	return c
-}
-
-// send writes one command line.
-func (c *ctrl) send(line string) {
-	c.t.Helper()
-	if _, err := c.conn.Write([]byte(line + "\r\n")); err != nil {
-		c.t.Fatalf("send %q: %v", line, err)
-	}
-}
-
-// expect reads one reply and fails unless its code is want.
-func (c *ctrl) expect(want int) string {
-	c.t.Helper()
-	code, msg, err := c.r.ReadResponse(0)
-	if err != nil {
-		c.t.Fatalf("reading the reply (want %d): %v", want, err)
-	}
-	if code != want {
-		c.t.Fatalf("got reply %d %q, want %d", code, msg, want)
-	}
-	return msg
-}
-
-// do sends line and expects the reply code want.
-func (c *ctrl) do(want int, line string) string {
-	c.t.Helper()
-	c.send(line)
-	return c.expect(want)
-}
-
-// login logs in as user.
-func (c *ctrl) login(user, pass string) {
-	c.t.Helper()
-	c.do(331, "USER "+user)
-	c.do(230, "PASS "+pass)
-}
-
-// epsv sends EPSV and dials the announced data port on the control
-// connection's remote address.
-func (c *ctrl) epsv() net.Conn {
-	c.t.Helper()
-	msg := c.do(229, "EPSV")
-	i, j := strings.Index(msg, "(|||"), strings.LastIndex(msg, "|)")
-	if i < 0 || j < i+4 {
-		c.t.Fatalf("cannot parse EPSV reply %q", msg)
-	}
-	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
-	d, err := net.DialTimeout("tcp", net.JoinHostPort(host, msg[i+4:j]), 5*time.Second)
-	if err != nil {
-		c.t.Fatalf("dial data port: %v", err)
-	}
-	c.t.Cleanup(func() { d.Close() })
-	return d
 }

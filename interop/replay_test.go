@@ -79,9 +79,9 @@ func TestReplaySeedSessions(t *testing.T) {
 func freshLogin(t *testing.T, addr string) {
 	t.Helper()
 	c := dialCtrl(t, addr, 15*time.Second)
-	c.login("ubuntu", "ubuntu")
-	c.do(257, "PWD")
-	c.do(221, "QUIT")
+	c.Login("ubuntu", "ubuntu")
+	c.Do(257, "PWD")
+	c.Do(221, "QUIT")
 }
 
 // pasvRE and epsvRE find the data port in 227 and 229 replies.
@@ -103,15 +103,15 @@ func replay(t *testing.T, addr string, raw []byte) {
 		if line == "" {
 			continue
 		}
-		if _, err := io.WriteString(c.conn, line); err != nil {
+		if _, err := io.WriteString(c.Conn(), line); err != nil {
 			t.Fatalf("line %d %q: send: %v", i+1, line, err)
 		}
 		if !strings.HasSuffix(line, "\n") {
 			break // a trailing partial line is not a command yet
 		}
 		for {
-			c.conn.SetReadDeadline(time.Now().Add(replayDataTimeout + 5*time.Second))
-			code, msg, err := c.r.ReadResponse(0)
+			c.Conn().SetReadDeadline(time.Now().Add(replayDataTimeout + 5*time.Second))
+			code, msg, err := c.ReadResponse()
 			if err != nil {
 				if _, ok := err.(textproto.ProtocolError); ok {
 					t.Fatalf("line %d %q: malformed reply: %v", i+1, line, err)

@@ -48,6 +48,13 @@ type call struct {
 // verifyFunc is Verify; tests count calls through it.
 var verifyFunc = Verify
 
+// now is time.Now; tests move the cache's clock through it.
+var now = time.Now
+
+// joined is called when a login waits for an identical check in progress;
+// tests count the waiters through it.
+var joined = func() {}
+
 // releaseAfter is how long checks must stop before their memory is handed
 // back to the operating system.
 const releaseAfter = 500 * time.Millisecond
@@ -107,6 +114,7 @@ func (c *Checker) Check(ctx context.Context, encoded string, known bool, pw stri
 	c.mu.Lock()
 	if cl, ok := c.calls[k]; ok {
 		c.mu.Unlock()
+		joined()
 		select {
 		case <-cl.done:
 			if errors.Is(cl.err, context.Canceled) || errors.Is(cl.err, context.DeadlineExceeded) {
@@ -194,7 +202,7 @@ func (c *Checker) cached(k [32]byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	exp, ok := c.cache[k]
-	if ok && time.Now().After(exp) {
+	if ok && now().After(exp) {
 		delete(c.cache, k)
 		return false
 	}
@@ -208,7 +216,7 @@ func (c *Checker) remember(k [32]byte) {
 }
 
 func (c *Checker) rememberLocked(k [32]byte) {
-	now := time.Now()
+	now := now()
 	if len(c.cache) >= c.max {
 		for key, exp := range c.cache { // drop expired entries, else arbitrary ones
 			if now.After(exp) || len(c.cache) >= c.max {

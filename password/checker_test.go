@@ -82,10 +82,15 @@ func TestCachingChecker(t *testing.T) {
 		}
 	})
 	t.Run("entries expire", func(t *testing.T) {
-		short := NewCachingChecker(1, time.Nanosecond, 0)
+		short := NewCachingChecker(1, time.Minute, 0)
 		short.Check(ctx, h, true, "right")
-		time.Sleep(time.Millisecond)
 		k := short.mac(h, "right")
+		if !short.cached(k) {
+			t.Fatal("a fresh entry was not used")
+		}
+		later := time.Now().Add(time.Minute + time.Second)
+		now = func() time.Time { return later }
+		defer func() { now = time.Now }()
 		if short.cached(k) {
 			t.Error("an expired entry was used")
 		}
@@ -111,6 +116,9 @@ func TestIdenticalConcurrentLoginsShareOneCheck(t *testing.T) {
 		return Verify(encoded, pw)
 	}
 	defer func() { verifyFunc = Verify }()
+	waiting := make(chan struct{}, 8)
+	joined = func() { waiting <- struct{}{} }
+	defer func() { joined = func() {} }()
 	c := NewCachingChecker(2, time.Minute, 0)
 	results := make(chan bool, 8)
 	for i := 0; i < 8; i++ {
@@ -119,10 +127,9 @@ func TestIdenticalConcurrentLoginsShareOneCheck(t *testing.T) {
 			results <- ok
 		}()
 	}
-	for calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
+	for i := 0; i < 7; i++ { // every login but the first waits for its check
+		<-waiting
 	}
-	time.Sleep(20 * time.Millisecond) // let the others queue behind the first
 	close(release)
 	for i := 0; i < 8; i++ {
 		if !<-results {

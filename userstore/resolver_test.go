@@ -26,7 +26,7 @@ func TestResolverSharesOneFileSystemPerSpec(t *testing.T) {
 	release := make(chan struct{})
 	r := NewResolver(localfs.Options{}, func(ctx context.Context, spec StorageSpec) (storage.FS, error) {
 		built.Add(1)
-		<-release // hold the first open so the others arrive while it runs
+		<-release // hold the first open so that others may arrive while it runs
 		return closingFS{memfs.New(), &closed}, nil
 	})
 	spec := StorageSpec{Kind: StorageS3, Bucket: "media", Prefix: "a/"}
@@ -44,8 +44,7 @@ func TestResolverSharesOneFileSystemPerSpec(t *testing.T) {
 			fss[i] = fsys
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
-	close(release)
+	close(release) // logins that arrive after the open get the shared result too
 	wg.Wait()
 	if n := built.Load(); n != 1 {
 		t.Errorf("%d concurrent logins built the bucket %d times, want once", logins, n)
@@ -104,15 +103,16 @@ func TestResolverDoesNotRememberAFailure(t *testing.T) {
 }
 
 func TestResolverWaitIsBoundedByTheCallersContext(t *testing.T) {
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{})
 	defer close(release)
 	r := NewResolver(localfs.Options{}, func(ctx context.Context, spec StorageSpec) (storage.FS, error) {
+		close(started)
 		<-release
 		return memfs.New(), nil
 	})
 	spec := StorageSpec{Kind: StorageS3, Bucket: "slow"}
 	go r.Resolve(context.Background(), spec) //nolint:errcheck // the first, slow open
-	time.Sleep(10 * time.Millisecond)
+	<-started
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := r.Resolve(ctx, spec); !errors.Is(err, context.DeadlineExceeded) {

@@ -24,6 +24,9 @@ import (
 // (one dash for one-letter flags such as -c), with the argument's name and
 // the default when it is not the zero value.
 func printFlags(w io.Writer, fs *flag.FlagSet) {
+	if c, ok := w.(*helpCapture); ok { // ferry man reads the flag set itself
+		c.flagsFollow()
+	}
 	fs.VisitAll(func(f *flag.Flag) {
 		dash := "--"
 		if len(f.Name) == 1 {

@@ -29,7 +29,7 @@ Flags:
 func diagnoseMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ferry diagnose", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, diagnoseUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, diagnoseUsage); printFlags(stderr, fs) }
 	var (
 		jsonOut, strict, writeTest, tlsReq, noTLS, debug bool
 		caFile, activeAddr                               string

@@ -45,7 +45,7 @@ func firewallMain(args []string, stdout, stderr io.Writer) error {
 	var f firewallFlags
 	fs := flag.NewFlagSet("ferry firewall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, firewallUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, firewallUsage); printFlags(stderr, fs) }
 	fs.StringVar(&f.config, "config", "", "ferry serve (or, with --proxy, ferry proxy) TOML `file`")
 	fs.StringVar(&f.format, "format", "nft", "output `format`: "+strings.Join(firewall.Formats, ", "))
 	fs.StringVar(&f.listen, "listen", "", "control `address` (as for serve/proxy; default \":21\")")

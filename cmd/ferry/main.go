@@ -31,6 +31,7 @@ Usage:
   ferry proxy [flags]         run the FTP proxy / gateway (see ferry proxy --help)
   ferry firewall [flags]      print nftables/iptables/ipf/pf rules for serve or --proxy
   ferry version               print the version
+  ferry man                   print the manual page (roff)
 
 `
 
@@ -64,6 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = proxyMain(args[1:], stderr)
 	case "firewall":
 		err = firewallMain(args[1:], stdout, stderr)
+	case "man":
+		err = manMain(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ferry", version)
 	case "help", "-h", "--help", "-help":

@@ -30,28 +30,39 @@ See docs/proxy.md for the configuration file and recipes.
 Flags:
 `
 
+// proxyFlags are the flags of ferry proxy.
+type proxyFlags struct {
+	listen, backend, configPath, mode, allowDest, serverData, dataPorts *string
+	clientTLS, tlsCert, tlsKey, backendTLS                              *string
+	proxyProto                                                          *int
+	tlsGen, insecure, verbose                                           *bool
+}
+
+func (f *proxyFlags) register(fs *flag.FlagSet) {
+	f.listen = fs.String("listen", "", "address to listen on (default :21)")
+	f.backend = fs.String("backend", "", "server host:port (reverse mode)")
+	f.configPath = fs.String("config", "", "TOML proxy configuration file")
+	f.mode = fs.String("mode", "", "reverse, explicit or transparent")
+	f.allowDest = fs.String("allow-dest", "", "comma-separated host:port patterns allowed in explicit mode")
+	f.serverData = fs.String("server-data", "", "data mode toward the server: same, passive or active")
+	f.dataPorts = fs.String("data-ports", "", "port range lo-hi for the proxy's data listeners")
+	f.proxyProto = fs.Int("proxy-protocol", 0, "send a PROXY protocol header (1 or 2) to the backend")
+	f.clientTLS = fs.String("client-tls", "", "TLS toward clients: off, explicit or implicit")
+	f.tlsCert = fs.String("tls-cert", "", "PEM certificate for client-side TLS (created self-signed if missing with --tls-generate)")
+	f.tlsKey = fs.String("tls-key", "", "PEM key for client-side TLS")
+	f.tlsGen = fs.Bool("tls-generate", false, "create a self-signed certificate when --tls-cert and --tls-key do not exist")
+	f.backendTLS = fs.String("backend-tls", "", "TLS toward the server: off, explicit or implicit")
+	f.insecure = fs.Bool("backend-tls-insecure", false, "do not verify the server's certificate")
+	f.verbose = fs.Bool("v", false, "debug logging")
+}
+
 // proxyMain runs the FTP proxy until SIGINT or SIGTERM.
 func proxyMain(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ferry proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, proxyUsage); printFlags(stderr, fs) }
-	var (
-		listen     = fs.String("listen", "", "address to listen on (default :21)")
-		backend    = fs.String("backend", "", "server host:port (reverse mode)")
-		configPath = fs.String("config", "", "TOML proxy configuration file")
-		mode       = fs.String("mode", "", "reverse, explicit or transparent")
-		allowDest  = fs.String("allow-dest", "", "comma-separated host:port patterns allowed in explicit mode")
-		serverData = fs.String("server-data", "", "data mode toward the server: same, passive or active")
-		dataPorts  = fs.String("data-ports", "", "port range lo-hi for the proxy's data listeners")
-		proxyProto = fs.Int("proxy-protocol", 0, "send a PROXY protocol header (1 or 2) to the backend")
-		clientTLS  = fs.String("client-tls", "", "TLS toward clients: off, explicit or implicit")
-		tlsCert    = fs.String("tls-cert", "", "PEM certificate for client-side TLS (created self-signed if missing with --tls-generate)")
-		tlsKey     = fs.String("tls-key", "", "PEM key for client-side TLS")
-		tlsGen     = fs.Bool("tls-generate", false, "create a self-signed certificate when --tls-cert and --tls-key do not exist")
-		backendTLS = fs.String("backend-tls", "", "TLS toward the server: off, explicit or implicit")
-		insecure   = fs.Bool("backend-tls-insecure", false, "do not verify the server's certificate")
-		verbose    = fs.Bool("v", false, "debug logging")
-	)
+	var f proxyFlags
+	f.register(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -60,85 +71,111 @@ func proxyMain(args []string, stderr io.Writer) error {
 		return usageError{"ferry proxy takes no arguments"}
 	}
 	level := slog.LevelInfo
-	if *verbose {
+	if *f.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	var opts ftpproxy.Options
-	var listens []string
-	if *configPath != "" {
-		c, err := config.LoadProxy(*configPath)
-		if err != nil {
-			return err
-		}
-		if opts, err = c.ProxyOptions(); err != nil {
-			return fmt.Errorf("%s: %w", *configPath, err)
-		}
-		listens = c.Listen
-	}
-	// Flags override the file.
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["mode"] {
-		if opts.Mode, err = ftpproxy.ParseMode(*mode); err != nil {
-			return usageError{err.Error()}
-		}
-	}
-	if set["backend"] {
-		opts.Backend = *backend
-	}
-	if set["allow-dest"] {
-		opts.AllowDestinations = strings.Split(*allowDest, ",")
-	}
-	if set["server-data"] {
-		if opts.ServerData, err = ftpproxy.ParseDataMode(*serverData); err != nil {
-			return usageError{err.Error()}
-		}
-	}
-	if set["data-ports"] {
-		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(*dataPorts); err != nil {
-			return usageError{err.Error()}
-		}
-	}
-	if set["proxy-protocol"] {
-		opts.ProxyProtocol = *proxyProto
-	}
-	if set["client-tls"] {
-		if opts.ClientTLSMode, err = ftpproxy.ParseTLSMode(*clientTLS); err != nil {
-			return usageError{err.Error()}
-		}
-		if opts.ClientTLSMode != ftpproxy.TLSOff {
-			if *tlsCert == "" || *tlsKey == "" {
-				return usageError{"--client-tls needs --tls-cert and --tls-key"}
-			}
-			cert, err := config.LoadOrCreateCert(*tlsCert, *tlsKey, *tlsGen, []string{"localhost", "127.0.0.1", "::1"})
-			if err != nil {
-				return err
-			}
-			opts.ClientTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-		}
-	}
-	if set["backend-tls"] {
-		if opts.BackendTLSMode, err = ftpproxy.ParseTLSMode(*backendTLS); err != nil {
-			return usageError{err.Error()}
-		}
-		opts.BackendTLS = &tls.Config{InsecureSkipVerify: *insecure}
-	}
-	if *listen != "" {
-		listens = []string{*listen}
-	}
-	if len(listens) == 0 {
-		listens = []string{":21"}
-	}
-	if opts.Mode == ftpproxy.ModeReverse && opts.Backend == "" && len(opts.UserBackends) == 0 {
-		return usageError{"ferry proxy: --backend is required in reverse mode"}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	opts, listens, err := f.options(set)
+	if err != nil {
+		return err
 	}
 	opts.Logger = log
 	p, err := ftpproxy.New(opts)
 	if err != nil {
 		return err
 	}
+	return runProxy(p, listens, opts, log)
+}
+
+// options builds the proxy options from the configuration file, if any,
+// and the flags in set, which override it; and the listen addresses.
+func (f *proxyFlags) options(set map[string]bool) (ftpproxy.Options, []string, error) {
+	var opts ftpproxy.Options
+	var listens []string
+	var err error
+	if *f.configPath != "" {
+		c, err := config.LoadProxy(*f.configPath)
+		if err != nil {
+			return opts, nil, err
+		}
+		if opts, err = c.ProxyOptions(); err != nil {
+			return opts, nil, fmt.Errorf("%s: %w", *f.configPath, err)
+		}
+		listens = c.Listen
+	}
+	if set["mode"] {
+		if opts.Mode, err = ftpproxy.ParseMode(*f.mode); err != nil {
+			return opts, nil, usageError{err.Error()}
+		}
+	}
+	if set["backend"] {
+		opts.Backend = *f.backend
+	}
+	if set["allow-dest"] {
+		opts.AllowDestinations = strings.Split(*f.allowDest, ",")
+	}
+	if set["server-data"] {
+		if opts.ServerData, err = ftpproxy.ParseDataMode(*f.serverData); err != nil {
+			return opts, nil, usageError{err.Error()}
+		}
+	}
+	if set["data-ports"] {
+		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(*f.dataPorts); err != nil {
+			return opts, nil, usageError{err.Error()}
+		}
+	}
+	if set["proxy-protocol"] {
+		opts.ProxyProtocol = *f.proxyProto
+	}
+	if set["client-tls"] {
+		if err := f.clientTLSOptions(&opts); err != nil {
+			return opts, nil, err
+		}
+	}
+	if set["backend-tls"] {
+		if opts.BackendTLSMode, err = ftpproxy.ParseTLSMode(*f.backendTLS); err != nil {
+			return opts, nil, usageError{err.Error()}
+		}
+		opts.BackendTLS = &tls.Config{InsecureSkipVerify: *f.insecure}
+	}
+	if *f.listen != "" {
+		listens = []string{*f.listen}
+	}
+	if len(listens) == 0 {
+		listens = []string{":21"}
+	}
+	if opts.Mode == ftpproxy.ModeReverse && opts.Backend == "" && len(opts.UserBackends) == 0 {
+		return opts, nil, usageError{"ferry proxy: --backend is required in reverse mode"}
+	}
+	return opts, listens, nil
+}
+
+// clientTLSOptions applies --client-tls and its certificate flags.
+func (f *proxyFlags) clientTLSOptions(opts *ftpproxy.Options) error {
+	var err error
+	if opts.ClientTLSMode, err = ftpproxy.ParseTLSMode(*f.clientTLS); err != nil {
+		return usageError{err.Error()}
+	}
+	if opts.ClientTLSMode == ftpproxy.TLSOff {
+		return nil
+	}
+	if *f.tlsCert == "" || *f.tlsKey == "" {
+		return usageError{"--client-tls needs --tls-cert and --tls-key"}
+	}
+	cert, err := config.LoadOrCreateCert(*f.tlsCert, *f.tlsKey, *f.tlsGen, []string{"localhost", "127.0.0.1", "::1"})
+	if err != nil {
+		return err
+	}
+	opts.ClientTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	return nil
+}
+
+// runProxy serves p on each listen address until SIGINT or SIGTERM, then
+// lets running transfers finish for up to 30 seconds (a second signal ends
+// them at once).
+func runProxy(p *ftpproxy.Proxy, listens []string, opts ftpproxy.Options, log *slog.Logger) error {
 	errc := make(chan error, len(listens))
 	for _, addr := range listens {
 		l, err := net.Listen("tcp", addr)

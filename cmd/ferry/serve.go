@@ -63,6 +63,39 @@ func serve(args []string, stderr io.Writer) error {
 	var f serveFlags
 	fs := flag.NewFlagSet("ferry serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		printFlags(stderr, fs)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usageError{"serve takes at most one directory"}
+	}
+	load, err := f.loader(pos, stderr)
+	if err != nil {
+		return err
+	}
+	opts, closeFn, err := load()
+	if err != nil {
+		return err
+	}
+	r := &running{f: &f, load: load, closers: []func() error{closeFn}}
+	defer r.close()
+	opts.Addr = effectiveListen(f.listen, opts.Addr)
+	r.listen, r.implicit = opts.Addr, f.implicit
+	if r.srv, err = ftpserver.New(opts); err != nil {
+		return err
+	}
+	r.log = opts.Logger
+	return r.serve()
+}
+
+// register defines the flags of ferry serve.
+func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` (see docs/configuration.md)")
 	fs.StringVar(&f.listen, "listen", "", "control connection `address` (default \":21\")")
 	fs.BoolVar(&f.write, "write", false, "quick mode: allow uploads, renames, deletes and new directories")
@@ -77,114 +110,114 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&f.implicit, "implicit-listen", "", "quick mode: also serve implicit FTPS on `address` (e.g. :990)")
 	fs.StringVar(&f.certFile, "tls-cert", "", "quick mode: certificate PEM `file`")
 	fs.StringVar(&f.keyFile, "tls-key", "", "quick mode: private key PEM `file`")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		printFlags(stderr, fs)
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return usageError{"serve takes at most one directory"}
-	}
+}
 
-	var load func() (ftpserver.Options, func() error, error)
+// loader returns the function that builds the server options, at start
+// and at each SIGHUP: from the configuration file, or from the quick-mode
+// flags and directory pos[0].
+func (f *serveFlags) loader(pos []string, stderr io.Writer) (func() (ftpserver.Options, func() error, error), error) {
 	if f.config != "" {
 		if len(pos) > 0 || f.write || len(f.users) > 0 || f.atomic || f.noAnon || f.pasvRange != "" || f.publicIP != "" ||
 			f.tls || f.tlsOpt || f.implicit != "" || f.certFile != "" || f.keyFile != "" {
-			return usageError{"--config cannot be combined with DIR or quick-mode flags; put those settings in the file"}
+			return nil, usageError{"--config cannot be combined with DIR or quick-mode flags; put those settings in the file"}
 		}
-		load = func() (ftpserver.Options, func() error, error) {
+		return func() (ftpserver.Options, func() error, error) {
 			opts, closeFn, implicit, err := loadConfig(f.config, stderr)
 			f.implicit = implicit
 			return opts, closeFn, err
-		}
-	} else {
-		dir := "."
-		if len(pos) == 1 {
-			dir = pos[0]
-		}
-		var cert *tls.Certificate // generated once, kept across reloads
-		load = func() (ftpserver.Options, func() error, error) { return quickOptions(f, dir, &cert, stderr) }
+		}, nil
 	}
-	opts, closeFn, err := load()
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	var cert *tls.Certificate // generated once, kept across reloads
+	return func() (ftpserver.Options, func() error, error) { return quickOptions(*f, dir, &cert, stderr) }, nil
+}
+
+// running is a started ferry serve: its server, listen addresses and the
+// resources of each configuration loaded so far.
+type running struct {
+	f                *serveFlags
+	load             func() (ftpserver.Options, func() error, error)
+	srv              *ftpserver.Server
+	log              *slog.Logger
+	listen, implicit string
+	closers          []func() error // old user roots stay open: running sessions still use them
+}
+
+func (r *running) close() {
+	for _, c := range r.closers {
+		c()
+	}
+}
+
+// serve listens, serves until SIGINT or SIGTERM and reloads on SIGHUP.
+func (r *running) serve() error {
+	l, err := net.Listen("tcp", r.listen)
 	if err != nil {
-		return err
+		return listenError(r.listen, err)
 	}
-	closers := []func() error{closeFn}
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	opts.Addr = effectiveListen(f.listen, opts.Addr)
-	listen, implicit := opts.Addr, f.implicit
-	srv, err := ftpserver.New(opts)
-	if err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", listen)
-	if err != nil {
-		return listenError(listen, err)
-	}
-	log := opts.Logger
-	log.Info("ferry FTP server listening", "addr", l.Addr().String(), "version", version)
+	r.log.Info("ferry FTP server listening", "addr", l.Addr().String(), "version", version)
 	var implicitServed chan error
-	if implicit != "" {
-		il, err := net.Listen("tcp", implicit)
+	if r.implicit != "" {
+		il, err := net.Listen("tcp", r.implicit)
 		if err != nil {
 			l.Close()
-			return listenError(implicit, err)
+			return listenError(r.implicit, err)
 		}
-		log.Info("implicit FTPS listening", "addr", il.Addr().String())
+		r.log.Info("implicit FTPS listening", "addr", il.Addr().String())
 		implicitServed = make(chan error, 1)
-		go func() { implicitServed <- srv.ServeImplicitTLS(il) }()
+		go func() { implicitServed <- r.srv.ServeImplicitTLS(il) }()
 	}
-
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	go func() { served <- r.srv.Serve(l) }()
 	for {
 		select {
 		case err := <-served:
 			return err
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				nopts, c, err := load()
-				if err != nil {
-					log.Error("reload failed; keeping the running configuration", "err", err)
-					continue
-				}
-				warnRestartNeeded(log, listen, effectiveListen(f.listen, nopts.Addr), implicit, f.implicit)
-				nopts.Addr = listen
-				if err := srv.Reload(nopts); err != nil {
-					c()
-					log.Error("reload failed; keeping the running configuration", "err", err)
-					continue
-				}
-				// Old user roots stay open: running sessions still use them.
-				closers = append(closers, c)
+				r.reload()
 				continue
 			}
-			log.Info("shutting down; waiting for running transfers", "signal", sig.String())
+			r.log.Info("shutting down; waiting for running transfers", "signal", sig.String())
 			ctx, cancel := context.WithCancel(context.Background())
-			go func() { <-sigs; log.Warn("second signal: closing all sessions now"); cancel() }()
-			err := srv.Shutdown(ctx)
+			go func() { <-sigs; r.log.Warn("second signal: closing all sessions now"); cancel() }()
+			err := r.srv.Shutdown(ctx)
 			cancel()
 			<-served
 			if implicitServed != nil {
 				<-implicitServed
 			}
 			if err != nil && !errors.Is(err, context.Canceled) {
-				log.Warn("shutdown deadline passed; sessions were closed", "err", err)
+				r.log.Warn("shutdown deadline passed; sessions were closed", "err", err)
 			}
-			log.Info("stopped")
+			r.log.Info("stopped")
 			return nil
 		}
 	}
+}
+
+// reload loads the configuration again and applies it; on failure the
+// running configuration stays.
+func (r *running) reload() {
+	nopts, c, err := r.load()
+	if err != nil {
+		r.log.Error("reload failed; keeping the running configuration", "err", err)
+		return
+	}
+	warnRestartNeeded(r.log, r.listen, effectiveListen(r.f.listen, nopts.Addr), r.implicit, r.f.implicit)
+	nopts.Addr = r.listen
+	if err := r.srv.Reload(nopts); err != nil {
+		c()
+		r.log.Error("reload failed; keeping the running configuration", "err", err)
+		return
+	}
+	r.closers = append(r.closers, c)
 }
 
 // effectiveListen is the control address: the --listen flag, else the

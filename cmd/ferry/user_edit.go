@@ -38,6 +38,24 @@ type editFlags struct {
 func userAddSet(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f editFlags
 	fs, db := userFlagSet(cmd, cmd+" NAME [flags]", stderr)
+	f.register(fs, cmd)
+	name, err := oneName(fs, args)
+	if err != nil {
+		return err
+	}
+	r := editRequest{name: name, db: *db, f: &f, given: map[string]bool{}}
+	fs.Visit(func(fl *flag.Flag) { r.given[fl.Name] = true })
+	if err := r.parse(stdin, stderr); err != nil {
+		return err
+	}
+	if cmd == "add" {
+		return r.add(stdin, stdout, stderr)
+	}
+	return r.set(stdout, stderr)
+}
+
+// register defines the flags of ferry user add and set.
+func (f *editFlags) register(fs *flag.FlagSet, cmd string) {
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from one line of standard input")
 	fs.StringVar(&f.passwordHash, "password-hash", "", "store this argon2id or bcrypt `hash` (e.g. from ferry passwd or a config file)")
 	fs.StringVar(&f.root, "root", "", "local `directory` the user sees as /")
@@ -54,97 +72,113 @@ func userAddSet(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	if cmd == "set" {
 		fs.BoolVar(&f.enabled, "enabled", false, "allow logins again (same as --disabled=false)")
 	}
-	name, err := oneName(fs, args)
-	if err != nil {
+}
+
+// editRequest is one ferry user add or set, its flags checked and parsed.
+type editRequest struct {
+	name, db   string
+	f          *editFlags
+	given      map[string]bool // flags given on the command line
+	hash       string          // new password hash, "" to keep
+	creds      userstore.Credentials
+	perms      ftpserver.Perms
+	permsGiven bool
+}
+
+// parse checks the flags and reads the password, root, credentials and
+// permissions they name.
+func (r *editRequest) parse(stdin io.Reader, stderr io.Writer) error {
+	f := r.f
+	if err := f.check(r.given); err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	if err := f.check(given); err != nil {
-		return err
-	}
+	var err error
 	if f.root != "" {
 		if f.root, err = resolveRoot(f.root, stderr); err != nil {
 			return err
 		}
 	}
-	creds, err := userstore.ParseCredentials(f.s3Creds)
-	if err != nil {
+	if r.creds, err = userstore.ParseCredentials(f.s3Creds); err != nil {
 		return usageError{"--s3-credentials: " + err.Error()}
 	}
-	perms, permsGiven, err := permsFromFlags(f.perms, f.readOnly)
-	if err != nil {
+	if r.perms, r.permsGiven, err = permsFromFlags(f.perms, f.readOnly); err != nil {
 		return err
 	}
-
-	var hash string
 	switch {
 	case f.passwordHash != "":
-		hash = f.passwordHash
+		r.hash = f.passwordHash
 	case f.passwordStdin:
 		pw, err := readNewPassword(stdin, stderr, false)
 		if err != nil {
 			return err
 		}
-		if hash, err = password.Hash(pw); err != nil {
+		if r.hash, err = password.Hash(pw); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
-	if cmd == "add" {
-		if f.root == "" && f.s3Bucket == "" {
-			return usageError{"add needs --root DIR or --s3-bucket BUCKET"}
+// add creates the user, asking for a password on a terminal when none was
+// given.
+func (r *editRequest) add(stdin io.Reader, stdout, stderr io.Writer) error {
+	f := r.f
+	if f.root == "" && f.s3Bucket == "" {
+		return usageError{"add needs --root DIR or --s3-bucket BUCKET"}
+	}
+	if r.hash == "" {
+		if !isTerminal(stdin) {
+			return usageError{"add needs a password: type it on a terminal, or give --password-stdin or --password-hash"}
 		}
-		if hash == "" {
-			if !isTerminal(stdin) {
-				return usageError{"add needs a password: type it on a terminal, or give --password-stdin or --password-hash"}
-			}
-			pw, err := readNewPassword(stdin, stderr, true)
-			if err != nil {
-				return err
-			}
-			if hash, err = password.Hash(pw); err != nil {
-				return err
-			}
-		}
-		u := sqlstore.User{Name: name, PasswordHash: hash, MaxSessions: f.maxSessions,
-			RequireTLS: f.tlsRequired, Disabled: f.disabled, Perms: perms}
-		if !permsGiven {
-			u.Perms = ftpserver.PermAll // all, as for [[users]] in the config file
-		}
-		f.applyStorage(&u.Storage, given, creds)
-		if err := u.Validate(); err != nil {
-			return err
-		}
-		s, ctx, cancel, err := openUserDB(*db, true, stderr)
+		pw, err := readNewPassword(stdin, stderr, true)
 		if err != nil {
 			return err
 		}
-		defer cancel()
-		defer s.Close()
-		if err := s.Add(ctx, u); err != nil {
+		if r.hash, err = password.Hash(pw); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "added user %s (%s, %s)\n", name, u.Storage, u.Perms)
-		return nil
 	}
-
-	if len(given) == 0 || (len(given) == 1 && given["db"]) {
-		return usageError{"set: nothing to change (see ferry user set --help)"}
+	u := sqlstore.User{Name: r.name, PasswordHash: r.hash, MaxSessions: f.maxSessions,
+		RequireTLS: f.tlsRequired, Disabled: f.disabled, Perms: r.perms}
+	if !r.permsGiven {
+		u.Perms = ftpserver.PermAll // all, as for [[users]] in the config file
 	}
-	s, ctx, cancel, err := openUserDB(*db, false, stderr)
+	f.applyStorage(&u.Storage, r.given, r.creds)
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	s, ctx, cancel, err := openUserDB(r.db, true, stderr)
 	if err != nil {
 		return err
 	}
 	defer cancel()
 	defer s.Close()
-	err = s.Update(ctx, name, func(u *sqlstore.User) error {
-		if hash != "" {
-			u.PasswordHash = hash
+	if err := s.Add(ctx, u); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "added user %s (%s, %s)\n", r.name, u.Storage, u.Perms)
+	return nil
+}
+
+// set changes what the flags name and leaves the rest.
+func (r *editRequest) set(stdout, stderr io.Writer) error {
+	f, given := r.f, r.given
+	if len(given) == 0 || (len(given) == 1 && given["db"]) {
+		return usageError{"set: nothing to change (see ferry user set --help)"}
+	}
+	s, ctx, cancel, err := openUserDB(r.db, false, stderr)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	defer s.Close()
+	err = s.Update(ctx, r.name, func(u *sqlstore.User) error {
+		if r.hash != "" {
+			u.PasswordHash = r.hash
 		}
-		f.applyStorage(&u.Storage, given, creds)
-		if permsGiven {
-			u.Perms = perms
+		f.applyStorage(&u.Storage, given, r.creds)
+		if r.permsGiven {
+			u.Perms = r.perms
 		}
 		if given["max-sessions"] {
 			u.MaxSessions = f.maxSessions
@@ -163,7 +197,7 @@ func userAddSet(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "changed user %s\n", name)
+	fmt.Fprintf(stdout, "changed user %s\n", r.name)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,24 @@ type Server struct {
 	Addr string
 	// Done is closed when Serve has returned.
 	Done chan struct{}
+
+	t         testing.TB
+	closeOnce sync.Once
+}
+
+// Close shuts the server down, letting running transfers finish for up to
+// five seconds, and waits for Serve to return. It is called when the test
+// ends; calling it earlier (to test what clients see when the server goes
+// away) is allowed, and later calls do nothing.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			s.t.Errorf("ftpservertest: shutdown: %v", err)
+		}
+		<-s.Done
+	})
 }
 
 // User is a plain-text test account.
@@ -66,18 +85,11 @@ func Start(t testing.TB, addr string, opts ftpserver.Options) *Server {
 	if err != nil {
 		t.Fatalf("ftpservertest: listen %s: %v", addr, err)
 	}
-	s := &Server{Server: srv, Addr: l.Addr().String(), Done: make(chan struct{})}
+	s := &Server{Server: srv, Addr: l.Addr().String(), Done: make(chan struct{}), t: t}
 	go func() {
 		defer close(s.Done)
 		srv.Serve(l)
 	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("ftpservertest: shutdown: %v", err)
-		}
-		<-s.Done
-	})
+	t.Cleanup(s.Close)
 	return s
 }

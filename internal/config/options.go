@@ -25,9 +25,88 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 	if err := c.Validate(); err != nil {
 		return ftpserver.Options{}, nil, err
 	}
-	// One resolver opens every root and bucket, for the file's users and
-	// the database's alike.
+	var res resources
+	auth, err := c.authenticator(logger, &res)
+	if err != nil {
+		res.Close()
+		return ftpserver.Options{}, nil, err
+	}
+	opts := c.serverOptions(auth, logger)
+	if err := c.tlsOptions(&opts); err != nil {
+		res.Close()
+		return ftpserver.Options{}, nil, err
+	}
+	if c.TransferLog != "" {
+		f, err := os.OpenFile(c.TransferLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			res.Close()
+			return ftpserver.Options{}, nil, fmt.Errorf("transfer_log: %w", err)
+		}
+		res.add(f)
+		opts.TransferLog = f
+	}
+	return opts, res.Close, nil
+}
+
+// resources are what ServerOptions opened, closed in the order they were
+// added.
+type resources []io.Closer
+
+func (r *resources) add(c io.Closer) { *r = append(*r, c) }
+
+// Close closes every resource.
+func (r *resources) Close() error {
+	var errs []error
+	for _, c := range *r {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// authenticator builds the user stores: the file's users and anonymous
+// account, and the user database when users_db is set (file first). One
+// resolver opens every root and bucket for both, so a root or bucket they
+// share is one file system. What it opens is added to res.
+func (c *Config) authenticator(logger *slog.Logger, res *resources) (ftpserver.Authenticator, error) {
 	resolver := userstore.NewResolver(c.localOptions(), openS3)
+	users := c.staticUsers()
+	var anon *userstore.Anonymous
+	if c.Anonymous.Enabled {
+		perms, _ := c.anonymousPerms()
+		anon = &userstore.Anonymous{
+			Root:        c.Anonymous.Root,
+			Perms:       perms,
+			Names:       c.anonymousNames(),
+			MaxSessions: c.Anonymous.MaxSessions,
+		}
+	}
+	checker := c.passwordChecker()
+	store, err := userstore.NewStatic(users, anon, userstore.WithResolver(resolver), userstore.WithChecker(checker))
+	if err != nil {
+		resolver.Close()
+		return nil, err
+	}
+	res.add(store)
+	openBuckets(resolver, users, logger)
+	var auth ftpserver.Authenticator = store
+	if c.UsersDB != "" {
+		db, err := c.openUsersDB(checker, resolver)
+		if err != nil {
+			res.add(resolver)
+			return nil, err
+		}
+		res.add(db)
+		auth = db
+		if len(users) > 0 || anon != nil {
+			auth = fileThenDB(store, db)
+		}
+	}
+	res.add(resolver) // last: the stores use it
+	return auth, nil
+}
+
+// staticUsers returns the file's [[users]] as userstore accounts.
+func (c *Config) staticUsers() []userstore.User {
 	users := make([]userstore.User, len(c.Users))
 	for i, u := range c.Users {
 		perms, _ := userPerms(u) // checked by Validate
@@ -43,47 +122,12 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 			users[i].Storage, _ = u.S3.spec() // checked by Validate
 		}
 	}
-	var anon *userstore.Anonymous
-	if c.Anonymous.Enabled {
-		perms, _ := c.anonymousPerms()
-		anon = &userstore.Anonymous{
-			Root:        c.Anonymous.Root,
-			Perms:       perms,
-			Names:       c.anonymousNames(),
-			MaxSessions: c.Anonymous.MaxSessions,
-		}
-	}
-	checker := c.passwordChecker()
-	store, err := userstore.NewStatic(users, anon, userstore.WithResolver(resolver), userstore.WithChecker(checker))
-	if err != nil {
-		resolver.Close()
-		return ftpserver.Options{}, nil, err
-	}
-	openBuckets(resolver, users, logger)
-	closers := []io.Closer{store}
-	var auth ftpserver.Authenticator = store
-	if c.UsersDB != "" {
-		db, err := c.openUsersDB(checker, resolver)
-		if err != nil {
-			store.Close()
-			resolver.Close()
-			return ftpserver.Options{}, nil, err
-		}
-		closers = append(closers, db)
-		auth = db
-		if len(users) > 0 || anon != nil {
-			auth = fileThenDB(store, db)
-		}
-	}
-	closers = append(closers, resolver) // last: the stores use it
-	closeAll := func() error {
-		var errs []error
-		for _, c := range closers {
-			errs = append(errs, c.Close())
-		}
-		return errors.Join(errs...)
-	}
+	return users
+}
 
+// serverOptions maps the listen, limit, security and network settings of a
+// validated configuration onto ftpserver.Options.
+func (c *Config) serverOptions(auth ftpserver.Authenticator, logger *slog.Logger) ftpserver.Options {
 	opts := ftpserver.Options{
 		Addr:   c.Listen,
 		Banner: c.Banner,
@@ -130,20 +174,7 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		addr, _ := parseIPv4(n.Addr)
 		opts.PublicAddrByNet = append(opts.PublicAddrByNet, ftpserver.NetAddr{Net: prefix.Masked(), Addr: addr})
 	}
-	if err := c.tlsOptions(&opts); err != nil {
-		closeAll()
-		return ftpserver.Options{}, nil, err
-	}
-	if c.TransferLog != "" {
-		f, err := os.OpenFile(c.TransferLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err != nil {
-			closeAll()
-			return ftpserver.Options{}, nil, fmt.Errorf("transfer_log: %w", err)
-		}
-		closers = append(closers, f)
-		opts.TransferLog = f
-	}
-	return opts, closeAll, nil
+	return opts
 }
 
 // get returns the duration, or 0 (the server default) when unset.
