@@ -55,12 +55,16 @@ func NewClient(addr string, opts Options) *Client {
 
 func (cl *Client) init() {
 	cl.once.Do(func() {
-		n := cl.MaxConns
-		if n <= 0 {
-			n = 4
-		}
-		cl.sem = make(chan struct{}, n)
+		cl.sem = make(chan struct{}, cl.maxConns())
 	})
+}
+
+// maxConns is MaxConns with its default.
+func (cl *Client) maxConns() int {
+	if cl.MaxConns <= 0 {
+		return 4
+	}
+	return cl.MaxConns
 }
 
 // Acquire returns a Conn for exclusive use; give it back with Release.
@@ -71,6 +75,12 @@ func (cl *Client) Acquire(ctx context.Context) (*Conn, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	return cl.connect(ctx)
+}
+
+// connect returns an idle Conn or dials one, for a caller that holds a
+// slot of cl.sem; it gives the slot back when it fails.
+func (cl *Client) connect(ctx context.Context) (*Conn, error) {
 	cl.mu.Lock()
 	if cl.closed {
 		cl.mu.Unlock()
@@ -92,6 +102,19 @@ func (cl *Client) Acquire(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// tryAcquire is Acquire when the pool has room now; ok is false (and
+// nothing is taken) when every connection is in use.
+func (cl *Client) tryAcquire(ctx context.Context) (c *Conn, ok bool, err error) {
+	cl.init()
+	select {
+	case cl.sem <- struct{}{}:
+	default:
+		return nil, false, nil
+	}
+	c, err = cl.connect(ctx)
+	return c, err == nil, err
 }
 
 // Release returns a Conn to the pool; a broken one is closed.
@@ -180,7 +203,12 @@ type TransferOptions struct {
 	Resume bool
 	// Verify checks the result with HASH when the server offers it, else
 	// by size. The local digest is computed from the bytes as they are
-	// received or sent, so the local file is not read a second time.
+	// received or sent, so the local file is not read a second time
+	// (segmented downloads excepted, see DownloadSegmented). Once
+	// EarlyHashAfter bytes of a download have arrived, the server's HASH
+	// is asked for on a second connection if the pool has room for one,
+	// so that the server hashes while it sends; after an upload, ferry's
+	// server answers HASH from the digest it computed while receiving.
 	Verify bool
 	// WrapReader and WrapWriter, when set, wrap the local side (for
 	// progress). Leaving them nil (and Verify off, and no Limiter) keeps
@@ -222,8 +250,12 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 	var (
 		total int64
 		dig   *digest
+		early *remoteHash
 	)
-	defer func() { dig.finish() }()
+	if o.Verify {
+		early = &remoteHash{}
+	}
+	defer func() { dig.finish(); early.stop() }()
 	err = cl.Do(ctx, func(c *Conn) error {
 		off, err := f.Seek(0, io.SeekEnd)
 		if err != nil {
@@ -251,6 +283,7 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 			}
 			if dig != nil {
 				w = hashingWriter{f, dig}
+				dig.when(earlyHashAfter, func() { early.start(ctx, cl, remote) })
 			}
 		}
 		w = cl.limitWriter(ctx, w)
@@ -268,7 +301,7 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 		return total, err
 	}
 	if o.Verify {
-		err = cl.verify(ctx, remote, local, dig, o)
+		err = cl.verify(ctx, remote, local, dig, early, o)
 	}
 	return total, err
 }
@@ -320,6 +353,7 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		var r io.Reader = f
 		if dig != nil {
 			r = hashingReader{f, dig}
+			c.announceHash(ctx, dig.algo)
 		}
 		r = cl.limitReader(ctx, r)
 		if o.WrapReader != nil {
@@ -339,7 +373,7 @@ func (cl *Client) Upload(ctx context.Context, local, remote string, o TransferOp
 		return err
 	})
 	if err == nil && o.Verify {
-		err = cl.verify(ctx, remote, local, dig, o)
+		err = cl.verify(ctx, remote, local, dig, nil, o)
 	}
 	return total, err
 }
@@ -361,13 +395,28 @@ func newDigest(c *Conn, f *os.File, off int64) (*digest, error) {
 }
 
 // verify checks remote against local using the digest taken during the
-// transfer when there is one, else by reading local.
-func (cl *Client) verify(ctx context.Context, remote, local string, dig *digest, o TransferOptions) error {
+// transfer when there is one, else by reading local. The server's digest
+// is early's when it was asked for during the transfer, for the same
+// algorithm; else verify asks for it now.
+func (cl *Client) verify(ctx context.Context, remote, local string, dig *digest, early *remoteHash, o TransferOptions) error {
+	shown := ""
+	if dig != nil {
+		shown = "verifying " + dig.algo
+		o.phase(shown)
+		if algo, sum, ok := early.result(); ok && strings.EqualFold(algo, dig.algo) {
+			if local := dig.finish(); string(sum) != string(local) {
+				return fmt.Errorf("%w: %s: server %s %x, local %x", ErrVerify, remote, algo, sum, local)
+			}
+			return nil
+		}
+	}
 	return cl.Do(ctx, func(c *Conn) error {
+		label := "verifying size"
 		if algo := c.hashChoice(); algo != "" {
-			o.phase("verifying " + algo)
-		} else {
-			o.phase("verifying size")
+			label = "verifying " + algo
+		}
+		if label != shown {
+			o.phase(label)
 		}
 		if dig != nil {
 			return c.VerifySum(ctx, remote, local, dig.algo, dig.finish())

@@ -103,6 +103,7 @@ type Conn struct {
 	tlsConf  *tls.Config
 	protP    bool
 	features map[string]string
+	hashSaid bool // OPTS HASH sent (announceHash)
 	noEPSV   bool
 	noEPRT   bool
 	remoteIP netip.Addr

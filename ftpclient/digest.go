@@ -9,7 +9,13 @@ import (
 // digestChunk is the size of the buffers a digest hashes: Write collects
 // this many bytes before handing them to the hashing goroutine, and the
 // copy loops of hashingWriter and hashingReader read this much at a time.
-const digestChunk = 1 << 20
+// 256 KiB fits a core's L2 cache: on the benchmark machine, writing a file
+// from 1 MiB buffers cost three times the system time of 256 KiB ones (the
+// kernel's copy from user space missed the cache).
+const digestChunk = 256 << 10
+
+// digestBuffers is how many buffers a digest keeps in flight at most.
+const digestBuffers = 8
 
 // digest is a local digest computed while a file is transferred. Buffers
 // are handed to a goroutine that hashes them, so hashing runs beside the
@@ -23,10 +29,14 @@ type digest struct {
 	free chan []byte // hashed buffers to reuse
 	done chan struct{}
 	sum  []byte // set by finish
+
+	fed     int64  // bytes handed to the goroutine so far
+	onFed   func() // called once when fed reaches onFedAt; nil after
+	onFedAt int64
 }
 
 func startDigest(algo string, h hash.Hash) *digest {
-	d := &digest{algo: algo, h: h, work: make(chan []byte, 3), free: make(chan []byte, 5), done: make(chan struct{})}
+	d := &digest{algo: algo, h: h, work: make(chan []byte, digestBuffers-2), free: make(chan []byte, digestBuffers), done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
 		for b := range d.work {
@@ -54,6 +64,21 @@ func (d *digest) buffer() []byte {
 func (d *digest) hand(b []byte) {
 	if len(b) > 0 {
 		d.work <- b
+		d.fed += int64(len(b))
+		if d.onFed != nil && d.fed >= d.onFedAt {
+			fn := d.onFed
+			d.onFed = nil
+			fn()
+		}
+	}
+}
+
+// when arranges for fn to be called (once, by the goroutine that feeds
+// the digest) when n bytes of the transfer have been handed to it. Safe
+// on a nil digest (fn is never called).
+func (d *digest) when(n int64, fn func()) {
+	if d != nil {
+		d.onFed, d.onFedAt = fn, n
 	}
 }
 
@@ -82,6 +107,7 @@ func (d *digest) finish() []byte {
 		return nil
 	}
 	if d.sum == nil {
+		d.onFed = nil // the transfer is over
 		d.hand(d.cur)
 		d.cur = nil
 		close(d.work)

@@ -254,6 +254,23 @@ func NewHash(algo string) hash.Hash {
 	return nil
 }
 
+// announceHash tells the server, once per connection, that this session
+// will ask for HASH digests with algo (OPTS HASH, draft-bryan-ftp-hash):
+// ferry's server then hashes uploads as they arrive and answers the HASH
+// after an upload without reading the file. A refusal is ignored (the HASH
+// that follows decides); a lost connection shows in the next command.
+func (c *Conn) announceHash(ctx context.Context, algo string) {
+	if c.hashSaid {
+		return
+	}
+	c.hashSaid = true
+	if _, err := c.expect(ctx, 2, "OPTS HASH "+algo); err == nil {
+		if feat, ok := c.Feature("HASH"); ok {
+			c.features["HASH"] = strings.ReplaceAll(strings.ReplaceAll(feat, "*", ""), algo, algo+"*")
+		}
+	}
+}
+
 // Hash asks the server for the digest of a whole file with the HASH command
 // (draft-bryan-ftpext-hash), choosing the strongest algorithm both sides
 // know. It fails with an *ftp.Error 502 when the server has no HASH.

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ferryftp/ferry/ftp"
 )
 
 // MinSegment is the smallest segment DownloadSegmented makes; smaller files
@@ -97,8 +101,10 @@ func split(from, size int64, n int) []*segment {
 // segment from its status file (local + SegmentStateSuffix); a partial file
 // without one (left by a one-stream download) keeps its bytes and the rest
 // is fetched in segments. With o.Verify the file is hashed once after the
-// download: segments arrive out of order, so they cannot be hashed as they
-// arrive.
+// download (segments arrive out of order, so they cannot be hashed as they
+// arrive), while the server's digest is asked for; when the pool has a
+// connection more than there are segments, that HASH is asked at the start,
+// so the server hashes while it sends.
 func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, segments int, o TransferOptions, progress func(n int64)) (int64, error) {
 	var size int64
 	if err := cl.Do(ctx, func(c *Conn) error {
@@ -166,6 +172,13 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 		return 0, err
 	}
 
+	var early *remoteHash
+	if o.Verify && size-from >= earlyHashAfter && cl.maxConns() > len(st.Segments) {
+		// A connection to spare: the server hashes while it sends.
+		early = &remoteHash{}
+		early.start(context.WithoutCancel(ctx), cl, remote)
+		defer early.stop()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -208,9 +221,75 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 	}
 	os.Remove(stateName)
 	if o.Verify {
-		err = cl.verify(context.WithoutCancel(ctx), remote, local, nil, o)
+		err = cl.verifyLocal(context.WithoutCancel(ctx), remote, local, early, o)
 	}
 	return total.Load(), err
+}
+
+// verifyLocal verifies a download whose bytes could not be hashed as they
+// arrived (a segmented one): it reads the local file once, while the
+// server's digest is asked for (or was asked for during the transfer).
+func (cl *Client) verifyLocal(ctx context.Context, remote, local string, early *remoteHash, o TransferOptions) error {
+	var algo string
+	if err := cl.Do(ctx, func(c *Conn) error { algo = c.hashChoice(); return nil }); err != nil {
+		return err
+	}
+	if algo == "" {
+		return cl.verify(ctx, remote, local, nil, nil, o) // by size
+	}
+	o.phase("verifying " + algo)
+	type sum struct {
+		b   []byte
+		err error
+	}
+	localSum := make(chan sum, 1)
+	go func() {
+		b, err := fileDigest(local, algo)
+		localSum <- sum{b, err}
+	}()
+	ralgo, rsum, ok := early.result()
+	if !ok || !strings.EqualFold(ralgo, algo) {
+		err := cl.Do(ctx, func(c *Conn) error {
+			var err error
+			ralgo, rsum, err = c.Hash(ctx, remote)
+			return err
+		})
+		var fe *ftp.Error
+		if errors.As(err, &fe) {
+			<-localSum
+			return cl.Do(ctx, func(c *Conn) error { return c.verifySize(ctx, remote, local) })
+		}
+		if err != nil {
+			<-localSum
+			return err
+		}
+	}
+	ls := <-localSum
+	if ls.err != nil {
+		return ls.err
+	}
+	if !strings.EqualFold(ralgo, algo) {
+		return cl.Do(ctx, func(c *Conn) error { return c.Verify(ctx, remote, local) })
+	}
+	if string(rsum) != string(ls.b) {
+		return fmt.Errorf("%w: %s: server %s %x, local %x", ErrVerify, remote, ralgo, rsum, ls.b)
+	}
+	return nil
+}
+
+// fileDigest reads name once and returns its digest with algo.
+func fileDigest(name, algo string) ([]byte, error) {
+	h := NewHash(algo)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// Large reads; the struct hides os.File's WriteTo (32 KiB buffers).
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, digestChunk)); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
 
 func (cl *Client) fetchRange(ctx context.Context, remote, local string, s *segment, last bool, total *atomic.Int64, progress func(int64)) error {

@@ -233,12 +233,14 @@ func restErr(err error, opts storage.CreateOptions) error {
 func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOptions) error {
 	binary := s.binary
 	up := &upload{}
+	rh := s.receiveHash(name, opts)
 	body := func(ctx context.Context, conn net.Conn, x *transfer) (int64, error, error) {
 		wc, err := s.ident.FS.Create(ctx, name, opts)
 		if err != nil {
 			return 0, nil, restErr(err, opts)
 		}
 		up.wc = wc
+		wc = rh.wrap(wc)
 		rf, canReadFrom := wc.(io.ReaderFrom)
 		seeker, canSeek := wc.(io.Seeker)
 		var n int64
@@ -258,7 +260,7 @@ func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOpt
 		netErr, localErr := classify(err)
 		return n, netErr, localErr
 	}
-	return s.startTransfer(verb, vp, opening, -1, up.pos, body, up.end)
+	return s.startTransfer(verb, vp, opening, -1, up.pos, body, rh.end(s, name, up.end))
 }
 
 // upload is the state of one upload that the transfer goroutine and the

@@ -58,6 +58,7 @@ func (s *session) cmdHASH(arg string) error {
 		return err
 	}
 	cache := s.hashCache()
+	s.hashWanted = true
 	if sum, ok := cache.get(s.ident.FS, name, fi.Size(), fi.ModTime(), s.hashAlgo); ok {
 		s.replyHash(fi.Size(), sum, arg)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
@@ -68,9 +69,14 @@ func TestHashIsAnsweredFromTheCacheWhileTheFileIsUnchanged(t *testing.T) {
 			c2.Login("u", "p")
 			c2.Do(213, "HASH f.bin")
 		}, sha256Hex("first version"), 1},
-		{"a new size is a miss", func() { c.Stor("STOR", "f.bin", "second, longer version") }, sha256Hex("second, longer version"), 2},
+		// Changes behind the server's back (another process, another
+		// server on the same storage): only the size and time tell.
+		{"a new size is a miss", func() { writeBehind(t, fsys, "f.bin", "second, longer version") }, sha256Hex("second, longer version"), 2},
 		{"then cached again", nil, sha256Hex("second, longer version"), 2},
-		{"the same size with a new modification time is a miss", func() { c.Stor("STOR", "f.bin", "SECOND, LONGER VERSION") }, sha256Hex("SECOND, LONGER VERSION"), 3},
+		{"the same size with a new modification time is a miss", func() {
+			writeBehind(t, fsys, "f.bin", "SECOND, LONGER VERSION")
+			fsys.Chtimes(context.Background(), "f.bin", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
+		}, sha256Hex("SECOND, LONGER VERSION"), 3},
 		{"another algorithm is its own entry", func() { c.Do(200, "OPTS HASH MD5") }, "", 4},
 	}
 	for _, st := range steps {
@@ -95,5 +101,13 @@ func TestHashCacheCanBeTurnedOff(t *testing.T) {
 	c.Do(213, "HASH f.bin")
 	if got := fsys.opens.Load(); got != 2 {
 		t.Fatalf("%d opens with the cache off, want 2", got)
+	}
+}
+
+// writeBehind replaces name in fsys directly, not through the server.
+func writeBehind(t *testing.T, fsys *openCounter, name, data string) {
+	t.Helper()
+	if err := fsys.WriteFile(name, []byte(data)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -65,6 +65,7 @@ func (s *session) cmdOPTS(arg string) error {
 			return ftpErr(ftp.CodeArgSyntax, "Unknown algorithm; FEAT lists the supported ones.")
 		}
 		s.hashAlgo = algo
+		s.hashWanted = true
 		s.reply(ftp.CodeOK, algo)
 	default:
 		return ftpErr(ftp.CodeArgSyntax, "OPTS not understood for "+verb+".")

@@ -77,8 +77,9 @@ type Options struct {
 	// HashCacheEntries bounds the server's HASH cache: digests of files it
 	// computed, answered again while the file's size and modification time
 	// are unchanged (default 4096 entries, least recently used dropped
-	// first; -1 turns the cache off). It is read by New; Reload keeps the
-	// cache as it is.
+	// first; -1 turns the cache off). Uploads written from their first
+	// byte are hashed as they arrive and cached when they complete, unless
+	// the cache is off. It is read by New; Reload keeps the cache as it is.
 	HashCacheEntries int
 
 	// PassivePorts is the inclusive port range for passive data connections

@@ -62,6 +62,7 @@ type session struct {
 	renameFrom string
 	mlstFacts  ftp.FactSet
 	hashAlgo   string
+	hashWanted bool // HASH or OPTS HASH was used: hash uploads as they arrive (recvhash.go)
 	epsvAll    bool
 	pasv       *passive       // open passive listener, if any
 	port       netip.AddrPort // PORT/EPRT target, if any

@@ -358,8 +358,11 @@ func (cc *clientCmd) get(ctx context.Context, pos []string) error {
 	if st, err := os.Stat(dest); err == nil && st.IsDir() {
 		dest = filepath.Join(dest, path.Base(u.path))
 	}
-	segs := max(cc.f.segments, 1)
-	cl, err := cc.client(u, segs)
+	conns := max(cc.f.segments, 1)
+	if cc.f.verify {
+		conns++ // the early HASH of a big download (ftpclient.EarlyHashAfter)
+	}
+	cl, err := cc.client(u, conns)
 	if err != nil {
 		return err
 	}

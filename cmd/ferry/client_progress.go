@@ -17,6 +17,7 @@ import (
 // terminal. A nil *progress does nothing.
 type progress struct {
 	phase atomic.Pointer[string] // "verifying SHA-256" etc., nil while transferring
+	moved atomic.Int64           // nanoseconds from start to the first phase: the transfer's own time
 	mu    sync.Mutex             // one draw at a time
 	name  string
 	total int64
@@ -65,9 +66,11 @@ func (p *progress) add(n int64) {
 }
 
 // setPhase shows label (such as "verifying SHA-256") instead of the rate
-// and ETA from now on.
+// and ETA from now on; the final line's rate is the transfer's, measured up
+// to the first phase.
 func (p *progress) setPhase(label string) {
 	if p != nil {
+		p.moved.CompareAndSwap(0, int64(time.Since(p.start)))
 		p.phase.Store(&label)
 		p.draw(false)
 	}
@@ -94,6 +97,9 @@ func (p *progress) draw(final bool) {
 	defer p.mu.Unlock()
 	n := p.n.Load()
 	el := time.Since(p.start).Seconds()
+	if moved := p.moved.Load(); moved > 0 {
+		el = time.Duration(moved).Seconds() // the rate of the transfer, not of the verification
+	}
 	speed := 0.0
 	if el > 0 {
 		speed = float64(n) / el
