@@ -292,59 +292,90 @@ func needsCopy(s, d mirrorEntry, ok bool, o MirrorOptions) bool {
 }
 
 func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOptions, ops mirrorOps) (MirrorStats, error) {
-	var st MirrorStats
-	var logMu sync.Mutex
-	log := func(a MirrorAction) {
-		if o.Log != nil {
-			logMu.Lock()
-			defer logMu.Unlock()
-			o.Log(a)
-		}
+	r := &mirrorRun{src: src, dst: dst, o: o, ops: ops}
+	files, err := r.plan(ctx)
+	if err != nil {
+		return r.st, err
 	}
-	keys := make([]string, 0, len(src))
-	for k := range src {
+	if err := r.copyFiles(ctx, files); err != nil || !o.Delete {
+		return r.st, err
+	}
+	return r.st, r.deleteExtra(ctx)
+}
+
+// mirrorRun is one mirror in either direction.
+type mirrorRun struct {
+	src, dst map[string]mirrorEntry
+	o        MirrorOptions
+	ops      mirrorOps
+	st       MirrorStats
+	logMu    sync.Mutex
+}
+
+// log reports an action to MirrorOptions.Log; the copy workers call it
+// concurrently.
+func (r *mirrorRun) log(a MirrorAction) {
+	if r.o.Log != nil {
+		r.logMu.Lock()
+		defer r.logMu.Unlock()
+		r.o.Log(a)
+	}
+}
+
+// plan walks the source in name order: it applies the filters, makes the
+// directories the destination lacks, and returns the files to copy.
+func (r *mirrorRun) plan(ctx context.Context) ([]string, error) {
+	keys := make([]string, 0, len(r.src))
+	for k := range r.src {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	var files []string
 	for _, rel := range keys {
-		s := src[rel]
-		d, ok := dst[rel]
+		s := r.src[rel]
+		d, ok := r.dst[rel]
 		if s.skip == "" && !s.dir {
-			s.skip = filtered(rel, s, o)
-			src[rel] = s
+			s.skip = filtered(rel, s, r.o)
+			r.src[rel] = s
 		}
-		if s.skip != "" {
-			log(MirrorAction{Op: "skip", Path: rel, Size: s.size, Reason: s.skip})
-			st.Filtered++
-			continue
-		}
-		if s.dir {
+		switch {
+		case s.skip != "":
+			r.log(MirrorAction{Op: "skip", Path: rel, Size: s.size, Reason: s.skip})
+			r.st.Filtered++
+		case s.dir:
 			if rel != "" && (!ok || !d.dir) {
-				log(MirrorAction{Op: "mkdir", Path: rel})
-				st.Dirs++
-				if !o.DryRun {
-					if ok && !d.dir {
-						if err := ops.remove(ctx, rel, false); err != nil {
-							return st, err
-						}
-					}
-					if err := ops.mkdir(rel); err != nil {
-						return st, err
-					}
+				if err := r.mkdir(ctx, rel, ok); err != nil {
+					return nil, err
 				}
 			}
-			continue
+		case !needsCopy(s, d, ok, r.o):
+			r.st.Skipped++
+		default:
+			files = append(files, rel)
 		}
-		if !needsCopy(s, d, ok, o) {
-			st.Skipped++
-			continue
-		}
-		files = append(files, rel)
 	}
+	return files, nil
+}
 
-	// Transfers, Parallel at a time.
-	par := max(o.Parallel, 1)
+// mkdir makes directory rel on the destination, replacing a file of that
+// name (exists).
+func (r *mirrorRun) mkdir(ctx context.Context, rel string, exists bool) error {
+	r.log(MirrorAction{Op: "mkdir", Path: rel})
+	r.st.Dirs++
+	if r.o.DryRun {
+		return nil
+	}
+	if exists {
+		if err := r.ops.remove(ctx, rel, false); err != nil {
+			return err
+		}
+	}
+	return r.ops.mkdir(rel)
+}
+
+// copyFiles copies files, Parallel at a time; the first error stops the
+// others.
+func (r *mirrorRun) copyFiles(ctx context.Context, files []string) error {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -354,7 +385,7 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 	)
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for w := 0; w < par; w++ {
+	for range max(r.o.Parallel, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -364,12 +395,12 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 					return
 				}
 				rel := files[i]
-				log(MirrorAction{Op: ops.copyOp, Path: rel, Size: src[rel].size})
-				if o.DryRun {
-					bytes.Add(src[rel].size)
+				r.log(MirrorAction{Op: r.ops.copyOp, Path: rel, Size: r.src[rel].size})
+				if r.o.DryRun {
+					bytes.Add(r.src[rel].size)
 					continue
 				}
-				n, err := ops.copy(tctx, rel, src[rel])
+				n, err := r.ops.copy(tctx, rel, r.src[rel])
 				bytes.Add(n)
 				if err != nil {
 					mu.Lock()
@@ -383,24 +414,21 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 		}()
 	}
 	wg.Wait()
-	st.Files = len(files)
-	st.Bytes = bytes.Load()
-	if firstErr != nil {
-		return st, firstErr
-	}
-	if !o.Delete {
-		return st, nil
-	}
-	// Deletions, deepest first so directories are empty when removed.
+	r.st.Files = len(files)
+	r.st.Bytes = bytes.Load()
+	return firstErr
+}
+
+// deleteExtra removes what the destination has and the source has not,
+// deepest first so directories are empty when removed. What the filters
+// would skip on the source side is kept on the destination side.
+func (r *mirrorRun) deleteExtra(ctx context.Context) error {
 	var gone []string
-	for rel := range dst {
-		if _, ok := src[rel]; ok || rel == "" {
+	for rel, d := range r.dst {
+		if _, ok := r.src[rel]; ok || rel == "" {
 			continue
 		}
-		// What the filters would skip on the source side is kept on the
-		// destination side.
-		d := dst[rel]
-		if d.skip != "" || (!d.dir && filtered(rel, d, o) != "") || underSkipped(rel, src) {
+		if d.skip != "" || (!d.dir && filtered(rel, d, r.o) != "") || underSkipped(rel, r.src) {
 			continue
 		}
 		gone = append(gone, rel)
@@ -413,18 +441,18 @@ func runMirror(ctx context.Context, src, dst map[string]mirrorEntry, o MirrorOpt
 	})
 	for _, rel := range gone {
 		op := "delete"
-		if dst[rel].dir {
+		if r.dst[rel].dir {
 			op = "rmdir"
 		}
-		log(MirrorAction{Op: op, Path: rel})
-		st.Deleted++
-		if !o.DryRun {
-			if err := ops.remove(ctx, rel, dst[rel].dir); err != nil {
-				return st, err
+		r.log(MirrorAction{Op: op, Path: rel})
+		r.st.Deleted++
+		if !r.o.DryRun {
+			if err := r.ops.remove(ctx, rel, r.dst[rel].dir); err != nil {
+				return err
 			}
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // underSkipped reports whether a parent folder of rel was excluded on the
