@@ -45,6 +45,9 @@ type Server struct {
 	activeWarned atomic.Bool
 
 	hashes *hashCache // HASH digests of unchanged files; nil when off
+
+	transfers atomic.Int64 // transfers running, for Stats
+	pasvOpen  atomic.Int64 // passive listeners open, for Stats
 }
 
 // New checks opts and returns a server ready to Serve.
@@ -182,11 +185,13 @@ func (s *Server) Addr() net.Addr { return s.book.Addr() }
 func (s *Server) Reload(opts Options) error {
 	o, err := opts.withDefaults()
 	if err != nil {
+		observeReload(s.options(), err)
 		return err
 	}
 	s.opts.Store(o)
 	s.book.SetLimits(o.limits())
 	o.Logger.Info("configuration reloaded")
+	observeReload(o, nil)
 	return nil
 }
 
