@@ -1,6 +1,10 @@
 package ftpproxy
 
-import "sync/atomic"
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+)
 
 // Stats is a snapshot of the proxy's counters and sessions, cheap enough to
 // take at each metrics scrape. Counters count from New.
@@ -65,4 +69,16 @@ func (p *Proxy) Stats() Stats {
 		st.Rewritten[v] = p.stats.rewritten[i].Load()
 	}
 	return st
+}
+
+// Ready reports why the proxy cannot take sessions now, or nil: it must be
+// serving a listener and not shutting down.
+func (p *Proxy) Ready(context.Context) error {
+	switch {
+	case p.book.Closing():
+		return errors.New("shutting down")
+	case p.book.Addr() == nil:
+		return errors.New("not listening")
+	}
+	return nil
 }

@@ -299,4 +299,3 @@ func TestObserverReload(t *testing.T) {
 		t.Fatalf("reload events = %+v", got)
 	}
 }
-
