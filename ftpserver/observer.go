@@ -42,6 +42,9 @@ type Observer struct {
 	StorageError func(StorageEvent)
 	// BanAdded: an address was banned after repeated login failures.
 	BanAdded func(BanEvent)
+	// BanExpired: a ban's time is up (reported by a timer at Until, from
+	// no session: the EventInfo is the one of the ban).
+	BanExpired func(BanEvent)
 	// Reload: a configuration reload was applied or refused.
 	Reload func(ReloadEvent)
 }
@@ -332,8 +335,16 @@ func (s *session) observeStorageErr(user, op string, err error) {
 }
 
 func (s *session) observeBan(user string, until time.Time) {
-	if o := s.opts.Observer; o != nil && o.BanAdded != nil {
-		o.BanAdded(BanEvent{EventInfo: s.info(user), Addr: s.remote.Addr().Unmap(), Until: until})
+	o := s.opts.Observer
+	if o == nil {
+		return
+	}
+	e := BanEvent{EventInfo: s.info(user), Addr: s.remote.Addr().Unmap(), Until: until}
+	if o.BanAdded != nil {
+		o.BanAdded(e)
+	}
+	if o.BanExpired != nil {
+		time.AfterFunc(time.Until(until), func() { o.BanExpired(e) })
 	}
 }
 

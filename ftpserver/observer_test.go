@@ -43,12 +43,14 @@ func (r *recorder) observer() *ftpserver.Observer {
 		TLSFailed:     func(e ftpserver.TLSEvent) { r.add(e) },
 		StorageError:  func(e ftpserver.StorageEvent) { r.add(e) },
 		BanAdded:      func(e ftpserver.BanEvent) { r.add(e) },
+		BanExpired:    func(e ftpserver.BanEvent) { r.add(expired(e)) },
 		Reload:        func(e ftpserver.ReloadEvent) { r.add(e) },
 	}
 }
 
 type opened ftpserver.SessionEvent
 type closed ftpserver.SessionEvent
+type expired ftpserver.BanEvent
 
 // find returns the events of type T recorded so far.
 func find[T any](r *recorder) []T {
@@ -85,7 +87,8 @@ func awaitEvent[T any](t *testing.T, r *recorder, n int) []T {
 
 func TestObserverEvents(t *testing.T) {
 	rec := newRecorder()
-	srv, _ := newMemServer(t, ftpserver.Options{Observer: rec.observer(), MaxLoginFailures: 2}, map[string]string{"f.txt": "hello"})
+	srv, _ := newMemServer(t, ftpserver.Options{Observer: rec.observer(), MaxLoginFailures: 2, BanDuration: 300 * time.Millisecond},
+		map[string]string{"f.txt": "hello"})
 	c := ftpservertest.Dial(t, srv.Addr)
 
 	t.Run("a failed login is reported with its method and result", func(t *testing.T) {
@@ -164,6 +167,13 @@ func TestObserverEvents(t *testing.T) {
 		}
 		if st := srv.Stats(); st.BansActive != 1 {
 			t.Fatalf("Stats().BansActive = %d, want 1", st.BansActive)
+		}
+		ex := awaitEvent[expired](t, rec, 1)
+		if ex[0].Addr != got[0].Addr || time.Now().Before(got[0].Until) {
+			t.Fatalf("ban expired %+v, before its time %v", ex[0], got[0].Until)
+		}
+		if st := srv.Stats(); st.BansActive != 0 {
+			t.Fatalf("after the ban expired, Stats().BansActive = %d", st.BansActive)
 		}
 	})
 }
