@@ -186,11 +186,11 @@ func (s *session) exec(line string) error {
 		return s.refuseCounted(err)
 	}
 	s.log.Debug("command", "cmd", cmd.String())
-	s.verb = cmd.Verb
 	spec, ok := commands[cmd.Verb]
 	if !ok {
 		return s.refuseCounted(ftpErr(ftp.CodeNotImplemented, fmt.Sprintf("Command %q not implemented.", cmd.Verb)))
 	}
+	s.verb = cmd.Verb // a known verb only: it labels storage-error events
 	if msg := s.tlsRefusal(cmd.Verb); msg != "" {
 		return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, msg))
 	}
