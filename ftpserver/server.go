@@ -43,11 +43,10 @@ type Server struct {
 
 	nextID       atomic.Uint64
 	activeWarned atomic.Bool
+	transfers    atomic.Int64 // transfers running, for Stats
+	pasvOpen     atomic.Int64 // passive listeners open, for Stats
 
 	hashes *hashCache // HASH digests of unchanged files; nil when off
-
-	transfers atomic.Int64 // transfers running, for Stats
-	pasvOpen  atomic.Int64 // passive listeners open, for Stats
 }
 
 // New checks opts and returns a server ready to Serve.
