@@ -119,6 +119,7 @@ func (s *session) cmdUser(cmd ftp.Command) bool {
 		user = u
 	}
 	if !allowed(o.Rules, "USER", user, user, s.clientAddr.Addr()) {
+		s.p.stats.refused.Add(1)
 		s.reply(ftp.CodeNotLoggedIn, "Login not allowed by proxy policy.")
 		return true
 	}

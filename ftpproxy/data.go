@@ -267,6 +267,7 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 	if closed {
 		d.close()
 	}
+	s.p.stats.rewrote(d.clientVerb)
 	switch {
 	case d.clientLn == nil:
 		return ftp.CodeOK, d.clientVerb + " command successful.", true
@@ -427,6 +428,7 @@ func (x *transfer) run(prot bool) {
 	}
 	x.bytes, x.err = n, err
 	s.transfers.Add(1)
+	s.p.stats.relayed(x.download, n)
 	if x.download {
 		s.down.Add(n)
 	} else {

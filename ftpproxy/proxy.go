@@ -28,6 +28,8 @@ type Proxy struct {
 	nextID      atomic.Uint64
 	startWarned atomic.Bool
 	noHdrWarned atomic.Bool
+
+	stats counters // behind Stats
 }
 
 // New checks opts and returns a Proxy.
@@ -98,6 +100,7 @@ func (p *Proxy) startSession(c net.Conn) {
 	}
 	s.entry = entry
 	defer entry.Release()
+	p.stats.sessions.Add(1)
 	if p.opts.ProxyProtocol == 0 {
 		if n := p.book.Addresses(); n >= manyClients && !p.noHdrWarned.Swap(true) {
 			p.opts.Logger.Warn("many clients forwarded without a PROXY header: servers see them all as the proxy's address "+

@@ -419,6 +419,7 @@ func (s *session) readClient() (cmd ftp.Command, ok bool) {
 		// USER is checked with the name it sets, once routed.
 		if cmd.Verb != "USER" && !allowed(o.Rules, cmd.Verb, cmd.Arg, user, s.clientAddr.Addr()) {
 			s.log.Info("command denied by policy", "client", s.clientAddr.String(), "user", user, "command", cmd.String())
+			s.p.stats.refused.Add(1)
 			s.reply(ftp.CodeFileUnavailable, "Command not allowed by proxy policy.")
 			continue
 		}
@@ -467,6 +468,7 @@ func (s *session) preLogin() bool {
 			}
 			if !allowed(o.Rules, "USER", user, user, s.clientAddr.Addr()) {
 				s.log.Info("user denied by policy", "client", s.clientAddr.String(), "user", user)
+				s.p.stats.refused.Add(1)
 				s.reply(ftp.CodeNotLoggedIn, "Login not allowed by proxy policy.")
 				continue
 			}

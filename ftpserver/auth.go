@@ -40,11 +40,13 @@ func (s *session) cmdPASS(arg string) error {
 	switch {
 	case err != nil && !errors.Is(err, ErrAuthFailed):
 		s.log.Error("authenticator failed", "user", user, "err", err)
+		s.observeLogin(user, nil, LoginUnavailable, err)
 		return authUnavailable(err) // replyFor: 421, which ends the session
 	case err != nil || ident == nil || ident.FS == nil:
 		return s.loginFailed(user, o)
 	}
 	if err := s.admit(ident, o); err != nil {
+		s.observeLogin(user, ident, LoginRefused, nil)
 		return err
 	}
 	s.srv.book.LoginSucceeded(s.remote.Addr().Unmap())
@@ -54,6 +56,8 @@ func (s *session) cmdPASS(arg string) error {
 	s.unknown = 0
 	s.log = s.log.With("user", ident.User)
 	s.log.Info("logged in", "anonymous", ident.Anonymous, "perms", ident.Perms.String())
+	s.observeLogin(user, ident, LoginOK, nil)
+	s.loginState(true)
 	s.reply(ftp.CodeLoggedIn, "User "+ident.User+" logged in.")
 	return nil
 }
@@ -62,7 +66,11 @@ func (s *session) cmdPASS(arg string) error {
 // 421 when the address is now banned or has sent too many refused commands.
 func (s *session) loginFailed(user string, o *Options) error {
 	s.log.Warn("login failed", "user", user, "remote", s.remote.Addr().String())
+	s.observeLogin(user, nil, LoginFailed, nil)
 	banned := s.srv.book.LoginFailed(s.remote.Addr().Unmap())
+	if banned {
+		s.observeBan(user, time.Now().Add(o.BanDuration))
+	}
 	if o.LoginFailDelay > 0 {
 		select {
 		case <-time.After(o.LoginFailDelay):
@@ -118,6 +126,7 @@ func (s *session) cmdREIN(string) error {
 		s.limits = sessionLimits{}
 		s.entry.LoggedOut()
 		s.log.Info("logged out (REIN)")
+		s.loginState(false)
 	}
 	s.ident = nil
 	s.bindTLSUser()

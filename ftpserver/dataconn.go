@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,10 @@ type passive struct {
 	// so that clients that start TLS before their command (aioftp) are
 	// served; nil otherwise, when the transfer accepts.
 	acc *acceptor
+	// open counts the server's open passive listeners (Stats); freed
+	// makes sure this one is uncounted once.
+	open  *atomic.Int64
+	freed atomic.Bool
 }
 
 // close closes the listener and stops its acceptor, if any.
@@ -33,6 +38,7 @@ func (p *passive) close() {
 		p.acc.stop()
 	}
 	p.l.Close()
+	p.free()
 }
 
 // closePassive closes an open passive listener.
@@ -158,7 +164,7 @@ func (s *session) openPassive() (uint16, error) {
 		s.log.Error("cannot open passive port", "err", err)
 		return 0, ftpErr(ftp.CodeCantOpenData, "Cannot open passive data connection.")
 	}
-	p := &passive{l: l}
+	p := &passive{l: l, open: s.srv.countPassive()}
 	if s.protP {
 		// Clients may start TLS as soon as they are connected (aioftp
 		// does, before it sends RETR or STOR): accept and handshake now.
@@ -210,6 +216,7 @@ func (s *session) acceptPending(p *passive) *net.TCPConn {
 		return nil
 	}
 	p.l.Close()
+	p.free()
 	return c
 }
 

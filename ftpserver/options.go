@@ -19,6 +19,9 @@ type Options struct {
 	Auth Authenticator
 	// Logger receives structured logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, receives the server's events (metrics, audit,
+	// hooks); see Observer.
+	Observer *Observer
 	// TransferLog, when set, receives one xferlog(5) line per transfer.
 	TransferLog io.Writer
 

@@ -43,6 +43,8 @@ type Server struct {
 
 	nextID       atomic.Uint64
 	activeWarned atomic.Bool
+	transfers    atomic.Int64 // transfers running, for Stats
+	pasvOpen     atomic.Int64 // passive listeners open, for Stats
 
 	hashes *hashCache // HASH digests of unchanged files; nil when off
 	bw     *bandwidth // rate limiters: global, per user, per session
@@ -184,12 +186,14 @@ func (s *Server) Addr() net.Addr { return s.book.Addr() }
 func (s *Server) Reload(opts Options) error {
 	o, err := opts.withDefaults()
 	if err != nil {
+		observeReload(s.options(), err)
 		return err
 	}
 	s.opts.Store(o)
 	s.book.SetLimits(o.limits())
 	s.bw.setGlobal(o.MaxRates)
 	o.Logger.Info("configuration reloaded")
+	observeReload(o, nil)
 	return nil
 }
 

@@ -53,6 +53,7 @@ type session struct {
 	pendingUser string
 	ident       *Identity
 	unknown     int                // refused or unknown commands before login
+	verb        string             // the command being run (control goroutine only)
 	entry       *sessionbook.Entry // this session in the server's book
 
 	// Command state.
@@ -108,14 +109,17 @@ func (s *session) serve() {
 	}()
 	s.log.Info("connected", "remote", s.remote.String(), "local", s.local.String())
 	start := time.Now()
+	s.observeSession(true, 0)
 	defer func() {
 		s.log.Info("disconnected", "duration", time.Since(start).Round(time.Millisecond).String())
+		s.observeSession(false, time.Since(start))
 	}()
 	if s.implicit {
 		control, _ := s.tlsConfigs()
 		tc, err := s.handshake(s.ctx, s.conn, control)
 		if err != nil {
 			s.log.Info("implicit TLS handshake failed", "err", err)
+			s.observeTLSFailed("", false, err)
 			return
 		}
 		s.startTLS(tc)
@@ -190,6 +194,7 @@ func (s *session) exec(line string) error {
 	if !ok {
 		return s.refuseCounted(ftpErr(ftp.CodeNotImplemented, fmt.Sprintf("Command %q not implemented.", cmd.Verb)))
 	}
+	s.verb = cmd.Verb // a known verb only: it labels storage-error events
 	if msg := s.tlsRefusal(cmd.Verb); msg != "" {
 		return s.refuseCounted(ftpErr(ftp.CodeNotLoggedIn, msg))
 	}
@@ -248,6 +253,7 @@ func (s *session) answer(err error) bool {
 	case errors.Is(err, errCloseSession):
 		return false
 	}
+	s.observeStorageErr(s.userName(), s.verb, err)
 	return s.replyErr(err) != ftp.CodeNotAvailable
 }
 

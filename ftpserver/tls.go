@@ -304,6 +304,7 @@ func (s *session) cmdAUTH(arg string) error {
 	tc, err := s.handshake(s.ctx, under, control)
 	if err != nil {
 		s.log.Info("TLS handshake failed", "err", err)
+		s.observeTLSFailed(s.userName(), false, err)
 		return errCloseSession
 	}
 	s.startTLS(tc)
@@ -416,7 +417,7 @@ func (s *session) cmdCCC(string) error {
 func (s *session) dataProtector() protectFunc {
 	_, data := s.tlsConfigs()
 	exempt := s.reuseExempt()
-	log := s.log
+	log, user := s.log, s.userName()
 	book := s.opts.tlsBook
 	widen := s.opts.TLSReuse != ReuseStrict && book != nil
 	base := s.opts.TLS
@@ -443,6 +444,7 @@ func (s *session) dataProtector() protectFunc {
 		tc := tls.Server(c, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			log.Info("data connection TLS handshake failed", "err", err)
+			s.observeTLSFailed(user, true, err)
 			return nil, fmt.Errorf("%w: %v", errDataTLS, err)
 		}
 		resumed := tc.ConnectionState().DidResume

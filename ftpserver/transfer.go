@@ -27,6 +27,9 @@ type transfer struct {
 	pos     func() int64 // progress probe
 	base    int64        // pos() when the transfer started
 	small   bool         // a download that fits in the socket buffers
+	user    string       // for events: the user when the transfer started
+	passive bool         // for events: a passive data connection
+	tls     bool         // for events: PROT P
 }
 
 // outcome is how a transfer ended, as its cleanup needs to know it.
@@ -109,12 +112,15 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 		x.pos = pos
 	}
 	x.base = x.pos()
+	x.passive, x.tls = p != nil, s.protP
+	s.transferState(x, true)
 	if x.small && p != nil && p.acc == nil && !s.protP {
 		if tcp := s.acceptPending(p); tcp != nil {
 			ctx, cancel := context.WithCancel(s.ctx)
 			x.cancel = cancel
 			s.finishTransfer(ctx, x, s.dataReady(dataConn{conn: tcp, tcp: tcp}), opening, body, cleanup)
 			cancel()
+			s.transferState(x, false)
 			return nil
 		}
 	}
@@ -149,6 +155,7 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, p *passive, targ
 		s.xfer = nil
 		closeAfter := s.closeAfter
 		s.xmu.Unlock()
+		s.transferState(x, false)
 		// Re-arm the idle timeout before done is closed: after that the
 		// control goroutine may run REIN or PASS, which change what
 		// setReadDeadline reads.
@@ -215,6 +222,7 @@ func (s *session) dataFailed(x *transfer, err error, cleanup cleanupFunc) {
 	if cleanup != nil {
 		cleanup(brokenOff)
 	}
+	s.observeDataFailed(x)
 	switch {
 	case x.aborted.Load():
 		s.reply(ftp.CodeTransferAborted, "Transfer aborted before the data connection opened.")
@@ -239,6 +247,7 @@ func (s *session) finishTransfer(ctx context.Context, x *transfer, open func() (
 	if !ok {
 		return
 	}
+	s.observeDataConn(x, true)
 	tcp, conn := dc.tcp, dc.conn
 
 	stopClose := context.AfterFunc(ctx, func() { tcp.Close() })
@@ -274,10 +283,12 @@ func (s *session) finishTransfer(ctx context.Context, x *transfer, open func() (
 		}
 	}
 	s.logTransfer(x, n, ok)
+	s.observeTransfer(x, n, transferResult(x.aborted.Load(), netErr, localErr))
 	switch {
 	case x.aborted.Load():
 		s.reply(ftp.CodeTransferAborted, "Transfer aborted.")
 	case localErr != nil:
+		s.observeStorageErr(x.user, x.verb, localErr)
 		s.replyErr(localErr)
 	case netErr != nil:
 		s.log.Info("data connection broke", "verb", x.verb, "err", netErr)

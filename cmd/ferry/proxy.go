@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -36,6 +37,8 @@ type proxyFlags struct {
 	clientTLS, tlsCert, tlsKey, backendTLS                              *string
 	proxyProto                                                          *int
 	tlsGen, insecure, verbose                                           *bool
+	admin                                                               *string
+	adminConf                                                           string // [admin] listen of the file
 }
 
 func (f *proxyFlags) register(fs *flag.FlagSet) {
@@ -54,6 +57,7 @@ func (f *proxyFlags) register(fs *flag.FlagSet) {
 	f.backendTLS = fs.String("backend-tls", "", "TLS toward the server: off, explicit or implicit")
 	f.insecure = fs.Bool("backend-tls-insecure", false, "do not verify the server's certificate")
 	f.verbose = fs.Bool("v", false, "debug logging")
+	f.admin = fs.String("admin-listen", "", adminFlagHelp)
 }
 
 // proxyMain runs the FTP proxy until SIGINT or SIGTERM.
@@ -86,6 +90,11 @@ func proxyMain(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	closeAdmin, err := startProxyAdmin(cmp.Or(*f.admin, f.adminConf), p, log)
+	if err != nil {
+		return err
+	}
+	defer closeAdmin()
 	return runProxy(p, listens, opts, log)
 }
 
@@ -103,7 +112,7 @@ func (f *proxyFlags) options(set map[string]bool) (ftpproxy.Options, []string, e
 		if opts, err = c.ProxyOptions(); err != nil {
 			return opts, nil, fmt.Errorf("%s: %w", *f.configPath, err)
 		}
-		listens = c.Listen
+		listens, f.adminConf = c.Listen, c.Admin.Listen
 	}
 	if set["mode"] {
 		if opts.Mode, err = ftpproxy.ParseMode(*f.mode); err != nil {

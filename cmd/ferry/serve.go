@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -57,6 +58,8 @@ type serveFlags struct {
 	implicit  string
 	certFile  string
 	keyFile   string
+	admin     string // --admin-listen
+	adminConf string // [admin] listen of the configuration file
 }
 
 func serve(args []string, stderr io.Writer) error {
@@ -87,10 +90,19 @@ func serve(args []string, stderr io.Writer) error {
 	defer r.close()
 	opts.Addr = effectiveListen(f.listen, opts.Addr)
 	r.listen, r.implicit = opts.Addr, f.implicit
+	adminAddr := cmp.Or(f.admin, f.adminConf)
+	if r.admin, err = newServerAdmin(adminAddr); err != nil {
+		return err
+	}
+	opts.Observer = r.admin.observer()
 	if r.srv, err = ftpserver.New(opts); err != nil {
 		return err
 	}
 	r.log = opts.Logger
+	if err := r.admin.start(adminAddr, r.srv, r.log); err != nil {
+		return err
+	}
+	defer r.admin.close()
 	return r.serve()
 }
 
@@ -110,6 +122,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.implicit, "implicit-listen", "", "quick mode: also serve implicit FTPS on `address` (e.g. :990)")
 	fs.StringVar(&f.certFile, "tls-cert", "", "quick mode: certificate PEM `file`")
 	fs.StringVar(&f.keyFile, "tls-key", "", "quick mode: private key PEM `file`")
+	fs.StringVar(&f.admin, "admin-listen", "", adminFlagHelp)
 }
 
 // loader returns the function that builds the server options, at start
@@ -122,8 +135,8 @@ func (f *serveFlags) loader(pos []string, stderr io.Writer) (func() (ftpserver.O
 			return nil, usageError{"--config cannot be combined with DIR or quick-mode flags; put those settings in the file"}
 		}
 		return func() (ftpserver.Options, func() error, error) {
-			opts, closeFn, implicit, err := loadConfig(f.config, stderr)
-			f.implicit = implicit
+			opts, closeFn, implicit, admin, err := loadConfigFile(f.config, stderr)
+			f.implicit, f.adminConf = implicit, admin
 			return opts, closeFn, err
 		}, nil
 	}
@@ -143,6 +156,7 @@ type running struct {
 	srv              *ftpserver.Server
 	log              *slog.Logger
 	listen, implicit string
+	admin            *serverAdmin   // metrics and admin listener; nil when off
 	closers          []func() error // old user roots stay open: running sessions still use them
 }
 
@@ -208,8 +222,10 @@ func (r *running) reload() {
 	nopts, c, err := r.load()
 	if err != nil {
 		r.log.Error("reload failed; keeping the running configuration", "err", err)
+		r.admin.reloadFailed(err)
 		return
 	}
+	nopts.Observer = r.admin.observer()
 	warnRestartNeeded(r.log, r.listen, effectiveListen(r.f.listen, nopts.Addr), r.implicit, r.f.implicit)
 	nopts.Addr = r.listen
 	if err := r.srv.Reload(nopts); err != nil {
@@ -248,12 +264,19 @@ func warnRestartNeeded(log *slog.Logger, listen, newListen, implicit, newImplici
 }
 
 func loadConfig(path string, stderr io.Writer) (ftpserver.Options, func() error, string, error) {
+	opts, closeFn, implicit, _, err := loadConfigFile(path, stderr)
+	return opts, closeFn, implicit, err
+}
+
+// loadConfigFile loads the configuration file: the server options, their
+// closer, and the implicit FTPS and admin listen addresses.
+func loadConfigFile(path string, stderr io.Writer) (ftpserver.Options, func() error, string, string, error) {
 	c, err := config.Load(path)
 	if err != nil {
-		return ftpserver.Options{}, nil, "", err
+		return ftpserver.Options{}, nil, "", "", err
 	}
 	opts, closeFn, err := c.ServerOptions(c.NewLogger(stderr))
-	return opts, closeFn, c.TLS.ImplicitListen, err
+	return opts, closeFn, c.TLS.ImplicitListen, c.Admin.Listen, err
 }
 
 // quickOptions builds the options of quick mode: DIR served to anonymous

@@ -60,6 +60,7 @@ type Config struct {
 	Active    Active    `toml:"active"`
 	Anonymous Anonymous `toml:"anonymous"`
 	TLS       TLS       `toml:"tls"`
+	Admin     Admin     `toml:"admin"`
 	Users     []User    `toml:"users"`
 }
 

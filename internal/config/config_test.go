@@ -235,6 +235,8 @@ func TestValidate(t *testing.T) {
 			`listen: "localhost" is not host:port`},
 		{"a listen address with a bad port is refused", func(c *Config) { c.Listen = ":ftp" },
 			`listen: ":ftp": port "ftp" is not a number in 0..65535`},
+		{"an admin listen address without a port is refused", func(c *Config) { c.Admin.Listen = "127.0.0.1" },
+			`admin.listen: "127.0.0.1" is not host:port`},
 		{"a multi-line banner is refused", func(c *Config) { c.Banner = "hi\r\n230 fake" },
 			"banner: contains a control character"},
 		{"an unknown upload mode is refused", func(c *Config) { c.UploadMode = "fast" },

@@ -52,6 +52,8 @@ type Proxy struct {
 	BackendTLS ProxyBackendTLS `toml:"backend_tls"`
 
 	Rules []ProxyRule `toml:"rule"`
+
+	Admin Admin `toml:"admin"`
 }
 
 // ProxyClientTLS is the [client_tls] table: TLS presented to clients.
@@ -181,6 +183,9 @@ func (c *Proxy) ProxyOptions() (ftpproxy.Options, error) {
 	}
 	for _, r := range c.Rules {
 		o.Rules = append(o.Rules, ftpproxy.Rule{Action: r.Action, Commands: r.Commands, Args: r.Args, Users: r.Users, Sources: r.Sources})
+	}
+	if err := c.Admin.validate(); err != nil {
+		return o, err
 	}
 	// Check now, so errors name the file rather than surface at start.
 	if err := o.Validate(); err != nil {

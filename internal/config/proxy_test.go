@@ -55,6 +55,7 @@ func TestConfigErrors(t *testing.T) {
 		{"client TLS without a certificate is refused", "backend = \"h:21\"\n[client_tls]\nmode = \"explicit\"\n", "cert"},
 		{"a rule with an unknown action is refused", "backend = \"h:21\"\n[[rule]]\naction = \"drop\"\n", "action"},
 		{"PROXY protocol version 3 is refused", "backend = \"h:21\"\nproxy_protocol = 3\n", "PROXY protocol"},
+		{"an admin listen address without a port is refused", "backend = \"h:21\"\n[admin]\nlisten = \"localhost\"\n", "admin.listen"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := ParseProxy([]byte(c.file))

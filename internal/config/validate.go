@@ -93,6 +93,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateTLS(add)
+	if err := c.Admin.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	c.validateUsers(add)
 	return errors.Join(errs...)
 }

@@ -79,3 +79,16 @@ func (b *bans) prune(now time.Time, window time.Duration) {
 		}
 	}
 }
+
+// active counts the addresses banned at now.
+func (b *bans) active(now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, u := range b.until {
+		if !now.After(u) {
+			n++
+		}
+	}
+	return n
+}

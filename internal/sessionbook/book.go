@@ -122,6 +122,9 @@ func (b *Book) LoginFailed(ip netip.Addr) bool {
 	return b.bans.fail(ip.Unmap(), time.Now(), &lim)
 }
 
+// Bans returns the number of addresses banned now.
+func (b *Book) Bans() int { return b.bans.active(time.Now()) }
+
 // LoginSucceeded forgets the failures of ip.
 func (b *Book) LoginSucceeded(ip netip.Addr) { b.bans.succeed(ip.Unmap()) }
 

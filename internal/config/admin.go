@@ -1,0 +1,23 @@
+package config
+
+import "fmt"
+
+// Admin is the [admin] table, for `ferry serve` and `ferry proxy` alike:
+// the HTTP listener of /metrics (Prometheus), /healthz and /readyz.
+type Admin struct {
+	// Listen is the admin listener's address, host:port (default: none,
+	// no admin listener). It serves without authentication: keep it on
+	// loopback or a management network.
+	Listen string `toml:"listen"`
+}
+
+// validate checks the [admin] table.
+func (a Admin) validate() error {
+	if a.Listen == "" {
+		return nil
+	}
+	if err := checkListen(a.Listen); err != nil {
+		return fmt.Errorf("admin.listen: %w", err)
+	}
+	return nil
+}

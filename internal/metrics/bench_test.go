@@ -1,0 +1,97 @@
+package metrics_test
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
+	"github.com/ferryftp/ferry/internal/metrics"
+	"github.com/ferryftp/ferry/storage/memfs"
+)
+
+// BenchmarkSmallFileMetricsCost measures what metrics cost on the
+// small-file workload: 4 KiB RETRs, one after another on one session, in
+// process. Each iteration downloads the file once from a server without
+// metrics and once from a server with them (Observer and state collector
+// registered), so both run side by side under the same machine load; it
+// reports the time per file of each and the overhead in percent.
+func BenchmarkSmallFileMetricsCost(b *testing.B) {
+	data := bytes.Repeat([]byte("ferry!"), 4096/6+1)[:4096]
+	start := func(on bool) *ftpservertest.Client {
+		fsys := memfs.New()
+		fsys.WriteFile("f.bin", data)
+		opts := ftpserver.Options{Auth: ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})}
+		var m *metrics.Server
+		if on {
+			var err error
+			if m, err = metrics.NewServer(metrics.NewRegistry()); err != nil {
+				b.Fatal(err)
+			}
+			opts.Observer = m.Observer()
+		}
+		srv := ftpservertest.Start(b, "", opts)
+		if on {
+			if err := m.Watch(srv.Stats); err != nil {
+				b.Fatal(err)
+			}
+		}
+		c := ftpservertest.Dial(b, srv.Addr)
+		c.Login("u", "p")
+		c.Do(ftp.CodeOK, "TYPE I")
+		return c
+	}
+	off, on := start(false), start(true)
+	retr := func(c *ftpservertest.Client) time.Duration {
+		t0 := time.Now()
+		d := c.EPSV()
+		c.Do(ftp.CodeFileStatusOK, "RETR f.bin")
+		n, err := io.Copy(io.Discard, d)
+		d.Close()
+		if err != nil || n != int64(len(data)) {
+			b.Fatalf("RETR: %d bytes, %v", n, err)
+		}
+		c.Expect(ftp.CodeClosingData)
+		return time.Since(t0)
+	}
+	for range 50 { // warm up both
+		retr(off)
+		retr(on)
+	}
+	var tOff, tOn time.Duration
+	files := 0
+	for b.Loop() {
+		files++
+		if files%2 == 0 { // alternate the order, so neither always goes first
+			tOff += retr(off)
+			tOn += retr(on)
+		} else {
+			tOn += retr(on)
+			tOff += retr(off)
+		}
+	}
+	n := float64(files)
+	b.ReportMetric(float64(tOff.Microseconds())/n, "µs/file-off")
+	b.ReportMetric(float64(tOn.Microseconds())/n, "µs/file-on")
+	b.ReportMetric(100*(float64(tOn)/float64(tOff)-1), "%overhead")
+}
+
+// BenchmarkObserverPerTransfer is the metrics' own cost of one download:
+// the two events a transfer reports (data connection, transfer done).
+func BenchmarkObserverPerTransfer(b *testing.B) {
+	m, err := metrics.NewServer(metrics.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := m.Observer()
+	dc := ftpserver.DataConnEvent{Passive: true, OK: true, Duration: time.Millisecond}
+	xe := ftpserver.TransferEvent{Verb: "RETR", Direction: ftpserver.DirDownload, Result: ftpserver.ResultOK, Bytes: 4096, Duration: 2 * time.Millisecond}
+	b.ReportAllocs()
+	for b.Loop() {
+		o.DataConn(dc)
+		o.TransferDone(xe)
+	}
+}
