@@ -91,6 +91,7 @@ func serve(args []string, stderr io.Writer) error {
 	opts.Addr = effectiveListen(f.listen, opts.Addr)
 	r.listen, r.implicit = opts.Addr, f.implicit
 	adminAddr := cmp.Or(f.admin, f.adminConf)
+	r.adminAddr = adminAddr
 	if r.admin, err = newServerAdmin(adminAddr); err != nil {
 		return err
 	}
@@ -157,6 +158,7 @@ type running struct {
 	log              *slog.Logger
 	listen, implicit string
 	admin            *serverAdmin   // metrics and admin listener; nil when off
+	adminAddr        string         // the admin listener's address, "" when off
 	closers          []func() error // old user roots stay open: running sessions still use them
 }
 
@@ -226,7 +228,10 @@ func (r *running) reload() {
 		return
 	}
 	nopts.Observer = r.admin.observer()
-	warnRestartNeeded(r.log, r.listen, effectiveListen(r.f.listen, nopts.Addr), r.implicit, r.f.implicit)
+	warnRestartNeeded(r.log,
+		listenChange{"listen", r.listen, effectiveListen(r.f.listen, nopts.Addr)},
+		listenChange{"tls.implicit_listen", r.implicit, r.f.implicit},
+		listenChange{"admin.listen", r.adminAddr, cmp.Or(r.f.admin, r.f.adminConf)})
 	nopts.Addr = r.listen
 	if err := r.srv.Reload(nopts); err != nil {
 		c()
@@ -252,16 +257,18 @@ func effectiveListen(flagAddr, configured string) string {
 // configuration changes: listeners are opened once, at start, so the
 // change takes effect only after a restart (docs/configuration.md lists
 // the keys that need one).
-func warnRestartNeeded(log *slog.Logger, listen, newListen, implicit, newImplicit string) {
-	if newListen != listen {
-		log.Warn("listen changed in the configuration; restart ferry to apply it (still listening on the old address)",
-			"running", listen, "configured", newListen)
-	}
-	if newImplicit != implicit {
-		log.Warn("tls.implicit_listen changed in the configuration; restart ferry to apply it (the running listener is kept)",
-			"running", implicit, "configured", newImplicit)
+func warnRestartNeeded(log *slog.Logger, changes ...listenChange) {
+	for _, c := range changes {
+		if c.running != c.configured {
+			log.Warn(c.key+" changed in the configuration; restart ferry to apply it (the running listener is kept)",
+				"running", c.running, "configured", c.configured)
+		}
 	}
 }
+
+// listenChange is a listening address as it runs and as a reloaded
+// configuration names it.
+type listenChange struct{ key, running, configured string }
 
 func loadConfig(path string, stderr io.Writer) (ftpserver.Options, func() error, string, error) {
 	opts, closeFn, implicit, _, err := loadConfigFile(path, stderr)
