@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/internal/hashpipe"
 )
 
 // MinSegment is the smallest segment DownloadSegmented makes; smaller files
@@ -286,7 +287,7 @@ func fileDigest(name, algo string) ([]byte, error) {
 	}
 	defer f.Close()
 	// Large reads; the struct hides os.File's WriteTo (32 KiB buffers).
-	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, digestChunk)); err != nil {
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, hashpipe.Chunk)); err != nil {
 		return nil, err
 	}
 	return h.Sum(nil), nil

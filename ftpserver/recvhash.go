@@ -6,14 +6,8 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/ferryftp/ferry/internal/hashpipe"
 	"github.com/ferryftp/ferry/storage"
-)
-
-// recvChunk is the size of the buffers an upload is read into while it is
-// hashed; recvBuffers of them are in use at most per upload.
-const (
-	recvChunk   = 256 << 10
-	recvBuffers = 4
 )
 
 // recvHash computes the digest of an upload from the bytes on their way to
@@ -36,12 +30,8 @@ type recvHash struct {
 	name string
 	algo string
 
-	h    hash.Hash
-	n    int64       // bytes handed to h
-	cur  []byte      // partly filled buffer (Write path)
-	work chan []byte // full buffers to hash
-	free chan []byte // hashed buffers to reuse
-	done chan struct{}
+	h hash.Hash
+	p *hashpipe.Pipe // hashing, once wrap ran
 }
 
 // receiveHash returns the hasher for an upload to name with opts, or nil
@@ -73,46 +63,17 @@ func (r *recvHash) wrap(w io.WriteCloser) io.WriteCloser {
 	if r == nil {
 		return w
 	}
-	r.work = make(chan []byte, recvBuffers-1)
-	r.free = make(chan []byte, recvBuffers)
-	r.done = make(chan struct{})
-	for range recvBuffers {
-		r.free <- make([]byte, 0, recvChunk)
-	}
-	go func() {
-		defer close(r.done)
-		for b := range r.work {
-			r.h.Write(b)
-			r.free <- b[:0]
-		}
-	}()
-	return hashingWC{w, r}
-}
-
-// hand gives a filled buffer to the hashing goroutine.
-func (r *recvHash) hand(b []byte) {
-	if len(b) > 0 {
-		r.n += int64(len(b))
-		r.work <- b
-	} else {
-		r.free <- b
-	}
+	r.p = hashpipe.Start(r.h)
+	return hashingWC{w, r.p}
 }
 
 // stop hashes what is left and stops the goroutine; it returns the number
 // of bytes hashed and the sum. Safe to call when wrap never ran.
 func (r *recvHash) stop() (int64, []byte) {
-	if r.work == nil {
+	if r.p == nil {
 		return 0, nil
 	}
-	if r.cur != nil {
-		r.hand(r.cur)
-		r.cur = nil
-	}
-	close(r.work)
-	<-r.done
-	r.work = nil
-	return r.n, r.h.Sum(nil)
+	return r.p.Finish()
 }
 
 // end wraps an upload's cleanup: after an upload that completed (its
@@ -144,55 +105,16 @@ func (r *recvHash) end(s *session, name string, cleanup cleanupFunc) cleanupFunc
 // hashingWC writes to the upload's writer and feeds the digest.
 type hashingWC struct {
 	io.WriteCloser
-	r *recvHash
+	p *hashpipe.Pipe
 }
 
-// Write writes p and hashes the part that was written (a copy of it).
-func (w hashingWC) Write(p []byte) (int, error) {
-	n, err := w.WriteCloser.Write(p)
-	for q := p[:n]; len(q) > 0; {
-		if w.r.cur == nil {
-			w.r.cur = <-w.r.free
-		}
-		k := copy(w.r.cur[len(w.r.cur):cap(w.r.cur)], q)
-		w.r.cur = w.r.cur[:len(w.r.cur)+k]
-		q = q[k:]
-		if len(w.r.cur) == cap(w.r.cur) {
-			w.r.hand(w.r.cur)
-			w.r.cur = nil
-		}
-	}
+// Write writes b and hashes the part that was written (a copy of it).
+func (w hashingWC) Write(b []byte) (int, error) {
+	n, err := w.WriteCloser.Write(b)
+	w.p.Write(b[:n])
 	return n, err
 }
 
 // ReadFrom reads src into the digest's buffers, writes each to storage and
 // then hands it to the hashing goroutine, with no copy.
-func (w hashingWC) ReadFrom(src io.Reader) (int64, error) {
-	if w.r.cur != nil { // keep the order if Write was used before
-		w.r.hand(w.r.cur)
-		w.r.cur = nil
-	}
-	var total int64
-	for {
-		// Whole buffers: storage gets 256 KiB writes, which cost far less
-		// system time than the ~64 KiB a socket read returns.
-		b := (<-w.r.free)[:recvChunk]
-		n, rerr := io.ReadFull(src, b)
-		m := 0
-		var werr error
-		if n > 0 {
-			m, werr = w.WriteCloser.Write(b[:n])
-			total += int64(m)
-		}
-		w.r.hand(b[:m])
-		if werr != nil {
-			return total, werr
-		}
-		if rerr != nil {
-			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-				return total, nil
-			}
-			return total, rerr
-		}
-	}
-}
+func (w hashingWC) ReadFrom(src io.Reader) (int64, error) { return w.p.Copy(w.WriteCloser, src) }
