@@ -133,122 +133,153 @@ func activeSource(activePort, controlPort int) int {
 // serverFirewallInput maps ferry serve's settings to firewall.Input: the
 // config file (loaded and validated as serve does) or the quick-mode flags.
 func serverFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, error) {
-	var in firewall.Input
-	listen, implicit := ":21", f.implicit
-	// Quick mode, like ferry serve's: active data from control port - 1.
-	pasvMin, pasvMax, activePort := 0, 0, 0
-	var public netip.Addr
-	allowLow := false
-	src := "--"
+	sp, err := serverPortsFrom(f, set)
+	if err != nil {
+		return firewall.Input{}, err
+	}
+	return sp.input()
+}
+
+// serverPorts are the settings of ferry serve that its firewall rules
+// derive from.
+type serverPorts struct {
+	listen, implicit             string
+	pasvMin, pasvMax, activePort int
+	public                       netip.Addr
+	byNet                        []firewall.NetAddr
+	allowLow, disableActive      bool
+	config                       string // the file they come from; "" for quick-mode flags
+}
+
+// serverPortsFrom reads the settings from the configuration file, or from
+// the quick-mode flags with ferry serve's defaults (active data from
+// control port - 1).
+func serverPortsFrom(f firewallFlags, set map[string]bool) (serverPorts, error) {
+	sp := serverPorts{listen: ":21", implicit: f.implicit}
 	if f.config != "" {
 		for _, q := range []string{"passive-ports", "data-ports", "public-addr", "implicit-listen", "backend", "mode", "allow-dest", "server-data"} {
 			if set[q] {
-				return in, usageError{"--config cannot be combined with --" + q + "; put the setting in the file"}
+				return sp, usageError{"--config cannot be combined with --" + q + "; put the setting in the file"}
 			}
 		}
 		c, err := config.Load(f.config)
 		if err != nil {
-			return in, err
+			return sp, err
 		}
 		if err := c.Validate(); err != nil {
-			return in, fmt.Errorf("%s: %w", f.config, err)
+			return sp, fmt.Errorf("%s: %w", f.config, err)
 		}
+		sp.config = f.config
 		if c.Listen != "" {
-			listen = c.Listen
+			sp.listen = c.Listen
 		}
-		implicit = c.TLS.ImplicitListen
-		pasvMin, pasvMax, activePort = c.Passive.PortMin, c.Passive.PortMax, c.Active.Port
-		in.DisableActive = c.Security.DisableActive
-		allowLow = c.Security.AllowLowPort
+		sp.implicit = c.TLS.ImplicitListen
+		sp.pasvMin, sp.pasvMax, sp.activePort = c.Passive.PortMin, c.Passive.PortMax, c.Active.Port
+		sp.disableActive, sp.allowLow = c.Security.DisableActive, c.Security.AllowLowPort
 		if c.Passive.PublicAddr != "" {
-			public, _ = netip.ParseAddr(c.Passive.PublicAddr) // checked by Validate
+			sp.public, _ = netip.ParseAddr(c.Passive.PublicAddr) // checked by Validate
 		}
 		for _, n := range c.Passive.PublicAddrByNet {
 			p, _ := netip.ParsePrefix(n.Net)
 			a, _ := netip.ParseAddr(n.Addr)
-			in.PublicAddrByNet = append(in.PublicAddrByNet, firewall.NetAddr{Net: p.Masked(), Addr: a})
+			sp.byNet = append(sp.byNet, firewall.NetAddr{Net: p.Masked(), Addr: a})
 		}
-		in.Settings = append(in.Settings, "config file "+f.config)
-		src = ""
 	} else {
 		if f.pasv != "" {
-			if _, err := fmt.Sscanf(f.pasv, "%d-%d", &pasvMin, &pasvMax); err != nil || pasvMin < 1024 || pasvMax > 65535 || pasvMin > pasvMax {
-				return in, usageError{"--passive-ports wants MIN-MAX within 1024-65535 such as 30000-30100"}
+			if _, err := fmt.Sscanf(f.pasv, "%d-%d", &sp.pasvMin, &sp.pasvMax); err != nil || sp.pasvMin < 1024 || sp.pasvMax > 65535 || sp.pasvMin > sp.pasvMax {
+				return sp, usageError{"--passive-ports wants MIN-MAX within 1024-65535 such as 30000-30100"}
 			}
 		}
 		if f.public != "" {
 			a, err := parseAddr(f.public)
 			if err != nil {
-				return in, usageError{"--public-addr: " + err.Error()}
+				return sp, usageError{"--public-addr: " + err.Error()}
 			}
-			public = a
+			sp.public = a
 		}
 	}
 	if f.listen != "" {
-		listen = f.listen
+		sp.listen = f.listen
 	}
-	name := func(key, flagName string) string {
-		if src == "" {
-			return key
-		}
-		return src + flagName
+	return sp, nil
+}
+
+// name is how the output's comments name a setting: its configuration
+// key, or its flag in quick mode.
+func (sp serverPorts) name(key, flagName string) string {
+	if sp.config != "" {
+		return key
 	}
-	addListener := func(key, flagName, addr string) error {
+	return "--" + flagName
+}
+
+// input builds the firewall input, with a comment line for each setting
+// that a rule derives from.
+func (sp serverPorts) input() (firewall.Input, error) {
+	in := firewall.Input{DisableActive: sp.disableActive, PublicAddrByNet: sp.byNet}
+	if sp.config != "" {
+		in.Settings = append(in.Settings, "config file "+sp.config)
+	}
+	addListener := func(key, flagName, addr, what string) error {
 		a, port, err := splitListen(addr)
 		if err != nil {
-			return usageError{name(key, flagName) + ": " + err.Error()}
+			return usageError{sp.name(key, flagName) + ": " + err.Error()}
 		}
-		ap := activeSource(activePort, port)
-		in.Listeners = append(in.Listeners, firewall.Listener{Addr: a, Port: port, ActivePort: ap,
-			Setting: fmt.Sprintf("%s = %q", name(key, flagName), addr)})
+		in.Listeners = append(in.Listeners, firewall.Listener{Addr: a, Port: port, ActivePort: activeSource(sp.activePort, port),
+			Setting: fmt.Sprintf("%s = %q", sp.name(key, flagName), addr)})
+		in.Settings = append(in.Settings, fmt.Sprintf("%s = %q: %s %d", sp.name(key, flagName), addr, what, port))
 		return nil
 	}
-	if err := addListener("listen", "listen", listen); err != nil {
+	if err := addListener("listen", "listen", sp.listen, "control port"); err != nil {
 		return in, err
 	}
-	in.Settings = append(in.Settings, fmt.Sprintf("%s = %q: control port %d", name("listen", "listen"), listen, in.Listeners[0].Port))
-	if implicit != "" {
-		if err := addListener("tls.implicit_listen", "implicit-listen", implicit); err != nil {
+	if sp.implicit != "" {
+		if err := addListener("tls.implicit_listen", "implicit-listen", sp.implicit, "implicit FTPS control port"); err != nil {
 			return in, err
 		}
-		in.Settings = append(in.Settings, fmt.Sprintf("%s = %q: implicit FTPS control port %d", name("tls.implicit_listen", "implicit-listen"), implicit, in.Listeners[1].Port))
 	}
-	if pasvMin == 0 && pasvMax == 0 {
-		in.Settings = append(in.Settings, name("passive.port_min/port_max", "passive-ports")+" unset: passive ports 1024-65535")
+	if sp.pasvMin == 0 && sp.pasvMax == 0 {
+		in.Settings = append(in.Settings, sp.name("passive.port_min/port_max", "passive-ports")+" unset: passive ports 1024-65535")
 	} else {
-		in.Settings = append(in.Settings, fmt.Sprintf("%s = %d-%d: passive data ports", name("passive.port_min/port_max", "passive-ports"), pasvMin, pasvMax))
+		in.Settings = append(in.Settings, fmt.Sprintf("%s = %d-%d: passive data ports", sp.name("passive.port_min/port_max", "passive-ports"), sp.pasvMin, sp.pasvMax))
 	}
-	in.PassiveMin, in.PassiveMax = pasvMin, pasvMax
-	switch {
-	case in.DisableActive:
-		in.Settings = append(in.Settings, name("security.disable_active", "disable-active")+" = true: no active data connections")
-	case activePort == 0:
-		var ps []string
-		for _, l := range in.Listeners {
-			ps = append(ps, strconv.Itoa(l.ActivePort))
-		}
-		in.Settings = append(in.Settings, fmt.Sprintf("%s = 0: active data from control port - 1 (%s)", name("active.port", "active-port"), strings.Join(ps, ", ")))
-	case activePort < 0:
-		in.Settings = append(in.Settings, name("active.port", "active-port")+" = -1: active data from ephemeral ports")
-	default:
-		in.Settings = append(in.Settings, fmt.Sprintf("%s = %d: active data from port %d", name("active.port", "active-port"), activePort, activePort))
-	}
+	in.PassiveMin, in.PassiveMax = sp.pasvMin, sp.pasvMax
+	in.Settings = append(in.Settings, sp.activeSetting(in.Listeners))
 	in.ClientPortMin = 1024
-	if allowLow {
+	if sp.allowLow {
 		in.ClientPortMin = 1
 		in.Settings = append(in.Settings, "security.allow_low_port = true: active data to any client port")
 	} else if !in.DisableActive {
 		in.Settings = append(in.Settings, "active data only to client ports >= 1024 (RFC 2577; security.allow_low_port = false)")
 	}
-	if public.IsValid() {
-		in.PublicAddr = public
-		in.Settings = append(in.Settings, fmt.Sprintf("%s = %s: announced in PASV replies (NAT)", name("passive.public_addr", "public-addr"), public))
+	if sp.public.IsValid() {
+		in.PublicAddr = sp.public
+		in.Settings = append(in.Settings, fmt.Sprintf("%s = %s: announced in PASV replies (NAT)", sp.name("passive.public_addr", "public-addr"), sp.public))
 	}
 	for _, n := range in.PublicAddrByNet {
 		in.Settings = append(in.Settings, fmt.Sprintf("passive.public_addr_by_net: %s announced to %s", n.Addr, n.Net))
 	}
 	in.NATTarget = in.Listeners[0].Addr
 	return in, nil
+}
+
+// activeSetting describes where active data connections come from.
+func (sp serverPorts) activeSetting(listeners []firewall.Listener) string {
+	key := sp.name("active.port", "active-port")
+	switch {
+	case sp.disableActive:
+		return sp.name("security.disable_active", "disable-active") + " = true: no active data connections"
+	case sp.activePort == 0:
+		var ps []string
+		for _, l := range listeners {
+			ps = append(ps, strconv.Itoa(l.ActivePort))
+		}
+		return fmt.Sprintf("%s = 0: active data from control port - 1 (%s)", key, strings.Join(ps, ", "))
+	case sp.activePort < 0:
+		return key + " = -1: active data from ephemeral ports"
+	default:
+		return fmt.Sprintf("%s = %d: active data from port %d", key, sp.activePort, sp.activePort)
+	}
 }
 
 // proxyFirewallInput maps ferry proxy's settings (config file, then flags
