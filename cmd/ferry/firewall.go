@@ -286,14 +286,13 @@ func (sp serverPorts) activeSetting(listeners []firewall.Listener) string {
 // overriding it, as proxyMain does) to firewall.Input.
 func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, error) {
 	in := firewall.Input{Proxy: true, ClientPortMin: 1024}
-	var opts ftpproxy.Options
-	var listens []string
-	var err error
 	for _, q := range []string{"public-addr", "implicit-listen"} {
 		if set[q] {
 			return in, usageError{"--" + q + " is a ferry serve setting; not a ferry proxy one"}
 		}
 	}
+	var opts ftpproxy.Options
+	var listens []string
 	if f.config != "" {
 		c, err := config.LoadProxy(f.config)
 		if err != nil {
@@ -305,26 +304,9 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		listens = c.Listen
 		in.Settings = append(in.Settings, "config file "+f.config)
 	}
-	if set["mode"] {
-		if opts.Mode, err = ftpproxy.ParseMode(f.mode); err != nil {
-			return in, usageError{err.Error()}
-		}
-	}
-	if set["backend"] {
-		opts.Backend = f.backend
-	}
-	if set["allow-dest"] {
-		opts.AllowDestinations = strings.Split(f.allowDest, ",")
-	}
-	if set["server-data"] {
-		if opts.ServerData, err = ftpproxy.ParseDataMode(f.serverData); err != nil {
-			return in, usageError{err.Error()}
-		}
-	}
-	if set["data-ports"] || set["passive-ports"] {
-		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(f.pasv); err != nil {
-			return in, usageError{err.Error()}
-		}
+	routing := proxyRouting{mode: f.mode, backend: f.backend, allowDest: f.allowDest, serverData: f.serverData, dataPorts: f.pasv}
+	if err := routing.apply(&opts, set); err != nil {
+		return in, err
 	}
 	if f.listen != "" {
 		listens = []string{f.listen}
@@ -353,12 +335,24 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		in.Settings = append(in.Settings, fmt.Sprintf("active_source_port = %d: active data to clients from port %d", active, active))
 	}
 	in.Settings = append(in.Settings, "mode = "+opts.Mode.String())
+	if err := proxyBackends(&in, opts); err != nil {
+		return in, err
+	}
+	in.ServerPassive = opts.ServerData != ftpproxy.DataActive
+	in.ServerActive = opts.ServerData != ftpproxy.DataPassive
+	in.Settings = append(in.Settings, "server_data = "+[]string{"same", "passive", "active"}[opts.ServerData])
+	return in, nil
+}
+
+// proxyBackends adds the servers the proxy connects to: its backends in
+// reverse mode, the allowed destinations in explicit mode, any server's
+// port 21 in transparent mode.
+func proxyBackends(in *firewall.Input, opts ftpproxy.Options) error {
 	switch opts.Mode {
 	case ftpproxy.ModeReverse:
 		if opts.Backend == "" && len(opts.UserBackends) == 0 {
-			return in, usageError{"--backend is required in reverse mode"}
+			return usageError{"--backend is required in reverse mode"}
 		}
-		seen := map[string]bool{}
 		var hosts []string
 		if opts.Backend != "" {
 			hosts = append(hosts, opts.Backend)
@@ -371,6 +365,7 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		for _, u := range users {
 			hosts = append(hosts, opts.UserBackends[u])
 		}
+		seen := map[string]bool{}
 		for _, h := range hosts {
 			if seen[h] {
 				continue
@@ -378,7 +373,7 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 			seen[h] = true
 			be, err := parseBackend(h, false)
 			if err != nil {
-				return in, usageError{err.Error()}
+				return usageError{err.Error()}
 			}
 			in.Backends = append(in.Backends, be)
 			in.Settings = append(in.Settings, fmt.Sprintf("backend %q", h))
@@ -387,7 +382,7 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		for _, d := range opts.AllowDestinations {
 			be, err := parseBackend(d, true)
 			if err != nil {
-				return in, usageError{err.Error()}
+				return usageError{err.Error()}
 			}
 			in.Backends = append(in.Backends, be)
 			in.Settings = append(in.Settings, fmt.Sprintf("allow_destinations %q", d))
@@ -396,10 +391,7 @@ func proxyFirewallInput(f firewallFlags, set map[string]bool) (firewall.Input, e
 		in.Backends = []firewall.Backend{{Port: 21}}
 		in.Settings = append(in.Settings, "transparent: intercepted connections to port 21 of any server")
 	}
-	in.ServerPassive = opts.ServerData != ftpproxy.DataActive
-	in.ServerActive = opts.ServerData != ftpproxy.DataPassive
-	in.Settings = append(in.Settings, "server_data = "+[]string{"same", "passive", "active"}[opts.ServerData])
-	return in, nil
+	return nil
 }
 
 // parseBackend turns "host:port" (or, for patterns, "*.example.org:*")

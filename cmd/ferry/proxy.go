@@ -114,26 +114,9 @@ func (f *proxyFlags) options(set map[string]bool) (ftpproxy.Options, []string, e
 		}
 		listens, f.adminConf = c.Listen, c.Admin.Listen
 	}
-	if set["mode"] {
-		if opts.Mode, err = ftpproxy.ParseMode(*f.mode); err != nil {
-			return opts, nil, usageError{err.Error()}
-		}
-	}
-	if set["backend"] {
-		opts.Backend = *f.backend
-	}
-	if set["allow-dest"] {
-		opts.AllowDestinations = strings.Split(*f.allowDest, ",")
-	}
-	if set["server-data"] {
-		if opts.ServerData, err = ftpproxy.ParseDataMode(*f.serverData); err != nil {
-			return opts, nil, usageError{err.Error()}
-		}
-	}
-	if set["data-ports"] {
-		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(*f.dataPorts); err != nil {
-			return opts, nil, usageError{err.Error()}
-		}
+	routing := proxyRouting{mode: *f.mode, backend: *f.backend, allowDest: *f.allowDest, serverData: *f.serverData, dataPorts: *f.dataPorts}
+	if err := routing.apply(&opts, set); err != nil {
+		return opts, nil, err
 	}
 	if set["proxy-protocol"] {
 		opts.ProxyProtocol = *f.proxyProto
@@ -159,6 +142,39 @@ func (f *proxyFlags) options(set map[string]bool) (ftpproxy.Options, []string, e
 		return opts, nil, usageError{"ferry proxy: --backend is required in reverse mode"}
 	}
 	return opts, listens, nil
+}
+
+// proxyRouting are the flags that say where the proxy sends sessions and
+// data, shared by ferry proxy and ferry firewall --proxy.
+type proxyRouting struct {
+	mode, backend, allowDest, serverData, dataPorts string
+}
+
+// apply overrides opts with the flags in set.
+func (r proxyRouting) apply(opts *ftpproxy.Options, set map[string]bool) error {
+	var err error
+	if set["mode"] {
+		if opts.Mode, err = ftpproxy.ParseMode(r.mode); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if set["backend"] {
+		opts.Backend = r.backend
+	}
+	if set["allow-dest"] {
+		opts.AllowDestinations = strings.Split(r.allowDest, ",")
+	}
+	if set["server-data"] {
+		if opts.ServerData, err = ftpproxy.ParseDataMode(r.serverData); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if set["data-ports"] || set["passive-ports"] {
+		if opts.DataPortMin, opts.DataPortMax, err = config.ParsePortRange(r.dataPorts); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	return nil
 }
 
 // clientTLSOptions applies --client-tls and its certificate flags.
