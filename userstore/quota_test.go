@@ -75,3 +75,18 @@ func TestQuotaIsScannedAtFirstLoginAndSharedBySessions(t *testing.T) {
 		t.Errorf("anonymous quota %+v", st)
 	}
 }
+
+func TestSessionsOfAUserShareOneQuotaFS(t *testing.T) {
+	s := newStore(t, []User{{Name: "q", PasswordHash: mustHash(t, "p"), Root: t.TempDir(), Quota: quota.Limits{MaxFiles: 3}}}, nil)
+	a, err := login(s, "q", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := login(s, "q", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.FS != b.FS {
+		t.Error("two logins of one user got different file systems (the hash cache would not be shared)")
+	}
+}

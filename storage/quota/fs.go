@@ -29,9 +29,20 @@ const chunk = 8 << 20
 // Overwriting an existing file counts only the difference: the bytes that
 // replace the old content are free up to its size.
 //
-// The usage is not scanned by Wrap: call t.Load (or t.Set) first.
+// The usage is not scanned by Wrap: call t.Load (or t.Set) first. Wrapping
+// the same fsys with the same t again returns the same value, so a user's
+// sessions share one file system (for caches keyed by it).
 func Wrap(fsys storage.FS, t *Tracker) storage.FS {
-	return &quotaFS{fs: fsys, t: t}
+	if t == nil {
+		return &quotaFS{fs: fsys, t: NewTracker(Limits{}, nil)}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.wrapped != nil && t.wrapped.fs == fsys {
+		return t.wrapped
+	}
+	t.wrapped = &quotaFS{fs: fsys, t: t}
+	return t.wrapped
 }
 
 type quotaFS struct {

@@ -90,6 +90,7 @@ type Tracker struct {
 	reserved Usage
 	loaded   bool
 	onChange func(delta Usage)
+	wrapped  *quotaFS // the latest Wrap, reused for the same FS
 }
 
 // NewTracker returns a Tracker with limits and no usage loaded yet.
