@@ -134,6 +134,16 @@ func (q *quotaFS) Create(ctx context.Context, name string, opts storage.CreateOp
 		}
 		res.Files = 1
 	}
+	// A resume past the end of the visible file (localfs's atomic mode
+	// continues a hidden partial, which is not counted) publishes the
+	// partial's bytes too: they must fit as well.
+	if need := opts.Offset - old.size; !opts.Append && need > 0 && q.t.bytesLimited() {
+		if !q.t.reserve(need) {
+			q.t.release(res)
+			return nil, ErrBytesExceeded
+		}
+		res.Bytes = need
+	}
 	wc, err := q.fs.Create(ctx, name, opts)
 	if err != nil {
 		q.t.release(res)

@@ -148,3 +148,49 @@ func TestWritersKeepTheBackendsShape(t *testing.T) {
 		})
 	}
 }
+
+func TestAResumedAtomicUploadCountsThePartial(t *testing.T) {
+	inner, err := localfs.New(t.TempDir(), localfs.Options{Atomic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	tr := quota.NewTracker(quota.Limits{MaxBytes: 10}, nil)
+	tr.Set(quota.Usage{})
+	fsys := quota.Wrap(inner, tr)
+	ctx := context.Background()
+	w, err := fsys.Create(ctx, "f", storage.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(onlyWriter{w}, "012345")
+	if err := w.(storage.Aborter).Abort(); err != nil { // the client went away: the partial is kept
+		t.Fatal(err)
+	}
+	if st := tr.Status(); st.Used != (quota.Usage{}) || st.Reserved != (quota.Usage{}) {
+		t.Fatalf("after the abort: %+v", st)
+	}
+	resume := func(data string) error {
+		w, err := fsys.Create(ctx, "f", storage.CreateOptions{Offset: 6})
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(onlyWriter{w}, data); err != nil {
+			w.(storage.Aborter).Abort()
+			return err
+		}
+		return w.Close()
+	}
+	if err := resume("6789X"); !errors.Is(err, quota.ErrBytesExceeded) {
+		t.Fatalf("a resume to 11 bytes with a 10-byte quota: %v", err)
+	}
+	if err := resume("6789"); err != nil {
+		t.Fatal(err)
+	}
+	if st := tr.Status(); st.Used != (quota.Usage{Bytes: 10, Files: 1}) || st.Reserved != (quota.Usage{}) {
+		t.Fatalf("after the resume: %+v", st)
+	}
+}
+
+// onlyWriter hides a writer's ReadFrom, so io.WriteString calls Write.
+type onlyWriter struct{ io.Writer }
