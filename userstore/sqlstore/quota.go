@@ -63,8 +63,17 @@ func (s *Store) withQuota(ctx context.Context, u *User, fsys storage.FS) (storag
 	}
 	t := s.tracker(u.Name)
 	t.SetLimits(l)
-	if u.UsageKnown {
-		t.Set(u.Usage)
+	// Read the usage afresh: the password check took a while, and this
+	// node's own sessions may have added to it since u was read.
+	var known bool
+	var usage quota.Usage
+	err := s.db.QueryRowContext(ctx, s.q("SELECT used_bytes, used_files, usage_known FROM ferry_users WHERE name = ?"), u.Name).
+		Scan(&usage.Bytes, &usage.Files, &known)
+	if err != nil {
+		return nil, fmt.Errorf("reading the quota usage: %w", err)
+	}
+	if known {
+		t.Set(usage)
 	} else {
 		usage, err := quota.Scan(ctx, fsys)
 		if err != nil {
