@@ -347,11 +347,6 @@ func (s *session) cmdREST(arg string) error {
 	return nil
 }
 
-func (s *session) cmdALLO(string) error {
-	s.reply(ftp.CodeSuperfluous, "ALLO not needed at this site.")
-	return nil
-}
-
 func (s *session) cmdDELE(arg string) error {
 	vp, name, err := s.onPath(arg, PermDelete, s.ident.FS.Remove)
 	if err != nil {

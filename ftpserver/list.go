@@ -213,6 +213,7 @@ func (s *session) cmdSTAT(arg string) error {
 		} else {
 			lines = append(lines, "No data connection")
 		}
+		lines = append(lines, s.quotaLines()...)
 		s.reply(ftp.CodeSystemStatus, joinLines(append(lines, "End of status")...))
 		return nil
 	}

@@ -77,7 +77,7 @@ func (s *session) cmdHELP(arg string) error {
 	if arg != "" {
 		verb := strings.ToUpper(strings.TrimSpace(arg))
 		if verb == "SITE" {
-			s.reply(ftp.CodeHelp, "SITE HELP, SITE CHMOD <mode> <path>")
+			s.reply(ftp.CodeHelp, "SITE HELP, SITE CHMOD <mode> <path>, SITE QUOTA")
 			return nil
 		}
 		spec, ok := commands[verb]
@@ -141,12 +141,12 @@ func (s *session) cmdMODE(arg string) error {
 	return nil
 }
 
-// cmdSITE handles SITE HELP and SITE CHMOD.
+// cmdSITE handles SITE HELP, SITE CHMOD and SITE QUOTA.
 func (s *session) cmdSITE(arg string) error {
 	sub, rest, _ := strings.Cut(arg, " ")
 	switch strings.ToUpper(sub) {
 	case "HELP":
-		s.reply(ftp.CodeHelp, joinLines("SITE commands:", "CHMOD <octal mode> <path>", "HELP", "End"))
+		s.reply(ftp.CodeHelp, joinLines("SITE commands:", "CHMOD <octal mode> <path>", "HELP", "QUOTA", "End"))
 	case "CHMOD":
 		modeStr, p, ok := strings.Cut(strings.TrimLeft(rest, " "), " ")
 		mode, err := strconv.ParseUint(modeStr, 8, 32)
@@ -165,6 +165,8 @@ func (s *session) cmdSITE(arg string) error {
 			return err
 		}
 		s.reply(ftp.CodeOK, "SITE CHMOD command successful.")
+	case "QUOTA":
+		return s.siteQuota()
 	default:
 		return ftpErr(ftp.CodeNotImplemented, "SITE "+strings.ToUpper(sub)+" not implemented; try SITE HELP.")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage"
 	"github.com/ferryftp/ferry/storage/localfs"
+	"github.com/ferryftp/ferry/storage/quota"
 )
 
 // User is one account of a Static store.
@@ -39,6 +40,11 @@ type User struct {
 	Rates ftpserver.Rates
 	// RequireTLS refuses this user's login on a control connection without TLS.
 	RequireTLS bool
+	// Quota limits the bytes and files the user may store (zero or
+	// negative: unlimited). The usage is scanned from the user's storage at
+	// the first login and kept current by every session of the user
+	// together (see package storage/quota).
+	Quota quota.Limits
 	// FS, when set, is served instead of a localfs on Root. The caller owns
 	// it: Static.Close does not close it.
 	FS storage.FS
@@ -69,6 +75,8 @@ type Anonymous struct {
 	MaxSessions int
 	// Rates limits the bandwidth of all anonymous sessions together.
 	Rates ftpserver.Rates
+	// Quota limits what all anonymous sessions together may store.
+	Quota quota.Limits
 	// FS, when set, is served instead of a localfs on Root. The caller owns it.
 	FS storage.FS
 }
@@ -140,6 +148,15 @@ type account struct {
 	rates       ftpserver.Rates
 	anonymous   bool
 	requireTLS  bool
+	quota       *quota.Tracker // nil: no quota
+}
+
+// newTracker returns a Tracker for limits, or nil when they are unlimited.
+func newTracker(l quota.Limits) *quota.Tracker {
+	if l.Unlimited() {
+		return nil
+	}
+	return quota.NewTracker(l, nil)
 }
 
 // NewStatic checks users and anon (nil disables anonymous logins) and opens
@@ -185,7 +202,7 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 				return nil, fmt.Errorf("userstore: anonymous name %q: %w", n, err)
 			}
 		}
-		a := &account{name: s.anonNm[0], perms: anon.Perms, maxSessions: anon.MaxSessions, rates: anon.Rates, anonymous: true, fs: anon.FS}
+		a := &account{name: s.anonNm[0], perms: anon.Perms, maxSessions: anon.MaxSessions, rates: anon.Rates, anonymous: true, fs: anon.FS, quota: newTracker(anon.Quota)}
 		if a.perms == 0 {
 			a.perms = ftpserver.PermReadOnly
 		}
@@ -210,7 +227,7 @@ func NewStatic(users []User, anon *Anonymous, opts ...Option) (_ *Static, err er
 		if err := password.Check(u.PasswordHash); err != nil {
 			return nil, fmt.Errorf("userstore: user %q: password hash: %w", u.Name, err)
 		}
-		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, rates: u.Rates, fs: u.FS, requireTLS: u.RequireTLS}
+		a := &account{name: u.Name, hash: u.PasswordHash, perms: u.Perms, maxSessions: u.MaxSessions, rates: u.Rates, fs: u.FS, requireTLS: u.RequireTLS, quota: newTracker(u.Quota)}
 		if a.perms == 0 {
 			a.perms = ftpserver.PermReadOnly
 		}
@@ -299,7 +316,7 @@ func (s *Static) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*
 		return nil, errClosed
 	}
 	if s.isAnonymousName(login.User) {
-		return s.anon.identity(), nil
+		return s.anon.withQuota(ctx, s.anon.identity())
 	}
 	a := s.users[login.User]
 	var hash string
@@ -321,6 +338,20 @@ func (s *Static) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*
 			return nil, fmt.Errorf("userstore: user %q: storage %s: %w", a.name, a.storage, err)
 		}
 	}
+	return a.withQuota(ctx, id)
+}
+
+// withQuota wraps id's file system in the account's quota, scanning the
+// usage at the first login (a failed scan fails the login; the next one
+// tries again).
+func (a *account) withQuota(ctx context.Context, id *ftpserver.Identity) (*ftpserver.Identity, error) {
+	if a.quota == nil {
+		return id, nil
+	}
+	if err := a.quota.Load(ctx, id.FS); err != nil {
+		return nil, fmt.Errorf("userstore: user %q: %w", a.name, err)
+	}
+	id.FS = quota.Wrap(id.FS, a.quota)
 	return id, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/config"
 	"github.com/ferryftp/ferry/password"
+	"github.com/ferryftp/ferry/storage/quota"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
@@ -181,12 +182,19 @@ type userJSON struct {
 	Perms       []string    `json:"perms"`
 	MaxSessions int         `json:"max_sessions"`
 	// UploadRate and DownloadRate are bytes per second, 0 for unlimited.
-	UploadRate   int64     `json:"upload_rate"`
-	DownloadRate int64     `json:"download_rate"`
-	TLSRequired  bool      `json:"tls_required"`
-	Enabled      bool      `json:"enabled"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	UploadRate   int64 `json:"upload_rate"`
+	DownloadRate int64 `json:"download_rate"`
+	// MaxBytes and MaxFiles are the user's own quota: 0 for the server's
+	// default, -1 for unlimited. UsedBytes and UsedFiles are the usage the
+	// servers keep, absent until a server has scanned the storage.
+	MaxBytes    int64     `json:"max_bytes"`
+	MaxFiles    int64     `json:"max_files"`
+	UsedBytes   *int64    `json:"used_bytes,omitempty"`
+	UsedFiles   *int64    `json:"used_files,omitempty"`
+	TLSRequired bool      `json:"tls_required"`
+	Enabled     bool      `json:"enabled"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
 }
 
 type storageJSON struct {
@@ -227,21 +235,26 @@ func userList(args []string, stdout, stderr io.Writer) error {
 			if p := u.Perms.String(); p != "" {
 				perms = strings.Split(p, ",")
 			}
-			out = append(out, userJSON{
+			j := userJSON{
 				Name: u.Name,
 				Storage: storageJSON{Type: st.Kind, Root: st.Root, Endpoint: st.Endpoint, Bucket: st.Bucket,
 					Prefix: st.Prefix, Region: st.Region, Credentials: st.Credentials.String()},
 				Perms: perms, MaxSessions: u.MaxSessions, TLSRequired: u.RequireTLS, Enabled: !u.Disabled,
 				UploadRate: u.Rates.Upload, DownloadRate: u.Rates.Download,
 				Created: u.Created, Updated: u.Updated,
-			})
+				MaxBytes: u.Quota.MaxBytes, MaxFiles: u.Quota.MaxFiles,
+			}
+			if u.UsageKnown {
+				j.UsedBytes, j.UsedFiles = &u.Usage.Bytes, &u.Usage.Files
+			}
+			out = append(out, j)
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTORAGE\tPERMS\tSESSIONS\tRATE UP/DOWN\tTLS\tSTATUS\tUPDATED")
+	fmt.Fprintln(tw, "NAME\tSTORAGE\tPERMS\tSESSIONS\tRATE UP/DOWN\tQUOTA\tUSED\tTLS\tSTATUS\tUPDATED")
 	for _, u := range users {
 		sessions, tls, status := "-", "-", "enabled"
 		if u.MaxSessions > 0 {
@@ -257,10 +270,39 @@ func userList(args []string, stdout, stderr io.Writer) error {
 		if u.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Storage, u.Perms, sessions, rates, tls, status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Storage, u.Perms, sessions, rates,
+			quotaText(u.Quota), usageText(u), tls, status,
 			u.Updated.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// quotaText shows a user's own quota in `ferry user list`: "10GiB/10000
+// files", "default" for 0 and "unlimited" for -1 in either part, "-"
+// when both are the default.
+func quotaText(q quota.Limits) string {
+	if q == (quota.Limits{}) {
+		return "-"
+	}
+	bytes, files := "default", "default"
+	if q.MaxBytes != 0 {
+		bytes = config.FormatSize(q.MaxBytes)
+	}
+	switch {
+	case q.MaxFiles < 0:
+		files = "unlimited"
+	case q.MaxFiles > 0:
+		files = fmt.Sprint(q.MaxFiles)
+	}
+	return bytes + "/" + files + " files"
+}
+
+// usageText shows the usage the servers keep, "-" before the first scan.
+func usageText(u sqlstore.User) string {
+	if !u.UsageKnown {
+		return "-"
+	}
+	return fmt.Sprintf("%dB/%d files", u.Usage.Bytes, u.Usage.Files)
 }
 
 // resolveRoot makes a --root absolute and warns when it does not exist

@@ -14,6 +14,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/config"
 	"github.com/ferryftp/ferry/password"
+	"github.com/ferryftp/ferry/storage/quota"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
@@ -33,6 +34,9 @@ type editFlags struct {
 	maxSessions   int
 	uploadRate    string
 	downloadRate  string
+	maxBytes      string
+	maxFiles      int64
+	rescanUsage   bool
 	tlsRequired   bool
 	disabled      bool
 	enabled       bool
@@ -72,10 +76,13 @@ func (f *editFlags) register(fs *flag.FlagSet, cmd string) {
 	fs.IntVar(&f.maxSessions, "max-sessions", 0, "cap on the user's concurrent sessions (0: the server's limit)")
 	fs.StringVar(&f.uploadRate, "upload-rate", "", "bandwidth `rate` of the user's uploads, all sessions together, e.g. 512KiB/s or 10MB/s (0: unlimited)")
 	fs.StringVar(&f.downloadRate, "download-rate", "", "bandwidth `rate` of the user's downloads, all sessions together (0: unlimited)")
+	fs.StringVar(&f.maxBytes, "max-bytes", "", "quota: the `size` the user may store, e.g. 10GiB or 500MB (0: the server's limits.user_max_bytes; unlimited: none)")
+	fs.Int64Var(&f.maxFiles, "max-files", 0, "quota: how many files the user may store (0: the server's limits.user_max_files; -1: unlimited)")
 	fs.BoolVar(&f.tlsRequired, "tls-required", false, "refuse this user's login without TLS (--tls-required=false undoes)")
 	fs.BoolVar(&f.disabled, "disabled", false, "refuse every login of this user (--disabled=false enables)")
 	if cmd == "set" {
 		fs.BoolVar(&f.enabled, "enabled", false, "allow logins again (same as --disabled=false)")
+		fs.BoolVar(&f.rescanUsage, "rescan-usage", false, "forget the stored quota usage: the next login scans the user's storage")
 	}
 }
 
@@ -89,6 +96,7 @@ type editRequest struct {
 	perms      ftpserver.Perms
 	permsGiven bool
 	rates      ftpserver.Rates
+	maxBytes   int64
 }
 
 // parse checks the flags and reads the password, root, credentials and
@@ -115,6 +123,12 @@ func (r *editRequest) parse(stdin io.Reader, stderr io.Writer) error {
 	}
 	if r.rates.Download, err = config.ParseRate(f.downloadRate); err != nil {
 		return usageError{"--download-rate: " + err.Error()}
+	}
+	if r.maxBytes, err = config.ParseSize(f.maxBytes); err != nil {
+		return usageError{"--max-bytes: " + err.Error()}
+	}
+	if f.maxFiles < -1 {
+		return usageError{"--max-files: want a count, 0 (the server's default) or -1 (unlimited)"}
 	}
 	switch {
 	case f.passwordHash != "":
@@ -151,7 +165,8 @@ func (r *editRequest) add(stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	u := sqlstore.User{Name: r.name, PasswordHash: r.hash, MaxSessions: f.maxSessions,
-		RequireTLS: f.tlsRequired, Disabled: f.disabled, Perms: r.perms, Rates: r.rates}
+		RequireTLS: f.tlsRequired, Disabled: f.disabled, Perms: r.perms, Rates: r.rates,
+		Quota: quota.Limits{MaxBytes: r.maxBytes, MaxFiles: f.maxFiles}}
 	if !r.permsGiven {
 		u.Perms = ftpserver.PermAll // all, as for [[users]] in the config file
 	}
@@ -201,6 +216,12 @@ func (r *editRequest) set(stdout, stderr io.Writer) error {
 		if given["download-rate"] {
 			u.Rates.Download = r.rates.Download
 		}
+		if given["max-bytes"] {
+			u.Quota.MaxBytes = r.maxBytes
+		}
+		if given["max-files"] {
+			u.Quota.MaxFiles = f.maxFiles
+		}
 		if given["tls-required"] {
 			u.RequireTLS = f.tlsRequired
 		}
@@ -212,6 +233,9 @@ func (r *editRequest) set(stdout, stderr io.Writer) error {
 		}
 		return nil
 	})
+	if err == nil && f.rescanUsage {
+		err = s.Rescan(ctx, r.name)
+	}
 	if err != nil {
 		return err
 	}

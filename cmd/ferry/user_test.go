@@ -15,6 +15,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 	"github.com/ferryftp/ferry/internal/pgtest"
+	"github.com/ferryftp/ferry/storage/quota"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
@@ -171,6 +172,33 @@ func TestUserCommands(t *testing.T) {
 			if u, _ = s.Get(ctx, "alice"); u.Storage != (userstore.StorageSpec{Kind: "local", Root: root}) || u.RequireTLS || u.MaxSessions != 0 {
 				t.Fatalf("back to local: %+v", u)
 			}
+		})
+		t.Run("set and list quotas; --rescan-usage forgets the usage", func(t *testing.T) {
+			mustUserCLI(t, "", "set", "alice", db, "--max-bytes", "10GiB", "--max-files", "-1")
+			u, _ := s.Get(ctx, "alice")
+			if u.Quota != (quota.Limits{MaxBytes: 10 << 30, MaxFiles: -1}) {
+				t.Fatalf("quota: %+v", u.Quota)
+			}
+			if _, err := dbLogin(s, "alice", "changed"); err != nil { // scans the root
+				t.Fatal(err)
+			}
+			out := mustUserCLI(t, "", "list", db)
+			if !strings.Contains(out, "10GiB/unlimited files") || !strings.Contains(out, "0B/0 files") {
+				t.Errorf("list does not show the quota and usage:\n%s", out)
+			}
+			if out := mustUserCLI(t, "", "list", "--json", db); !strings.Contains(out, `"max_bytes": 10737418240`) || !strings.Contains(out, `"used_files": 0`) {
+				t.Errorf("list --json:\n%s", out)
+			}
+			mustUserCLI(t, "", "set", "alice", db, "--rescan-usage")
+			if u, _ := s.Get(ctx, "alice"); u.UsageKnown {
+				t.Error("usage still known after --rescan-usage")
+			}
+			for _, bad := range [][]string{{"--max-bytes", "lots"}, {"--max-files", "-2"}} {
+				if code, _, _ := userCLI(t, "", append([]string{"set", "alice", db}, bad...)...); code == 0 {
+					t.Errorf("%v was accepted", bad)
+				}
+			}
+			mustUserCLI(t, "", "set", "alice", db, "--max-bytes", "0", "--max-files", "0")
 		})
 		t.Run("a disabled user is refused until enabled again", func(t *testing.T) {
 			mustUserCLI(t, "", "set", "alice", db, "--disabled")

@@ -107,6 +107,10 @@ type Limits struct {
 	MaxDownloadRate     Rate `toml:"max_download_rate"`
 	SessionUploadRate   Rate `toml:"session_upload_rate"`
 	SessionDownloadRate Rate `toml:"session_download_rate"`
+	// UserMaxBytes and UserMaxFiles are the quota of every user (file and
+	// database) without one of their own (0: unlimited).
+	UserMaxBytes Size  `toml:"user_max_bytes"`
+	UserMaxFiles int64 `toml:"user_max_files"`
 }
 
 // Security is the [security] table: login throttling, banning and the
@@ -164,6 +168,10 @@ type Anonymous struct {
 	// UploadRate and DownloadRate limit all anonymous sessions together.
 	UploadRate   Rate `toml:"upload_rate"`
 	DownloadRate Rate `toml:"download_rate"`
+	// MaxBytes and MaxFiles are the quota of all anonymous sessions
+	// together (0: unlimited; the [limits] user defaults do not apply).
+	MaxBytes Size  `toml:"max_bytes"`
+	MaxFiles int64 `toml:"max_files"`
 }
 
 // User is one [[users]] entry.
@@ -185,6 +193,10 @@ type User struct {
 	// UploadRate and DownloadRate limit the user's sessions together.
 	UploadRate   Rate `toml:"upload_rate"`
 	DownloadRate Rate `toml:"download_rate"`
+	// MaxBytes and MaxFiles are the user's quota (0: limits.user_max_bytes
+	// and limits.user_max_files; "unlimited" or -1: none).
+	MaxBytes Size  `toml:"max_bytes"`
+	MaxFiles int64 `toml:"max_files"`
 }
 
 // Duration is a time.Duration written in the file as a string such as

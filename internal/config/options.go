@@ -108,6 +108,7 @@ func (c *Config) anonymous() *userstore.Anonymous {
 		Names:       c.anonymousNames(),
 		MaxSessions: c.Anonymous.MaxSessions,
 		Rates:       ftpserver.Rates{Upload: int64(c.Anonymous.UploadRate), Download: int64(c.Anonymous.DownloadRate)},
+		Quota:       QuotaLimits(int64(c.Anonymous.MaxBytes), c.Anonymous.MaxFiles, 0, 0),
 	}
 }
 
@@ -124,6 +125,7 @@ func (c *Config) staticUsers() []userstore.User {
 			MaxSessions:  u.MaxSessions,
 			RequireTLS:   u.TLS == "required",
 			Rates:        ftpserver.Rates{Upload: int64(u.UploadRate), Download: int64(u.DownloadRate)},
+			Quota:        QuotaLimits(int64(u.MaxBytes), u.MaxFiles, int64(c.Limits.UserMaxBytes), c.Limits.UserMaxFiles),
 		}
 		if u.S3 != nil {
 			users[i].Storage, _ = u.S3.spec() // checked by Validate

@@ -13,6 +13,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/s3test"
 	"github.com/ferryftp/ferry/storage"
+	"github.com/ferryftp/ferry/storage/quota"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 	"github.com/minio/minio-go/v7"
 )
@@ -78,6 +79,44 @@ func TestS3Users(t *testing.T) {
 			t.Fatal(err)
 		}
 		roundTrip(t, id, "from-config.txt")
+	})
+	t.Run("an S3 user's quota usage is scanned from the object listing at the first login", func(t *testing.T) {
+		qt := *table
+		qt.Prefix = "quota/"
+		c := validConfig(t)
+		c.Users[0].Root, c.Users[0].S3 = "", &qt
+		c.Users[0].MaxBytes = 1000
+		c.Limits.UserMaxFiles = 5
+		status := func() quota.Status {
+			t.Helper()
+			opts, closeFn, err := c.ServerOptions(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { closeFn() })
+			id, err := opts.Auth.Authenticate(t.Context(), ftpserver.LoginInfo{User: "alice", Password: "wonderland"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, ok := id.FS.(quota.Reporter)
+			if !ok {
+				t.Fatal("the S3 user with a quota has no quota")
+			}
+			if st := r.QuotaStatus(); st.Used == (quota.Usage{}) {
+				if err := id.FS.Mkdir(t.Context(), "sub"); err != nil {
+					t.Fatal(err)
+				}
+				roundTrip(t, id, "sub/counted.txt")
+			}
+			return r.QuotaStatus()
+		}
+		if st := status(); st.Limits != (quota.Limits{MaxBytes: 1000, MaxFiles: 5}) || st.Used != (quota.Usage{Bytes: 12, Files: 1}) {
+			t.Fatalf("after an upload: %+v", st)
+		}
+		// A new store (a restart) scans the bucket again.
+		if st := status(); st.Used != (quota.Usage{Bytes: 12, Files: 1}) {
+			t.Fatalf("scanned: %+v", st)
+		}
 	})
 	t.Run("a database user can keep files in S3, and file users do not fall through to the database", func(t *testing.T) {
 		dsn := filepath.Join(t.TempDir(), "users.db")

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
@@ -17,8 +18,12 @@ func (c *Config) openUsersDB(checker *password.Checker, resolver *userstore.Reso
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sqlstore.Open(ctx, c.UsersDB, sqlstore.Options{
-		Resolver: resolver,
-		Checker:  checker,
+		Resolver:     resolver,
+		Checker:      checker,
+		DefaultQuota: QuotaLimits(0, 0, int64(c.Limits.UserMaxBytes), c.Limits.UserMaxFiles),
+		OnUsageError: func(user string, err error) {
+			slog.Warn("users_db: could not add a quota usage change; SITE QUOTA may be off until a rescan", "user", user, "err", err)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("users_db: %w", err)

@@ -70,6 +70,8 @@ func (c *Config) Validate() error {
 	atLeast(add, "limits.max_sessions_per_user", l.MaxSessionsPerUser, 0)
 	atLeast(add, "limits.max_unauth_sessions", l.MaxUnauthSessions, -1)
 	atLeast(add, "limits.max_unauth_sessions_per_ip", l.MaxUnauthSessionsPerIP, -1)
+	atLeast64(add, "limits.user_max_files", l.UserMaxFiles, 0)
+	atLeast64(add, "limits.user_max_bytes", int64(l.UserMaxBytes), 0)
 
 	s := c.Security
 	if s.LoginFailDelay != nil && *s.LoginFailDelay < 0 {
@@ -175,6 +177,7 @@ func (c *Config) validateUsers(add addFunc) {
 			}
 		}
 		atLeast(add, "anonymous.max_sessions", a.MaxSessions, 0)
+		atLeast64(add, "anonymous.max_files", a.MaxFiles, -1)
 		for _, n := range c.anonymousNames() {
 			anonNames[strings.ToLower(n)] = true
 		}
@@ -224,6 +227,7 @@ func (c *Config) validateUsers(add addFunc) {
 			add(key+".perms", "%v", err)
 		}
 		atLeast(add, key+".max_sessions", u.MaxSessions, 0)
+		atLeast64(add, key+".max_files", u.MaxFiles, -1)
 		oneOf(add, key+".tls", u.TLS, "required")
 	}
 }
@@ -326,6 +330,12 @@ func oneOf(add addFunc, key, v string, allowed ...string) {
 func positive(add addFunc, key string, d *Duration) {
 	if d != nil && *d <= 0 {
 		add(key, "must be positive, got %s (leave the key out for the default)", d.String())
+	}
+}
+
+func atLeast64(add addFunc, key string, v, lowest int64) {
+	if v < lowest {
+		add(key, "%d is below %d", v, lowest)
 	}
 }
 

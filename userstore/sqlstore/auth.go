@@ -46,6 +46,9 @@ func (s *Store) Authenticate(ctx context.Context, login ftpserver.LoginInfo) (*f
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user %q: storage %s: %w", u.Name, u.Storage, err)
 	}
+	if fsys, err = s.withQuota(ctx, u, fsys); err != nil {
+		return nil, fmt.Errorf("sqlstore: user %q: %w", u.Name, err)
+	}
 	return &ftpserver.Identity{
 		User:        u.Name,
 		FS:          fsys,

@@ -31,6 +31,7 @@ import (
 
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage/localfs"
+	"github.com/ferryftp/ferry/storage/quota"
 	"github.com/ferryftp/ferry/userstore"
 )
 
@@ -72,6 +73,12 @@ type Options struct {
 	// Checker, when set, verifies passwords instead (for example a
 	// password.NewCachingChecker shared with the config file's users).
 	Checker *password.Checker
+	// DefaultQuota is the quota of users whose own is 0 (zero: unlimited).
+	DefaultQuota quota.Limits
+	// OnUsageError, when set, is told when adding a usage change to the
+	// database failed (the upload itself stands; the stored usage is off by
+	// that change until the user's usage is scanned again).
+	OnUsageError func(user string, err error)
 	// MustExist makes Open fail with ErrNoDatabase instead of creating a
 	// SQLite file that does not exist. It has no effect on PostgreSQL.
 	MustExist bool
@@ -96,8 +103,9 @@ type Store struct {
 	resolver *userstore.Resolver
 	ownsRes  bool // the resolver is the Store's own, closed by Close
 
-	mu     sync.Mutex
-	closed bool
+	mu       sync.Mutex
+	closed   bool
+	trackers map[string]*quota.Tracker // by user name
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database (a

@@ -398,8 +398,13 @@ func TestSQLiteDetails(t *testing.T) {
 	t.Run("a version 1 database is upgraded and keeps its users", func(t *testing.T) {
 		path := filepath.Join(dir, "v1.db")
 		v1 := open(t, path, Options{})
-		// Undo migration 2, as a database made by an older ferry has it.
+		// Undo migrations 3 and 2, as a database made by an older ferry has it.
 		for _, q := range []string{
+			"ALTER TABLE ferry_users DROP COLUMN max_bytes",
+			"ALTER TABLE ferry_users DROP COLUMN max_files",
+			"ALTER TABLE ferry_users DROP COLUMN used_bytes",
+			"ALTER TABLE ferry_users DROP COLUMN used_files",
+			"ALTER TABLE ferry_users DROP COLUMN usage_known",
 			"ALTER TABLE ferry_users DROP COLUMN upload_rate",
 			"ALTER TABLE ferry_users DROP COLUMN download_rate",
 			"DELETE FROM ferry_schema_migrations WHERE version > 1",

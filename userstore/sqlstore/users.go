@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/password"
+	"github.com/ferryftp/ferry/storage/quota"
 	"github.com/ferryftp/ferry/userstore"
 )
 
@@ -35,6 +36,14 @@ type User struct {
 	RequireTLS bool
 	// Disabled refuses every login, like a wrong password.
 	Disabled bool
+	// Quota is the user's own quota: 0 takes Options.DefaultQuota, -1
+	// means unlimited.
+	Quota quota.Limits
+	// Usage is what the user's files take, as the servers keep it; read
+	// only (Add and Update never write it). UsageKnown is false until a
+	// server has scanned the storage (at the next login with a quota).
+	Usage      quota.Usage
+	UsageKnown bool
 	// Created and Updated are set by the store (UTC).
 	Created, Updated time.Time
 }
@@ -52,6 +61,9 @@ func (u *User) Validate() error {
 	}
 	if u.Rates.Upload < 0 || u.Rates.Download < 0 {
 		return fmt.Errorf("user %q: a bandwidth limit is negative", u.Name)
+	}
+	if u.Quota.MaxBytes < -1 || u.Quota.MaxFiles < -1 {
+		return fmt.Errorf("user %q: a quota is below -1 (unlimited)", u.Name)
 	}
 	if u.Perms&^ftpserver.PermAll != 0 {
 		return fmt.Errorf("user %q: unknown permission bits %#x", u.Name, uint8(u.Perms))
@@ -100,7 +112,11 @@ func (u *User) normalise() {
 }
 
 const userColumns = `name, password_hash, storage, root, s3_endpoint, s3_bucket, s3_prefix, s3_region,
-	s3_credentials, perms, max_sessions, require_tls, enabled, created_at, updated_at, upload_rate, download_rate`
+	s3_credentials, perms, max_sessions, require_tls, enabled, created_at, updated_at, upload_rate, download_rate,
+	max_bytes, max_files`
+
+// usageColumns follow userColumns in reads; only the servers write them.
+const usageColumns = `used_bytes, used_files, usage_known`
 
 // scanUser reads one row of userColumns.
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
@@ -109,7 +125,8 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var enabled bool
 	err := row.Scan(&u.Name, &u.PasswordHash, &u.Storage.Kind, &u.Storage.Root, &u.Storage.Endpoint,
 		&u.Storage.Bucket, &u.Storage.Prefix, &u.Storage.Region, &creds, &perms, &u.MaxSessions,
-		&u.RequireTLS, &enabled, &u.Created, &u.Updated, &u.Rates.Upload, &u.Rates.Download)
+		&u.RequireTLS, &enabled, &u.Created, &u.Updated, &u.Rates.Upload, &u.Rates.Download,
+		&u.Quota.MaxBytes, &u.Quota.MaxFiles, &u.Usage.Bytes, &u.Usage.Files, &u.UsageKnown)
 	if err != nil {
 		return User{}, err
 	}
@@ -131,7 +148,7 @@ func (u *User) args() []any {
 	st := u.Storage
 	return []any{u.Name, u.PasswordHash, st.Kind, st.Root, st.Endpoint, st.Bucket, st.Prefix, st.Region,
 		st.Credentials.String(), u.Perms.String(), u.MaxSessions, u.RequireTLS, !u.Disabled, u.Created, u.Updated,
-		u.Rates.Upload, u.Rates.Download}
+		u.Rates.Upload, u.Rates.Download, u.Quota.MaxBytes, u.Quota.MaxFiles}
 }
 
 // now is the store's clock, truncated to what both databases keep.
@@ -149,7 +166,7 @@ func (s *Store) Add(ctx context.Context, u User) error {
 	u.Created = now()
 	u.Updated = u.Created
 	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO ferry_users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`), u.args()...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`), u.args()...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: adding user %q: %w", u.Name, err)
 	}
@@ -174,7 +191,7 @@ type queryer interface {
 }
 
 func (s *Store) get(ctx context.Context, q queryer, name, suffix string) (User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, s.q("SELECT "+userColumns+" FROM ferry_users WHERE name = ?"+suffix), name))
+	u, err := scanUser(q.QueryRowContext(ctx, s.q("SELECT "+userColumns+", "+usageColumns+" FROM ferry_users WHERE name = ?"+suffix), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
@@ -189,7 +206,7 @@ func (s *Store) List(ctx context.Context) ([]User, error) {
 	if s.isClosed() {
 		return nil, errClosed
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM ferry_users ORDER BY name")
+	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+", "+usageColumns+" FROM ferry_users ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing users: %w", err)
 	}
@@ -245,9 +262,9 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*User) error) e
 	// Every column but name and created_at.
 	_, err = tx.ExecContext(ctx, s.q(`UPDATE ferry_users SET password_hash = ?, storage = ?, root = ?,
 		s3_endpoint = ?, s3_bucket = ?, s3_prefix = ?, s3_region = ?, s3_credentials = ?, perms = ?,
-		max_sessions = ?, require_tls = ?, enabled = ?, updated_at = ?, upload_rate = ?, download_rate = ?
-		WHERE name = ?`),
-		append(append([]any{}, a[1:13]...), a[14], a[15], a[16], u.Name)...)
+		max_sessions = ?, require_tls = ?, enabled = ?, updated_at = ?, upload_rate = ?, download_rate = ?,
+		max_bytes = ?, max_files = ? WHERE name = ?`),
+		append(append([]any{}, a[1:13]...), a[14], a[15], a[16], a[17], a[18], u.Name)...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: updating user %q: %w", name, err)
 	}
