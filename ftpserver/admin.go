@@ -116,14 +116,17 @@ func direction(verb string) string {
 	return Listing
 }
 
-// Sessions returns a snapshot of the sessions running, oldest first. Small
+// Sessions returns a snapshot of the sessions running (not those being
+// closed), oldest first. Small
 // downloads served by the control goroutine itself (see startTransfer) are
 // not shown as transfers.
 func (s *Server) Sessions() []SessionInfo {
 	all := s.book.Sessions()
 	out := make([]SessionInfo, 0, len(all))
 	for _, e := range all {
-		out = append(out, e.(*session).adminInfo())
+		if ss := e.(*session); ss.ctx.Err() == nil { // not closing
+			out = append(out, ss.adminInfo())
+		}
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int {
 		if c := a.Since.Compare(b.Since); c != 0 {
@@ -150,7 +153,7 @@ func compareIDs(a, b string) int {
 
 func (s *Server) session(id string) *session {
 	for _, e := range s.book.Sessions() {
-		if ss := e.(*session); ss.id == id {
+		if ss := e.(*session); ss.id == id && ss.ctx.Err() == nil {
 			return ss
 		}
 	}

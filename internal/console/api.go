@@ -80,36 +80,34 @@ func (c *Console) apiSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) apiCloseSession(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := c.srv.CloseSession(id); err != nil {
+	if err := c.closeSession(r, r.PathValue("id")); err != nil {
 		httpError(w, http.StatusNotFound, "no such session")
 		return
 	}
-	c.action(r, "close_session", "session", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (c *Console) apiCancelTransfer(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	switch err := c.srv.CancelTransfer(id); {
+	switch err := c.cancelTransfer(r, r.PathValue("id")); {
 	case errors.Is(err, ftpserver.ErrNoTransfer):
 		httpError(w, http.StatusConflict, "the session has no transfer running")
-		return
 	case err != nil:
 		httpError(w, http.StatusNotFound, "no such session")
-		return
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
-	c.action(r, "cancel_transfer", "session", id)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (c *Console) apiBans(w http.ResponseWriter, r *http.Request) {
-	bans := c.srv.Bans()
+	writeJSON(w, http.StatusOK, bansJSON(c.srv.Bans()))
+}
+
+func bansJSON(bans []ftpserver.BanInfo) []BanJSON {
 	out := make([]BanJSON, len(bans))
 	for i, b := range bans {
 		out[i] = BanJSON{Addr: b.Addr.String(), Until: b.Until}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // BanRequest is the body of POST /api/v1/bans.
@@ -123,14 +121,12 @@ func (c *Console) apiBan(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	addr, d, err := parseBan(req.Addr, req.Duration)
+	b, err := c.ban(r, req.Addr, req.Duration)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	c.srv.Ban(addr, d)
-	c.action(r, "ban", "addr", addr.String(), "for", d.String())
-	writeJSON(w, http.StatusCreated, BanJSON{Addr: addr.String(), Until: time.Now().Add(d)})
+	writeJSON(w, http.StatusCreated, b)
 }
 
 // parseBan checks a ban's address and duration.
@@ -155,17 +151,14 @@ func parseBan(addrText, durText string) (netip.Addr, time.Duration, error) {
 }
 
 func (c *Console) apiUnban(w http.ResponseWriter, r *http.Request) {
-	addr, err := netip.ParseAddr(r.PathValue("addr"))
-	if err != nil {
-		httpError(w, http.StatusBadRequest, "not an IP address")
-		return
+	switch err := c.unban(r, r.PathValue("addr")); {
+	case errors.Is(err, errNotBanned):
+		httpError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		httpError(w, http.StatusBadRequest, err.Error())
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if !c.srv.Unban(addr) {
-		httpError(w, http.StatusNotFound, "the address is not banned")
-		return
-	}
-	c.action(r, "unban", "addr", addr.Unmap().String())
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // writeJSON sends v as JSON.

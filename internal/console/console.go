@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"fmt"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,6 +39,9 @@ type Options struct {
 	// minutes, 15 minutes, as for FTP logins).
 	MaxLoginFailures       int
 	BanWindow, BanDuration time.Duration
+	// Activity, when set, is shown on the activity page; admin actions are
+	// recorded in it too.
+	Activity *Activity
 }
 
 // Console serves the admin API. Create it with New.
@@ -46,6 +51,10 @@ type Console struct {
 	log     *slog.Logger
 	checker *password.Checker
 	bans    *sessionbook.Book // failed admin logins, apart from FTP's
+	act     *Activity
+	web     *webSessions
+	streams chan struct{} // a slot per live-update stream
+	pages   *template.Template
 }
 
 // New returns a console for o.
@@ -62,7 +71,14 @@ func New(o Options) *Console {
 	if o.BanDuration == 0 {
 		o.BanDuration = 15 * time.Minute
 	}
+	if o.Activity == nil {
+		o.Activity = NewActivity(0)
+	}
 	return &Console{
+		act:     o.Activity,
+		web:     newWebSessions(),
+		streams: make(chan struct{}, maxStreams),
+		pages:   template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html")),
 		srv:     o.Server,
 		acc:     o.Accounts,
 		log:     o.Logger,
@@ -72,12 +88,18 @@ func New(o Options) *Console {
 	}
 }
 
-// Handler serves the API under /api/v1/.
+// Handler serves the web pages at / and the API under /api/v1/.
 func (c *Console) Handler() http.Handler {
 	mux := http.NewServeMux()
 	c.routes(mux)
+	c.webRoutes(mux)
 	return securityHeaders(mux)
 }
+
+// csp allows scripts, styles and connections from the console itself only:
+// no inline script or style, no frames, forms posting only here.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders sets the headers every response carries.
 func securityHeaders(h http.Handler) http.Handler {
@@ -87,6 +109,7 @@ func securityHeaders(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("Cache-Control", "no-store")
+		hd.Set("Content-Security-Policy", csp)
 		h.ServeHTTP(w, r)
 	})
 }
@@ -118,4 +141,9 @@ func (c *Console) action(r *http.Request, what string, args ...any) {
 	a := adminOf(r.Context())
 	args = append([]any{"admin", a.name, "token", a.token, "from", clientIP(r).String(), "action", what}, args...)
 	c.log.Info("admin action", args...)
+	detail := what
+	for i := 8; i+1 < len(args); i += 2 {
+		detail += fmt.Sprintf(" %v=%v", args[i], args[i+1])
+	}
+	c.act.Add(Event{Type: EvAdmin, User: a.name, Remote: clientIP(r).String(), Detail: detail})
 }

@@ -66,11 +66,18 @@ func newEnv(t *testing.T, files map[string]string, rates ftpserver.Rates) *env {
 	t.Helper()
 	fsys := memfs.New()
 	for name, data := range files {
+		if i := strings.LastIndexByte(name, '/'); i > 0 {
+			if err := fsys.MkdirAll(name[:i]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := fsys.WriteFile(name, []byte(data)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	act := console.NewActivity(100)
 	srv := ftpservertest.Start(t, "", ftpserver.Options{
+		Observer:     act.Observe(nil),
 		Auth:         ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}),
 		SessionRates: rates,
 	})
@@ -86,7 +93,7 @@ func newEnv(t *testing.T, files map[string]string, rates ftpserver.Rates) *env {
 		},
 	})
 	c := console.New(console.Options{Server: srv, Accounts: console.NewAccountsFile(e.accounts),
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Activity: act})
 	e.http = httptest.NewServer(c.Handler())
 	t.Cleanup(e.http.Close)
 	return e
