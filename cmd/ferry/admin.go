@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftpproxy"
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/console"
 	"github.com/ferryftp/ferry/internal/metrics"
 )
 
@@ -17,9 +18,11 @@ const adminFlagHelp = "serve /metrics (Prometheus), /healthz and /readyz over HT
 // serverAdmin is the metrics of a running ferry serve, when its admin
 // listener is on.
 type serverAdmin struct {
-	reg     *prometheus.Registry
-	metrics *metrics.Server
-	admin   *metrics.Admin
+	reg      *prometheus.Registry
+	metrics  *metrics.Server
+	admin    *metrics.Admin
+	console  string            // the admin accounts file: the console is on; see console.go
+	activity *console.Activity // the console's recent activity
 }
 
 // newServerAdmin creates the server's metrics when addr is set (nil
@@ -41,6 +44,9 @@ func (a *serverAdmin) observer() *ftpserver.Observer {
 	if a == nil {
 		return nil
 	}
+	if a.activity != nil {
+		return a.activity.Observe(a.metrics.Observer())
+	}
 	return a.metrics.Observer()
 }
 
@@ -52,7 +58,7 @@ func (a *serverAdmin) start(addr string, srv *ftpserver.Server, log *slog.Logger
 	if err := a.metrics.Watch(srv.Stats); err != nil {
 		return err
 	}
-	admin, err := metrics.Listen(addr, metrics.Handler(a.reg, srv.Ready), log)
+	admin, err := metrics.Listen(addr, a.handler(metrics.Handler(a.reg, srv.Ready), srv, log), log)
 	if err != nil {
 		return err
 	}

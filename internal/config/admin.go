@@ -9,6 +9,9 @@ type Admin struct {
 	// no admin listener). It serves without authentication: keep it on
 	// loopback or a management network.
 	Listen string `toml:"listen"`
+	// Accounts is the admin accounts file of the console and REST API
+	// (ferry serve only; default: none, no console). See docs/admin.md.
+	Accounts string `toml:"accounts"`
 }
 
 // validate checks the [admin] table.
