@@ -10,6 +10,7 @@ import (
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/console"
 	"github.com/ferryftp/ferry/internal/metrics"
+	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
 // adminFlagHelp is the help of --admin-listen, for serve and proxy.
@@ -18,11 +19,13 @@ const adminFlagHelp = "serve /metrics (Prometheus), /healthz and /readyz over HT
 // serverAdmin is the metrics of a running ferry serve, when its admin
 // listener is on.
 type serverAdmin struct {
-	reg      *prometheus.Registry
-	metrics  *metrics.Server
-	admin    *metrics.Admin
-	console  string            // the admin accounts file: the console is on; see console.go
-	activity *console.Activity // the console's recent activity
+	reg        *prometheus.Registry
+	metrics    *metrics.Server
+	admin      *metrics.Admin
+	console    string            // the admin accounts file: the console is on; see console.go
+	activity   *console.Activity // the console's recent activity
+	configPath string            // the configuration file, "" in quick mode
+	usersDB    *sqlstore.Store   // the console's handle of users_db, if any
 }
 
 // newServerAdmin creates the server's metrics when addr is set (nil
@@ -77,6 +80,9 @@ func (a *serverAdmin) reloadFailed(err error) {
 func (a *serverAdmin) close() {
 	if a != nil && a.admin != nil {
 		a.admin.Close()
+	}
+	if a != nil && a.usersDB != nil {
+		a.usersDB.Close()
 	}
 }
 

@@ -2,15 +2,19 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/config"
 	"github.com/ferryftp/ferry/internal/console"
+	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
 // consoleFlags are ferry serve's flags of the admin console.
@@ -29,7 +33,8 @@ func (c *consoleFlags) register(fs *flag.FlagSet) {
 // quick mode it refuses a non-loopback admin address, which would carry
 // admin passwords and tokens over plain HTTP, unless --admin-insecure-http
 // says so.
-func (a *serverAdmin) setConsole(addr string, f consoleFlags, quick bool) error {
+func (a *serverAdmin) setConsole(addr string, f consoleFlags, configPath string) error {
+	quick := configPath == ""
 	path := cmp.Or(f.accounts, f.accountsConf)
 	if path == "" {
 		return nil
@@ -41,7 +46,7 @@ func (a *serverAdmin) setConsole(addr string, f consoleFlags, quick bool) error 
 		return usageError{fmt.Sprintf("refusing to serve the admin console on %s over plain HTTP: use a loopback address "+
 			"(127.0.0.1:PORT), or --admin-insecure-http if the network is trusted", addr)}
 	}
-	a.console = path
+	a.console, a.configPath = path, configPath
 	a.activity = console.NewActivity(0)
 	return nil
 }
@@ -67,8 +72,12 @@ func (a *serverAdmin) handler(metricsHandler http.Handler, srv *ftpserver.Server
 	if a.console == "" {
 		return metricsHandler
 	}
-	c := console.New(console.Options{Server: srv, Accounts: console.NewAccountsFile(a.console), Logger: log,
-		Activity: a.activity})
+	opts := console.Options{Server: srv, Accounts: console.NewAccountsFile(a.console), Logger: log,
+		Activity: a.activity}
+	if a.configPath != "" {
+		a.consoleUsers(&opts, log)
+	}
+	c := console.New(opts)
 	mux := http.NewServeMux()
 	for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
 		mux.Handle(p, metricsHandler)
@@ -76,4 +85,47 @@ func (a *serverAdmin) handler(metricsHandler http.Handler, srv *ftpserver.Server
 	mux.Handle("/", c.Handler())
 	log.Info("admin console and REST API on the admin listener", "accounts", a.console)
 	return mux
+}
+
+// consoleUsers gives the console the users of the configuration file
+// (read again at each listing, so a reload shows) and a handle of its
+// users_db, when it has one, to edit.
+func (a *serverAdmin) consoleUsers(opts *console.Options, log *slog.Logger) {
+	c, err := config.Load(a.configPath)
+	if err != nil {
+		log.Error("admin console: cannot read the configuration for its users", "err", err)
+		return
+	}
+	if c.UsersDB != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		db, err := sqlstore.Open(ctx, c.UsersDB, sqlstore.Options{})
+		cancel()
+		if err != nil {
+			log.Error("admin console: cannot open users_db; users cannot be edited", "err", err)
+		} else {
+			opts.Users, a.usersDB = db, db
+		}
+	}
+	opts.FileUsers = func() []console.FileUser {
+		c, err := config.Load(a.configPath)
+		if err != nil {
+			log.Warn("admin console: cannot read the configuration for its users", "err", err)
+			return nil
+		}
+		out := make([]console.FileUser, 0, len(c.Users))
+		for _, u := range c.Users {
+			fu := console.FileUser{Name: u.Name, Root: u.Root, Perms: ftpserver.PermAll}
+			if u.S3 != nil {
+				fu.Root = "s3://" + u.S3.Bucket + "/" + u.S3.Prefix
+			}
+			if u.ReadOnly {
+				fu.Perms = ftpserver.PermReadOnly
+			}
+			if len(u.Perms) > 0 {
+				fu.Perms, _ = ftpserver.ParsePerms(u.Perms)
+			}
+			out = append(out, fu)
+		}
+		return out
+	}
 }

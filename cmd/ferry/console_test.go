@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -143,6 +144,56 @@ func TestServeConsoleAPI(t *testing.T) {
 	if code, _ := get("/healthz", ""); code != 200 {
 		t.Errorf("/healthz: %d", code)
 	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ferry exited with %v; logs:\n%s", err, logs.String())
+	}
+}
+
+func TestServeConsoleUsersFromConfig(t *testing.T) {
+	bin := buildFerry(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "admin.toml")
+	ferryAdmin("pw\n", "add", "alice", "--accounts", f)
+	_, tok, _ := ferryAdmin("", "token", "ops", "--admin", "alice", "--scope", "full", "--accounts", f)
+	tok = strings.TrimSpace(tok)
+	h, err := password.Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, admin := freePort(t), freePort(t)
+	conf := filepath.Join(dir, "ferry.toml")
+	os.WriteFile(conf, []byte(fmt.Sprintf("listen = %q\nusers_db = %q\n[admin]\nlisten = %q\naccounts = %q\n"+
+		"[[users]]\nname = \"ann\"\npassword = %q\nroot = %q\n", addr, filepath.Join(dir, "users.db"), admin, f, h, dir)), 0o600)
+	cmd, logs := startFerry(t, bin, addr, "serve", "--config", conf)
+
+	api := func(method, path, body string) (int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, method, "http://"+admin+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	root := t.TempDir()
+	if code, body := api("POST", "/api/v1/users", `{"name":"zed","password":"zpw","root":"`+root+`"}`); code != 201 {
+		t.Fatalf("add user: %d %s\n%s", code, body, logs.String())
+	}
+	if code, body := api("POST", "/api/v1/users", `{"name":"ann","password":"x","root":"`+root+`"}`); code != 409 {
+		t.Errorf("add over the file's user: %d %s", code, body)
+	}
+	code, body := api("GET", "/api/v1/users", "")
+	if code != 200 || !strings.Contains(body, `"name":"zed","source":"users_db"`) || !strings.Contains(body, `"name":"ann","source":"config file"`) {
+		t.Errorf("users: %d %s", code, body)
+	}
+	s := connect(t, addr)
+	s.do("USER zed", 331)
+	s.do("PASS zpw", 230)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("ferry exited with %v; logs:\n%s", err, logs.String())

@@ -96,7 +96,7 @@ func serve(args []string, stderr io.Writer) error {
 	if r.admin, err = newServerAdmin(adminAddr); err != nil {
 		return err
 	}
-	if err := r.admin.setConsole(adminAddr, f.console, f.config == ""); err != nil {
+	if err := r.admin.setConsole(adminAddr, f.console, f.config); err != nil {
 		return err
 	}
 	opts.Observer = r.admin.observer()

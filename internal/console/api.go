@@ -29,6 +29,10 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/bans", c.withToken(c.apiBans))
 	mux.HandleFunc("POST /api/v1/bans", c.withToken(c.apiBan))
 	mux.HandleFunc("DELETE /api/v1/bans/{addr}", c.withToken(c.apiUnban))
+	mux.HandleFunc("GET /api/v1/users", c.withToken(c.apiUsers))
+	mux.HandleFunc("POST /api/v1/users", c.withToken(c.apiAddUser))
+	mux.HandleFunc("PATCH /api/v1/users/{name}", c.withToken(c.apiEditUser))
+	mux.HandleFunc("DELETE /api/v1/users/{name}", c.withToken(c.apiDeleteUser))
 	mux.HandleFunc("/api/", c.withToken(func(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "no such API endpoint")
 	}))

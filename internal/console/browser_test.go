@@ -243,3 +243,27 @@ func TestBrowserWrongPasswordsBan(t *testing.T) {
 		t.Errorf("banned address sees %q", text)
 	}
 }
+
+func TestBrowserAddUser(t *testing.T) {
+	ctx, _ := chromium(t)
+	e, _ := newEnvDB(t)
+	browserLogin(t, ctx, e)
+	root := t.TempDir()
+	do(t, ctx,
+		chromedp.Navigate(e.http.URL+"/users"),
+		chromedp.WaitVisible(css(`#add`)),
+		chromedp.SendKeys(css(`#add-user input[name="name"]`), "kim"),
+		chromedp.SendKeys(css(`#add-user input[name="password"]`), "kims password"),
+		chromedp.SendKeys(css(`#add-user input[name="root"]`), root),
+		chromedp.Click(css(`#add-user input[name="write"]`)),
+		chromedp.Click(css(`#add`)),
+	)
+	notice := poll[string](t, ctx, `(() => { const n = document.querySelector('p.notice, p.error'); return n ? n.textContent : ''; })()`)
+	if notice != "User added." {
+		t.Fatalf("after adding: %q", notice)
+	}
+	screenshot(t, ctx, "admin-users.png")
+	c := ftpservertest.Dial(t, e.ftp.Addr)
+	c.Login("kim", "kims password")
+	c.Stor("STOR", "hello.txt", "hello") // "may write" was ticked
+}

@@ -39,6 +39,11 @@ type Options struct {
 	// minutes, 15 minutes, as for FTP logins).
 	MaxLoginFailures       int
 	BanWindow, BanDuration time.Duration
+	// Users, when set, is the SQL user store that the console lists and
+	// edits; FileUsers, when set, lists the configuration file's users,
+	// shown read-only.
+	Users     UserStore
+	FileUsers func() []FileUser
 	// Activity, when set, is shown on the activity page; admin actions are
 	// recorded in it too.
 	Activity *Activity
@@ -46,15 +51,17 @@ type Options struct {
 
 // Console serves the admin API. Create it with New.
 type Console struct {
-	srv     Server
-	acc     *AccountsFile
-	log     *slog.Logger
-	checker *password.Checker
-	bans    *sessionbook.Book // failed admin logins, apart from FTP's
-	act     *Activity
-	web     *webSessions
-	streams chan struct{} // a slot per live-update stream
-	pages   *template.Template
+	srv       Server
+	acc       *AccountsFile
+	log       *slog.Logger
+	checker   *password.Checker
+	bans      *sessionbook.Book // failed admin logins, apart from FTP's
+	act       *Activity
+	store     UserStore
+	fileUsers func() []FileUser
+	web       *webSessions
+	streams   chan struct{} // a slot per live-update stream
+	pages     *template.Template
 }
 
 // New returns a console for o.
@@ -75,14 +82,16 @@ func New(o Options) *Console {
 		o.Activity = NewActivity(0)
 	}
 	return &Console{
-		act:     o.Activity,
-		web:     newWebSessions(),
-		streams: make(chan struct{}, maxStreams),
-		pages:   template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html")),
-		srv:     o.Server,
-		acc:     o.Accounts,
-		log:     o.Logger,
-		checker: password.NewChecker(2),
+		act:       o.Activity,
+		store:     o.Users,
+		fileUsers: o.FileUsers,
+		web:       newWebSessions(),
+		streams:   make(chan struct{}, maxStreams),
+		pages:     template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html")),
+		srv:       o.Server,
+		acc:       o.Accounts,
+		log:       o.Logger,
+		checker:   password.NewChecker(2),
 		bans: sessionbook.New(sessionbook.Limits{MaxLoginFailures: o.MaxLoginFailures,
 			BanWindow: o.BanWindow, BanDuration: o.BanDuration}),
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/ferryftp/ferry/internal/console"
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage/memfs"
+	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
 // env is a running FTP server with a console over it.
@@ -64,6 +66,23 @@ var hashOnce = sync.OnceValue(func() string {
 // two tokens.
 func newEnv(t *testing.T, files map[string]string, rates ftpserver.Rates) *env {
 	t.Helper()
+	return newEnvWith(t, files, rates, nil)
+}
+
+// newEnvDB is newEnv with a SQLite user store next to the test user "u"
+// (shown as a user of the configuration file).
+func newEnvDB(t *testing.T) (*env, *sqlstore.Store) {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "users.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return newEnvWith(t, nil, ftpserver.Rates{}, db), db
+}
+
+func newEnvWith(t *testing.T, files map[string]string, rates ftpserver.Rates, db *sqlstore.Store) *env {
+	t.Helper()
 	fsys := memfs.New()
 	for name, data := range files {
 		if i := strings.LastIndexByte(name, '/'); i > 0 {
@@ -78,7 +97,7 @@ func newEnv(t *testing.T, files map[string]string, rates ftpserver.Rates) *env {
 	act := console.NewActivity(100)
 	srv := ftpservertest.Start(t, "", ftpserver.Options{
 		Observer:     act.Observe(nil),
-		Auth:         ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}),
+		Auth:         authWith(ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}), db),
 		SessionRates: rates,
 	})
 	e := &env{ftp: srv, accounts: filepath.Join(t.TempDir(), "admin.toml"), logs: &syncBuffer{}}
@@ -92,11 +111,31 @@ func newEnv(t *testing.T, files map[string]string, rates ftpserver.Rates) *env {
 			{Name: "monitor", Admin: "alice", Scope: console.ScopeRead, SHA256: readSum},
 		},
 	})
-	c := console.New(console.Options{Server: srv, Accounts: console.NewAccountsFile(e.accounts),
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Activity: act})
+	opts := console.Options{Server: srv, Accounts: console.NewAccountsFile(e.accounts),
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Activity: act}
+	if db != nil {
+		opts.Users = db
+		opts.FileUsers = func() []console.FileUser {
+			return []console.FileUser{{Name: "u", Root: "/memfs", Perms: ftpserver.PermAll}}
+		}
+	}
+	c := console.New(opts)
 	e.http = httptest.NewServer(c.Handler())
 	t.Cleanup(e.http.Close)
 	return e
+}
+
+// authWith tries the test users, then db when there is one.
+func authWith(test ftpserver.Authenticator, db *sqlstore.Store) ftpserver.Authenticator {
+	if db == nil {
+		return test
+	}
+	return ftpserver.AuthenticatorFunc(func(ctx context.Context, l ftpserver.LoginInfo) (*ftpserver.Identity, error) {
+		if l.User == "u" {
+			return test.Authenticate(ctx, l)
+		}
+		return db.Authenticate(ctx, l)
+	})
 }
 
 func (e *env) writeAccounts(t *testing.T, a *console.Accounts) {

@@ -110,6 +110,10 @@ func (c *Console) webRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /sessions/{id}/cancel", c.withLogin(c.uiCancel))
 	mux.HandleFunc("POST /bans", c.withLogin(c.uiBan))
 	mux.HandleFunc("POST /bans/{addr}/delete", c.withLogin(c.uiUnban))
+	mux.HandleFunc("GET /users", c.withLogin(c.usersPage))
+	mux.HandleFunc("POST /users", c.withLogin(c.uiAddUser))
+	mux.HandleFunc("POST /users/{name}/edit", c.withLogin(c.uiEditUser))
+	mux.HandleFunc("POST /users/{name}/delete", c.withLogin(c.uiDeleteUser))
 }
 
 // withLogin lets through a browser logged in (else to /login), and checks
@@ -180,6 +184,8 @@ type page struct {
 	Filter   struct{ User, Type string }
 	Types    []string
 	Setup    string // the accounts file, when it holds no admin yet
+	Users    []UserJSON
+	UsersDB  bool // users can be edited
 }
 
 func (c *Console) render(w http.ResponseWriter, code int, name string, p page) {
@@ -203,10 +209,13 @@ func (c *Console) basePage(r *http.Request, title string) page {
 // messages and failures are the notices an action redirects with: fixed
 // texts, so nothing from the URL is shown.
 var messages = map[string]string{
-	"closed":    "Session closed.",
-	"cancelled": "Transfer cancelled.",
-	"banned":    "Address banned.",
-	"unbanned":  "Ban lifted.",
+	"closed":       "Session closed.",
+	"cancelled":    "Transfer cancelled.",
+	"banned":       "Address banned.",
+	"unbanned":     "Ban lifted.",
+	"user_added":   "User added.",
+	"user_changed": "User changed.",
+	"user_deleted": "User deleted.",
 }
 
 var failures = map[string]string{
