@@ -64,24 +64,24 @@ var hashOnce = sync.OnceValue(func() string {
 // newEnv starts an FTP server whose user "u"/"p" sees files, with sessions
 // limited to rates, and a console whose accounts file holds alice and her
 // two tokens.
-func newEnv(t *testing.T, files map[string]string, rates ftpserver.Rates) *env {
+func newEnv(t testing.TB, files map[string]string, rates ftpserver.Rates) *env {
 	t.Helper()
-	return newEnvWith(t, files, rates, nil)
+	return newEnvWith(t, files, ftpserver.Options{SessionRates: rates}, nil)
 }
 
 // newEnvDB is newEnv with a SQLite user store next to the test user "u"
 // (shown as a user of the configuration file).
-func newEnvDB(t *testing.T) (*env, *sqlstore.Store) {
+func newEnvDB(t testing.TB) (*env, *sqlstore.Store) {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "users.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return newEnvWith(t, nil, ftpserver.Rates{}, db), db
+	return newEnvWith(t, nil, ftpserver.Options{}, db), db
 }
 
-func newEnvWith(t *testing.T, files map[string]string, rates ftpserver.Rates, db *sqlstore.Store) *env {
+func newEnvWith(t testing.TB, files map[string]string, o ftpserver.Options, db *sqlstore.Store) *env {
 	t.Helper()
 	fsys := memfs.New()
 	for name, data := range files {
@@ -95,11 +95,9 @@ func newEnvWith(t *testing.T, files map[string]string, rates ftpserver.Rates, db
 		}
 	}
 	act := console.NewActivity(100)
-	srv := ftpservertest.Start(t, "", ftpserver.Options{
-		Observer:     act.Observe(nil),
-		Auth:         authWith(ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}), db),
-		SessionRates: rates,
-	})
+	o.Observer = act.Observe(nil)
+	o.Auth = authWith(ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}), db)
+	srv := ftpservertest.Start(t, "", o)
 	e := &env{ftp: srv, accounts: filepath.Join(t.TempDir(), "admin.toml"), logs: &syncBuffer{}}
 	full, fullSum := console.NewToken()
 	read, readSum := console.NewToken()
@@ -138,7 +136,7 @@ func authWith(test ftpserver.Authenticator, db *sqlstore.Store) ftpserver.Authen
 	})
 }
 
-func (e *env) writeAccounts(t *testing.T, a *console.Accounts) {
+func (e *env) writeAccounts(t testing.TB, a *console.Accounts) {
 	t.Helper()
 	data, err := a.Encode()
 	if err != nil {
@@ -151,7 +149,7 @@ func (e *env) writeAccounts(t *testing.T, a *console.Accounts) {
 
 // do sends an API request with token (none when empty) and returns the
 // status and body.
-func (e *env) do(t *testing.T, method, path, token, body string) (int, string) {
+func (e *env) do(t testing.TB, method, path, token, body string) (int, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -181,7 +179,7 @@ func (e *env) do(t *testing.T, method, path, token, body string) (int, string) {
 }
 
 // sessions lists the sessions through the API.
-func (e *env) sessions(t *testing.T) []console.SessionJSON {
+func (e *env) sessions(t testing.TB) []console.SessionJSON {
 	t.Helper()
 	code, body := e.do(t, "GET", "/api/v1/sessions", e.read, "")
 	if code != http.StatusOK {
@@ -194,7 +192,7 @@ func (e *env) sessions(t *testing.T) []console.SessionJSON {
 	return out
 }
 
-func (e *env) sessionOf(t *testing.T, user string) console.SessionJSON {
+func (e *env) sessionOf(t testing.TB, user string) console.SessionJSON {
 	t.Helper()
 	for _, s := range e.sessions(t) {
 		if s.User == user {
