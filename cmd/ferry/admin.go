@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,6 +28,8 @@ type serverAdmin struct {
 	activity   *console.Activity // the console's recent activity
 	configPath string            // the configuration file, "" in quick mode
 	usersDB    *sqlstore.Store   // the console's handle of users_db, if any
+	tls        bool              // HTTPS with the FTPS certificate
+	cert       atomic.Pointer[tls.Certificate]
 }
 
 // newServerAdmin creates the server's metrics when addr is set (nil
@@ -61,7 +65,7 @@ func (a *serverAdmin) start(addr string, srv *ftpserver.Server, log *slog.Logger
 	if err := a.metrics.Watch(srv.Stats); err != nil {
 		return err
 	}
-	admin, err := metrics.Listen(addr, a.handler(metrics.Handler(a.reg, srv.Ready), srv, log), log)
+	admin, err := metrics.ListenTLS(addr, a.handler(metrics.Handler(a.reg, srv.Ready), srv, log), a.tlsConfig(), log)
 	if err != nil {
 		return err
 	}

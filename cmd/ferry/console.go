@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,19 +23,33 @@ type consoleFlags struct {
 	accounts     string // --admin-accounts
 	accountsConf string // [admin] accounts of the configuration file
 	insecureHTTP bool   // --admin-insecure-http
+	tls          bool   // --admin-tls
+	tlsConf      bool   // [admin] tls of the configuration file
 }
 
 func (c *consoleFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.accounts, "admin-accounts", "", "serve the admin console and REST API on the admin listener, with the accounts of `file` (see ferry admin; overrides [admin] accounts)")
 	fs.BoolVar(&c.insecureHTTP, "admin-insecure-http", false, "quick mode: allow the console on a non-loopback admin address over plain HTTP")
+	fs.BoolVar(&c.tls, "admin-tls", false, "serve the admin listener over HTTPS with the FTPS certificate (--tls, --tls-cert; overrides [admin] tls)")
 }
 
 // setConsole turns the console on when an accounts file is named. In
 // quick mode it refuses a non-loopback admin address, which would carry
 // admin passwords and tokens over plain HTTP, unless --admin-insecure-http
 // says so.
-func (a *serverAdmin) setConsole(addr string, f consoleFlags, configPath string) error {
+func (a *serverAdmin) setConsole(addr string, f consoleFlags, configPath string, ftps *tls.Config) error {
 	quick := configPath == ""
+	wantTLS := f.tls || f.tlsConf
+	if wantTLS {
+		if a == nil {
+			return usageError{"--admin-tls needs an admin listener: set --admin-listen or [admin] listen"}
+		}
+		if ftps == nil || len(ftps.Certificates) == 0 {
+			return usageError{"the admin listener's TLS uses the FTPS certificate: turn FTPS on (--tls or --tls-cert/--tls-key, or [tls] in the file)"}
+		}
+		a.tls = true
+		a.setCert(ftps)
+	}
 	path := cmp.Or(f.accounts, f.accountsConf)
 	if path == "" {
 		return nil
@@ -42,13 +57,33 @@ func (a *serverAdmin) setConsole(addr string, f consoleFlags, configPath string)
 	if a == nil {
 		return usageError{"the admin console needs an admin listener: set --admin-listen or [admin] listen"}
 	}
-	if quick && !f.insecureHTTP && !loopbackAddr(addr) {
+	if quick && !wantTLS && !f.insecureHTTP && !loopbackAddr(addr) {
 		return usageError{fmt.Sprintf("refusing to serve the admin console on %s over plain HTTP: use a loopback address "+
-			"(127.0.0.1:PORT), or --admin-insecure-http if the network is trusted", addr)}
+			"(127.0.0.1:PORT), --admin-tls, or --admin-insecure-http if the network is trusted", addr)}
 	}
 	a.console, a.configPath = path, configPath
 	a.activity = console.NewActivity(0)
 	return nil
+}
+
+// setCert takes the FTPS certificate for the admin listener's TLS (at start
+// and at each reload, so a renewed certificate applies to both).
+func (a *serverAdmin) setCert(ftps *tls.Config) {
+	if a == nil || !a.tls || ftps == nil || len(ftps.Certificates) == 0 {
+		return
+	}
+	c := ftps.Certificates[0]
+	a.cert.Store(&c)
+}
+
+// tlsConfig is the admin listener's TLS configuration, or nil for plain
+// HTTP.
+func (a *serverAdmin) tlsConfig() *tls.Config {
+	if !a.tls {
+		return nil
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"},
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return a.cert.Load(), nil }}
 }
 
 // loopbackAddr reports whether host:port names only the loopback

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,6 +196,52 @@ func TestServeConsoleUsersFromConfig(t *testing.T) {
 	s := connect(t, addr)
 	s.do("USER zed", 331)
 	s.do("PASS zpw", 230)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ferry exited with %v; logs:\n%s", err, logs.String())
+	}
+}
+
+func TestServeConsoleOverTLS(t *testing.T) {
+	var errOut bytes.Buffer
+	if code := run([]string{"serve", t.TempDir(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-tls"},
+		strings.NewReader(""), io.Discard, &errOut); code != 2 || !strings.Contains(errOut.String(), "FTPS certificate") {
+		t.Errorf("--admin-tls without FTPS: exit %d, %s", code, errOut.String())
+	}
+
+	bin := buildFerry(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "admin.toml")
+	ferryAdmin("pw\n", "add", "alice", "--accounts", f)
+	addr, admin := freePort(t), freePort(t)
+	cmd, logs := startFerry(t, bin, addr, "serve", dir, "--listen", addr, "--tls-optional",
+		"--admin-listen", admin, "--admin-accounts", f, "--admin-tls")
+	client := &http.Client{Timeout: 10 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm("https://"+admin+"/login", url.Values{"name": {"alice"}, "password": {"pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(ck) != 1 || !ck[0].Secure || !ck[0].HttpOnly {
+		t.Errorf("login over HTTPS: %d, cookies %+v", resp.StatusCode, ck)
+	}
+	if resp.TLS == nil {
+		t.Error("not TLS")
+	}
+	if resp, err := client.Get("https://" + admin + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/metrics over HTTPS: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	// Go's server answers plain HTTP on a TLS listener with a bare 400.
+	if resp, err := http.Get("http://" + admin + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain HTTP on the TLS admin listener: %d", resp.StatusCode)
+		}
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("ferry exited with %v; logs:\n%s", err, logs.String())

@@ -96,7 +96,7 @@ func serve(args []string, stderr io.Writer) error {
 	if r.admin, err = newServerAdmin(adminAddr); err != nil {
 		return err
 	}
-	if err := r.admin.setConsole(adminAddr, f.console, f.config); err != nil {
+	if err := r.admin.setConsole(adminAddr, f.console, f.config, opts.TLS); err != nil {
 		return err
 	}
 	opts.Observer = r.admin.observer()
@@ -142,7 +142,7 @@ func (f *serveFlags) loader(pos []string, stderr io.Writer) (func() (ftpserver.O
 		}
 		return func() (ftpserver.Options, func() error, error) {
 			opts, closeFn, implicit, admin, err := loadConfigFile(f.config, stderr)
-			f.implicit, f.adminConf, f.console.accountsConf = implicit, admin.Listen, admin.Accounts
+			f.implicit, f.adminConf, f.console.accountsConf, f.console.tlsConf = implicit, admin.Listen, admin.Accounts, admin.TLS
 			return opts, closeFn, err
 		}, nil
 	}
@@ -233,6 +233,7 @@ func (r *running) reload() {
 		return
 	}
 	nopts.Observer = r.admin.observer()
+	r.admin.setCert(nopts.TLS)
 	warnRestartNeeded(r.log,
 		listenChange{"listen", r.listen, effectiveListen(r.f.listen, nopts.Addr)},
 		listenChange{"tls.implicit_listen", r.implicit, r.f.implicit},

@@ -12,6 +12,9 @@ type Admin struct {
 	// Accounts is the admin accounts file of the console and REST API
 	// (ferry serve only; default: none, no console). See docs/admin.md.
 	Accounts string `toml:"accounts"`
+	// TLS serves the admin listener over HTTPS with the FTPS certificate
+	// ([tls] cert_file and key_file; ferry serve only).
+	TLS bool `toml:"tls"`
 }
 
 // validate checks the [admin] table.
