@@ -27,3 +27,11 @@ func (a Admin) validate() error {
 	}
 	return nil
 }
+
+// serveOnly refuses, in the proxy's file, the keys only ferry serve uses.
+func (a Admin) serveOnly() error {
+	if a.Accounts != "" || a.TLS {
+		return fmt.Errorf("admin.accounts and admin.tls are for ferry serve; the proxy's admin listener serves /metrics, /healthz and /readyz only")
+	}
+	return nil
+}
