@@ -3,6 +3,8 @@ package console
 import (
 	"fmt"
 	"testing"
+
+	"github.com/ferryftp/ferry/ftpserver"
 )
 
 func TestActivityRing(t *testing.T) {
@@ -29,5 +31,26 @@ func TestActivityRing(t *testing.T) {
 	}
 	if got := a.Recent("", "", 2); len(got) != 2 {
 		t.Errorf("max: %v", got)
+	}
+}
+
+func TestActivityObserveChains(t *testing.T) {
+	a := NewActivity(10)
+	calls := 0
+	prev := &ftpserver.Observer{Login: func(ftpserver.LoginEvent) { calls++ }, Reload: func(ftpserver.ReloadEvent) { calls += 10 }}
+	o := a.Observe(prev)
+	o.Login(ftpserver.LoginEvent{EventInfo: ftpserver.EventInfo{User: "ann"}, Result: ftpserver.LoginOK, Method: ftpserver.LoginPassword})
+	o.Reload(ftpserver.ReloadEvent{OK: true})
+	o.TransferDone(ftpserver.TransferEvent{Direction: ftpserver.DirListing})
+	o.TransferDone(ftpserver.TransferEvent{EventInfo: ftpserver.EventInfo{User: "ann"}, Direction: ftpserver.DirUpload, Verb: "STOR", Path: "/f", Result: ftpserver.ResultOK, Bytes: 3})
+	if calls != 11 {
+		t.Errorf("the previous observer ran %d, want login and reload (11)", calls)
+	}
+	got := a.Recent("ann", "", 10)
+	if len(got) != 2 || got[0].Type != EvUpload || got[0].Detail != "STOR /f: ok, 3 bytes in 0s" || got[1].Type != EvLogin {
+		t.Errorf("recorded %+v", got)
+	}
+	if a.Recent("", "", 10)[0].Type != EvUpload || len(a.Recent("", "", 10)) != 2 {
+		t.Error("a listing was recorded")
 	}
 }
