@@ -74,6 +74,10 @@ type session struct {
 	closeOnce  sync.Once
 
 	limits sessionLimits // bandwidth limits of the logged-in user and of this session
+
+	since time.Time // when the client connected
+	pubMu sync.Mutex
+	pub   sessionPub // what Server.Sessions shows; see admin.go
 }
 
 func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id string, log *slog.Logger) *session {
@@ -93,6 +97,7 @@ func newSession(srv *Server, o *Options, c net.Conn, remote netip.AddrPort, id s
 		cwd:       "/",
 		mlstFacts: ftp.DefaultFacts,
 		hashAlgo:  "SHA-256",
+		since:     time.Now(),
 	}
 }
 
@@ -127,6 +132,7 @@ func (s *session) serve() {
 	}
 	s.reply(ftp.CodeServiceReady, s.opts.Banner)
 	for {
+		s.publish()
 		s.setReadDeadline()
 		line, err := s.r.ReadLine()
 		if err != nil {

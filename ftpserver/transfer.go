@@ -19,6 +19,7 @@ import (
 type transfer struct {
 	verb    string
 	path    string
+	size    int64 // bytes a download will send, or -1 when unknown
 	start   time.Time
 	done    chan struct{}
 	cancel  context.CancelFunc
@@ -105,7 +106,7 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 		}
 		return ftpErr(ftp.CodeCantOpenData, "Use PORT, EPRT, PASV or EPSV first.")
 	}
-	x := &transfer{verb: verb, path: vpath, start: time.Now(), done: make(chan struct{}),
+	x := &transfer{verb: verb, path: vpath, size: size, start: time.Now(), done: make(chan struct{}),
 		small: size >= 0 && size <= smallTransfer && !s.rateLimited()}
 	x.pos = x.count.Load
 	if pos != nil {
@@ -354,10 +355,23 @@ type countingWriter struct {
 	n *atomic.Int64
 }
 
+// countChunk is the most countingWriter passes on in one write, so that
+// progress moves while a source that writes all at once (a WriterTo such as
+// an in-memory file) is sent; it is io.Copy's own buffer size.
+const countChunk = 32 << 10
+
 func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
+	total := 0
+	for len(p) > 0 {
+		n, err := c.w.Write(p[:min(len(p), countChunk)])
+		c.n.Add(int64(n))
+		total += n
+		if err != nil {
+			return total, err
+		}
+		p = p[n:]
+	}
+	return total, nil
 }
 
 type countingReader struct {

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferryftp/ferry/ftpproxy"
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/console"
 	"github.com/ferryftp/ferry/internal/metrics"
+	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
 
 // adminFlagHelp is the help of --admin-listen, for serve and proxy.
@@ -17,9 +21,15 @@ const adminFlagHelp = "serve /metrics (Prometheus), /healthz and /readyz over HT
 // serverAdmin is the metrics of a running ferry serve, when its admin
 // listener is on.
 type serverAdmin struct {
-	reg     *prometheus.Registry
-	metrics *metrics.Server
-	admin   *metrics.Admin
+	reg        *prometheus.Registry
+	metrics    *metrics.Server
+	admin      *metrics.Admin
+	console    string            // the admin accounts file: the console is on; see console.go
+	activity   *console.Activity // the console's recent activity
+	configPath string            // the configuration file, "" in quick mode
+	usersDB    *sqlstore.Store   // the console's handle of users_db, if any
+	tls        bool              // HTTPS with the FTPS certificate
+	cert       atomic.Pointer[tls.Certificate]
 }
 
 // newServerAdmin creates the server's metrics when addr is set (nil
@@ -41,6 +51,9 @@ func (a *serverAdmin) observer() *ftpserver.Observer {
 	if a == nil {
 		return nil
 	}
+	if a.activity != nil {
+		return a.activity.Observe(a.metrics.Observer())
+	}
 	return a.metrics.Observer()
 }
 
@@ -52,7 +65,7 @@ func (a *serverAdmin) start(addr string, srv *ftpserver.Server, log *slog.Logger
 	if err := a.metrics.Watch(srv.Stats); err != nil {
 		return err
 	}
-	admin, err := metrics.Listen(addr, metrics.Handler(a.reg, srv.Ready), log)
+	admin, err := metrics.ListenTLS(addr, a.handler(metrics.Handler(a.reg, srv.Ready), srv, log), a.tlsConfig(), log)
 	if err != nil {
 		return err
 	}
@@ -71,6 +84,9 @@ func (a *serverAdmin) reloadFailed(err error) {
 func (a *serverAdmin) close() {
 	if a != nil && a.admin != nil {
 		a.admin.Close()
+	}
+	if a != nil && a.usersDB != nil {
+		a.usersDB.Close()
 	}
 }
 

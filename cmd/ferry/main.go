@@ -19,6 +19,8 @@ Usage:
   ferry passwd                read a password and print its argon2id hash
   ferry user add|del|list|passwd|set
                               manage users in a SQLite or PostgreSQL database
+  ferry admin add|del|token|revoke|list
+                              manage admin console accounts and API tokens
   ferry ls URL                list a remote folder (ftp:// or ftps:// URL)
   ferry get URL [DEST]        download a file or a glob (-c resume, --segments N)
   ferry put FILE... URL       upload files (-c resume, --parallel N)
@@ -57,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = passwd(args[1:], stdin, stdout, stderr)
 	case "user":
 		err = userMain(args[1:], stdin, stdout, stderr)
+	case "admin":
+		err = adminMain(args[1:], stdin, stdout, stderr)
 	case "ls", "get", "put", "mirror", "rm", "mkdir", "mv", "quote":
 		return clientMain(args[0], args[1:], stdin, stdout, stderr)
 	case "diagnose":

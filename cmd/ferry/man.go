@@ -24,6 +24,7 @@ const manDate = "2026-12-03"
 var manCommands = [][]string{
 	{"serve"}, {"passwd"},
 	{"user"}, {"user", "add"}, {"user", "set"}, {"user", "del"}, {"user", "list"}, {"user", "passwd"},
+	{"admin"},
 	{"ls"}, {"get"}, {"put"}, {"mirror"}, {"rm"}, {"mkdir"}, {"mv"}, {"quote"},
 	{"diagnose"}, {"proxy"}, {"firewall"},
 }

@@ -60,6 +60,7 @@ type serveFlags struct {
 	keyFile   string
 	admin     string // --admin-listen
 	adminConf string // [admin] listen of the configuration file
+	console   consoleFlags
 }
 
 func serve(args []string, stderr io.Writer) error {
@@ -95,6 +96,9 @@ func serve(args []string, stderr io.Writer) error {
 	if r.admin, err = newServerAdmin(adminAddr); err != nil {
 		return err
 	}
+	if err := r.admin.setConsole(adminAddr, f.console, f.config, opts.TLS); err != nil {
+		return err
+	}
 	opts.Observer = r.admin.observer()
 	if r.srv, err = ftpserver.New(opts); err != nil {
 		return err
@@ -124,6 +128,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.certFile, "tls-cert", "", "quick mode: certificate PEM `file`")
 	fs.StringVar(&f.keyFile, "tls-key", "", "quick mode: private key PEM `file`")
 	fs.StringVar(&f.admin, "admin-listen", "", adminFlagHelp)
+	f.console.register(fs)
 }
 
 // loader returns the function that builds the server options, at start
@@ -137,7 +142,7 @@ func (f *serveFlags) loader(pos []string, stderr io.Writer) (func() (ftpserver.O
 		}
 		return func() (ftpserver.Options, func() error, error) {
 			opts, closeFn, implicit, admin, err := loadConfigFile(f.config, stderr)
-			f.implicit, f.adminConf = implicit, admin
+			f.implicit, f.adminConf, f.console.accountsConf, f.console.tlsConf = implicit, admin.Listen, admin.Accounts, admin.TLS
 			return opts, closeFn, err
 		}, nil
 	}
@@ -228,6 +233,7 @@ func (r *running) reload() {
 		return
 	}
 	nopts.Observer = r.admin.observer()
+	r.admin.setCert(nopts.TLS)
 	warnRestartNeeded(r.log,
 		listenChange{"listen", r.listen, effectiveListen(r.f.listen, nopts.Addr)},
 		listenChange{"tls.implicit_listen", r.implicit, r.f.implicit},
@@ -276,14 +282,14 @@ func loadConfig(path string, stderr io.Writer) (ftpserver.Options, func() error,
 }
 
 // loadConfigFile loads the configuration file: the server options, their
-// closer, and the implicit FTPS and admin listen addresses.
-func loadConfigFile(path string, stderr io.Writer) (ftpserver.Options, func() error, string, string, error) {
+// closer, the implicit FTPS listen address and the [admin] table.
+func loadConfigFile(path string, stderr io.Writer) (ftpserver.Options, func() error, string, config.Admin, error) {
 	c, err := config.Load(path)
 	if err != nil {
-		return ftpserver.Options{}, nil, "", "", err
+		return ftpserver.Options{}, nil, "", config.Admin{}, err
 	}
 	opts, closeFn, err := c.ServerOptions(c.NewLogger(stderr))
-	return opts, closeFn, c.TLS.ImplicitListen, c.Admin.Listen, err
+	return opts, closeFn, c.TLS.ImplicitListen, c.Admin, err
 }
 
 // quickOptions builds the options of quick mode: DIR served to anonymous

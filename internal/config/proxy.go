@@ -187,6 +187,9 @@ func (c *Proxy) ProxyOptions() (ftpproxy.Options, error) {
 	if err := c.Admin.validate(); err != nil {
 		return o, err
 	}
+	if err := c.Admin.serveOnly(); err != nil {
+		return o, err
+	}
 	// Check now, so errors name the file rather than surface at start.
 	if err := o.Validate(); err != nil {
 		return o, errors.New(strings.TrimPrefix(err.Error(), "ftpproxy: "))

@@ -56,6 +56,7 @@ func TestConfigErrors(t *testing.T) {
 		{"a rule with an unknown action is refused", "backend = \"h:21\"\n[[rule]]\naction = \"drop\"\n", "action"},
 		{"PROXY protocol version 3 is refused", "backend = \"h:21\"\nproxy_protocol = 3\n", "PROXY protocol"},
 		{"an admin listen address without a port is refused", "backend = \"h:21\"\n[admin]\nlisten = \"localhost\"\n", "admin.listen"},
+		{"the console's keys are refused", "backend = \"h:21\"\n[admin]\nlisten = \"127.0.0.1:9\"\ntls = true\n", "admin.tls"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := ParseProxy([]byte(c.file))

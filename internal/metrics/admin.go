@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,12 +75,20 @@ type Admin struct {
 // Errors of the HTTP server after the start are logged to log (nil:
 // slog.Default()).
 func Listen(addr string, h http.Handler, log *slog.Logger) (*Admin, error) {
+	return ListenTLS(addr, h, nil, log)
+}
+
+// ListenTLS is Listen over TLS with cfg (plain HTTP when cfg is nil).
+func ListenTLS(addr string, h http.Handler, cfg *tls.Config, log *slog.Logger) (*Admin, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	if cfg != nil {
+		l = tls.NewListener(l, cfg)
 	}
 	a := &Admin{
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,

@@ -92,3 +92,35 @@ func (b *bans) active(now time.Time) int {
 	}
 	return n
 }
+
+// ban bans ip until the given time, replacing any ban it has.
+func (b *bans) ban(ip netip.Addr, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.failures, ip)
+	b.until[ip] = until
+}
+
+// unban lifts the ban of ip and forgets its failures; it reports whether ip
+// was banned.
+func (b *bans) unban(ip netip.Addr, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.until[ip]
+	delete(b.until, ip)
+	delete(b.failures, ip)
+	return ok && !now.After(u)
+}
+
+// list returns the addresses banned at now, in no particular order.
+func (b *bans) list(now time.Time) []Ban {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Ban, 0, len(b.until))
+	for ip, u := range b.until {
+		if !now.After(u) {
+			out = append(out, Ban{Addr: ip, Until: u})
+		}
+	}
+	return out
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -124,6 +125,27 @@ func (b *Book) LoginFailed(ip netip.Addr) bool {
 
 // Bans returns the number of addresses banned now.
 func (b *Book) Bans() int { return b.bans.active(time.Now()) }
+
+// Ban is one banned address and when its ban ends.
+type Ban struct {
+	Addr  netip.Addr
+	Until time.Time
+}
+
+// Ban bans ip until the given time (an operator's ban), replacing any ban
+// it has. Sessions already admitted from ip are not touched.
+func (b *Book) Ban(ip netip.Addr, until time.Time) { b.bans.ban(ip.Unmap(), until) }
+
+// Unban lifts the ban of ip and forgets its recent login failures. It
+// reports whether ip was banned.
+func (b *Book) Unban(ip netip.Addr) bool { return b.bans.unban(ip.Unmap(), time.Now()) }
+
+// BanList returns the addresses banned now, sorted by address.
+func (b *Book) BanList() []Ban {
+	l := b.bans.list(time.Now())
+	slices.SortFunc(l, func(x, y Ban) int { return x.Addr.Compare(y.Addr) })
+	return l
+}
 
 // LoginSucceeded forgets the failures of ip.
 func (b *Book) LoginSucceeded(ip netip.Addr) { b.bans.succeed(ip.Unmap()) }
