@@ -38,17 +38,24 @@ const (
 // UserJSON is a user as the API shows it (never its password hash or S3
 // secret).
 type UserJSON struct {
-	Name         string    `json:"name"`
-	Source       string    `json:"source"` // SourceDB or SourceFile (read-only)
-	Root         string    `json:"root"`
-	Perms        []string  `json:"perms"`
-	MaxSessions  int       `json:"max_sessions,omitempty"`
-	UploadRate   int64     `json:"upload_rate,omitempty"`
-	DownloadRate int64     `json:"download_rate,omitempty"`
-	RequireTLS   bool      `json:"require_tls,omitempty"`
-	Disabled     bool      `json:"disabled,omitempty"`
-	Created      time.Time `json:"created,omitzero"`
-	Updated      time.Time `json:"updated,omitzero"`
+	Name         string   `json:"name"`
+	Source       string   `json:"source"` // SourceDB or SourceFile (read-only)
+	Root         string   `json:"root"`
+	Perms        []string `json:"perms"`
+	MaxSessions  int      `json:"max_sessions,omitempty"`
+	UploadRate   int64    `json:"upload_rate,omitempty"`
+	DownloadRate int64    `json:"download_rate,omitempty"`
+	// MaxBytes and MaxFiles are the user's quota (0: the server's default,
+	// -1: unlimited); UsedBytes and UsedFiles what the servers counted,
+	// when they have scanned the user's storage.
+	MaxBytes   int64     `json:"max_bytes,omitempty"`
+	MaxFiles   int64     `json:"max_files,omitempty"`
+	UsedBytes  *int64    `json:"used_bytes,omitempty"`
+	UsedFiles  *int64    `json:"used_files,omitempty"`
+	RequireTLS bool      `json:"require_tls,omitempty"`
+	Disabled   bool      `json:"disabled,omitempty"`
+	Created    time.Time `json:"created,omitzero"`
+	Updated    time.Time `json:"updated,omitzero"`
 }
 
 // UserRequest is the body of POST /api/v1/users and PATCH
@@ -61,6 +68,8 @@ type UserRequest struct {
 	MaxSessions  *int      `json:"max_sessions"`
 	UploadRate   *int64    `json:"upload_rate"`
 	DownloadRate *int64    `json:"download_rate"`
+	MaxBytes     *int64    `json:"max_bytes"`
+	MaxFiles     *int64    `json:"max_files"`
 	RequireTLS   *bool     `json:"require_tls"`
 	Disabled     *bool     `json:"disabled"`
 }
@@ -86,9 +95,14 @@ func (c *Console) users(ctx context.Context) ([]UserJSON, error) {
 			return nil, err
 		}
 		for _, u := range db {
-			out = append(out, UserJSON{Name: u.Name, Source: SourceDB, Root: storageRoot(u.Storage), Perms: permList(u.Perms),
+			j := UserJSON{Name: u.Name, Source: SourceDB, Root: storageRoot(u.Storage), Perms: permList(u.Perms),
 				MaxSessions: u.MaxSessions, UploadRate: u.Rates.Upload, DownloadRate: u.Rates.Download,
-				RequireTLS: u.RequireTLS, Disabled: u.Disabled, Created: u.Created, Updated: u.Updated})
+				MaxBytes: u.Quota.MaxBytes, MaxFiles: u.Quota.MaxFiles,
+				RequireTLS: u.RequireTLS, Disabled: u.Disabled, Created: u.Created, Updated: u.Updated}
+			if u.UsageKnown {
+				j.UsedBytes, j.UsedFiles = &u.Usage.Bytes, &u.Usage.Files
+			}
+			out = append(out, j)
 		}
 	}
 	if c.fileUsers != nil {
@@ -151,6 +165,12 @@ func (req *UserRequest) apply(u *sqlstore.User) error {
 	}
 	if req.DownloadRate != nil {
 		u.Rates.Download = *req.DownloadRate
+	}
+	if req.MaxBytes != nil {
+		u.Quota.MaxBytes = *req.MaxBytes
+	}
+	if req.MaxFiles != nil {
+		u.Quota.MaxFiles = *req.MaxFiles
 	}
 	if req.RequireTLS != nil {
 		u.RequireTLS = *req.RequireTLS

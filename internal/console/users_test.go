@@ -58,8 +58,16 @@ func TestAPIUsers(t *testing.T) {
 	c2 := ftpservertest.Dial(t, e.ftp.Addr)
 	c2.Do(ftp.CodeNeedPassword, "USER zoe")
 	c2.Do(ftp.CodeNotLoggedIn, "PASS new") // disabled
-	e.do(t, "PATCH", "/api/v1/users/zoe", e.full, `{"disabled":false}`)
-	ftpservertest.Dial(t, e.ftp.Addr).Login("zoe", "new")
+	e.do(t, "PATCH", "/api/v1/users/zoe", e.full, `{"disabled":false,"max_bytes":10,"max_files":5}`)
+	c3 := ftpservertest.Dial(t, e.ftp.Addr)
+	c3.Login("zoe", "new")
+	if msg := c3.Do(ftp.CodeOK, "SITE QUOTA"); !strings.Contains(msg, "limit: 10\n") {
+		t.Errorf("SITE QUOTA after setting max_bytes 10 in the API: %q", msg)
+	}
+	_, body = e.do(t, "GET", "/api/v1/users", e.read, "")
+	if !strings.Contains(body, `"max_bytes":10`) || !strings.Contains(body, `"max_files":5`) {
+		t.Errorf("the quota is not listed: %s", body)
+	}
 	if code, _ := e.do(t, "PATCH", "/api/v1/users/u", e.full, `{"disabled":true}`); code != http.StatusConflict {
 		t.Errorf("patch of a config-file user: %d, want 409", code)
 	}
