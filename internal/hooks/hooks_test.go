@@ -227,7 +227,7 @@ func TestCommandGetsTheEventInEnvAndStdin(t *testing.T) {
 		t.Fatalf("stdin %q: %+v, %v", body, e, err)
 	}
 	c.Do(550, "RETR missing") // fails before any transfer: no event
-	c.EPSVAddr() // never connected to: ABOR ends the download before it starts
+	c.EPSVAddr()              // never connected to: ABOR ends the download before it starts
 	c.Send("RETR up.bin")
 	c.Send("ABOR")
 	c.Expect(426)
