@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
 	"sync"
 	"testing"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
+	"github.com/ferryftp/ferry/storage/localfs"
 )
 
 func TestUploadCheckVetoes(t *testing.T) {
@@ -128,5 +130,71 @@ func TestJoinObservers(t *testing.T) {
 	j.BanAdded(ftpserver.BanEvent{})
 	if a != 1 || b != 11 || j.TransferDone != nil {
 		t.Fatalf("a=%d b=%d, TransferDone set: %v", a, b, j.TransferDone != nil)
+	}
+}
+
+func TestUploadCheckOnLocalAtomicUploads(t *testing.T) {
+	for _, atomic := range []bool{false, true} {
+		root := t.TempDir()
+		fsys, err := localfs.New(root, localfs.Options{Atomic: atomic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fsys.Close() })
+		check := func(ctx context.Context, u ftpserver.UploadInfo) error {
+			// The check sees the complete file under its final name.
+			b, err := os.ReadFile(root + u.Path)
+			if err != nil || string(b) != "payload" {
+				t.Errorf("atomic=%v: the check read %q, %v", atomic, b, err)
+			}
+			return errors.New("no")
+		}
+		srv := ftpservertest.Start(t, "", ftpserver.Options{UploadCheck: check, Auth: ftpservertest.Auth(
+			ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll})})
+		c := ftpservertest.Dial(t, srv.Addr)
+		c.Login("u", "p")
+		d := c.EPSV()
+		c.Do(150, "STOR f.bin")
+		io.WriteString(d, "payload")
+		d.Close()
+		c.Expect(550)
+		if ents, err := os.ReadDir(root); err != nil || len(ents) != 0 {
+			t.Fatalf("atomic=%v: the directory holds %v (%v) after the veto", atomic, ents, err)
+		}
+	}
+}
+
+func TestAPendingCheckHoldsOnlyItsOwnUpload(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	check := func(ctx context.Context, u ftpserver.UploadInfo) error {
+		if u.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		return nil
+	}
+	srv, fsys := newMemServer(t, ftpserver.Options{UploadCheck: check}, nil)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the server's Close, should the test fail
+	a := ftpservertest.Dial(t, srv.Addr)
+	a.Login("u", "p")
+	d := a.EPSV()
+	a.Do(150, "STOR slow")
+	io.WriteString(d, "1")
+	d.Close()
+	<-entered
+	b := ftpservertest.Dial(t, srv.Addr)
+	b.Login("u", "p")
+	b.Stor("STOR", "fast", "2") // 226 while the other check waits
+	if got := b.Retr("fast"); got != "2" {
+		t.Fatalf("RETR fast = %q", got)
+	}
+	a.Do(211, "STAT") // the waiting session still answers commands
+	free()
+	a.Expect(226)
+	if _, err := fsys.ReadFile("slow"); err != nil {
+		t.Fatal(err)
 	}
 }
