@@ -126,7 +126,9 @@ func New(cfgs []Config, log *slog.Logger) (*Hooks, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hooks{log: log, ctx: ctx, cancel: cancel}
-	client := &http.Client{}
+	// A redirect is not followed (it would turn the POST into a GET): a
+	// 3xx answer is a failure, not retried.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for i, c := range cfgs {
 		if err := c.Validate(); err != nil {
 			cancel()
