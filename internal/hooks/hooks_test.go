@@ -372,3 +372,18 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadEventCarriesTheDigestWhenComputed(t *testing.T) {
+	r := newReceiver(t, nil)
+	c, _ := start(t, hooks.Config{URL: r.URL, Events: []string{"upload"}})
+	c.Stor("STOR", "plain", "abc")
+	if e := r.next(t).event; e.SHA256 != "" {
+		t.Fatalf("an upload the server did not hash has sha256 %q", e.SHA256)
+	}
+	c.Do(200, "OPTS HASH SHA-256")
+	c.Stor("STOR", "hashed", "abc")
+	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" // SHA-256("abc")
+	if e := r.next(t).event; e.SHA256 != want || e.Path != "/hashed" {
+		t.Fatalf("upload event %+v, want sha256 %s", e, want)
+	}
+}
