@@ -126,6 +126,7 @@ func (s *session) cmdREIN(string) error {
 		s.limits = sessionLimits{}
 		s.entry.LoggedOut()
 		s.log.Info("logged out (REIN)")
+		s.observeLogout()
 		s.loginState(false)
 	}
 	s.ident = nil

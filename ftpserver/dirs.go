@@ -42,6 +42,7 @@ func (s *session) cmdMKD(arg string) error {
 	if err != nil {
 		return err
 	}
+	s.observeFileOp("MKD", vp, "")
 	s.log.Info("created directory", "path", vp)
 	s.reply(ftp.CodePathCreated, quotePath(vp)+" created.")
 	return nil
@@ -55,6 +56,7 @@ func (s *session) cmdRMD(arg string) error {
 	if s.cwd == vp || strings.HasPrefix(s.cwd, vp+"/") {
 		s.cwd = path.Dir(vp)
 	}
+	s.observeFileOp("RMD", vp, "")
 	s.log.Info("removed directory", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "Directory removed.")
 	return nil

@@ -239,7 +239,7 @@ func (s *session) receive(verb, vp, opening, name string, opts storage.CreateOpt
 		if err != nil {
 			return 0, nil, restErr(err, opts)
 		}
-		up.wc = wc
+		up.wc, x.recv = wc, rh
 		wc = rh.wrap(wc)
 		rf, canReadFrom := wc.(io.ReaderFrom)
 		seeker, canSeek := wc.(io.Seeker)
@@ -353,6 +353,7 @@ func (s *session) cmdDELE(arg string) error {
 		return err
 	}
 	s.hashCache().drop(s.ident.FS, name)
+	s.observeFileOp("DELE", vp, "")
 	s.log.Info("deleted", "path", vp)
 	s.reply(ftp.CodeFileActionOK, "File deleted.")
 	return nil
@@ -389,6 +390,7 @@ func (s *session) cmdRNTO(arg string) error {
 	}
 	s.hashCache().drop(s.ident.FS, fsName(from))
 	s.hashCache().drop(s.ident.FS, name)
+	s.observeFileOp("RNTO", vp, from)
 	s.log.Info("renamed", "from", from, "to", vp)
 	s.reply(ftp.CodeFileActionOK, "Rename successful.")
 	return nil

@@ -47,6 +47,10 @@ type Observer struct {
 	BanExpired func(BanEvent)
 	// Reload: a configuration reload was applied or refused.
 	Reload func(ReloadEvent)
+	// FileOp: a DELE, RNTO, MKD or RMD succeeded.
+	FileOp func(FileEvent)
+	// Logout: a logged-in session logged out (REIN) or ended.
+	Logout func(SessionEvent)
 }
 
 // EventInfo is what every session event carries.
@@ -134,6 +138,9 @@ const (
 	ResultAborted = "aborted"       // ABOR from the client
 	ResultNetwork = "network_error" // the data connection broke or never opened
 	ResultStorage = "storage_error" // the server's side (storage) failed
+	// ResultRejected: Options.UploadCheck refused a complete upload; the
+	// file was removed and the client got 550.
+	ResultRejected = "rejected"
 )
 
 // TransferEvent is a finished transfer or listing.
@@ -145,6 +152,19 @@ type TransferEvent struct {
 	Result    string // ResultOK, ResultAborted, ResultNetwork or ResultStorage
 	Bytes     int64
 	Duration  time.Duration
+	// SHA256 is the hex SHA-256 of an upload's data when the server
+	// computed it on the way (a session that used HASH or OPTS HASH with
+	// SHA-256, see recvhash.go); "" otherwise. Uploads are not hashed for
+	// this field alone.
+	SHA256 string
+}
+
+// FileEvent is a file operation that succeeded.
+type FileEvent struct {
+	EventInfo
+	Op   string // DELE, RNTO, MKD or RMD
+	Path string // the virtual path (RNTO: the new one)
+	From string // RNTO: the old virtual path
 }
 
 // DataConnEvent is a data connection set up for a transfer. Duration runs
@@ -290,7 +310,22 @@ func (s *session) observeTransfer(x *transfer, n int64, result string) {
 		dir = DirListing
 	}
 	o.TransferDone(TransferEvent{EventInfo: s.info(x.user), Verb: x.verb, Direction: dir, Path: x.path,
-		Result: result, Bytes: n, Duration: time.Since(x.start)})
+		Result: result, Bytes: n, Duration: time.Since(x.start), SHA256: x.sha256()})
+}
+
+// observeFileOp reports a file operation that succeeded; from is the old
+// path of a rename.
+func (s *session) observeFileOp(op, vpath, from string) {
+	if o := s.opts.Observer; o != nil && o.FileOp != nil {
+		o.FileOp(FileEvent{EventInfo: s.info(s.userName()), Op: op, Path: vpath, From: from})
+	}
+}
+
+// observeLogout reports that the logged-in user of s logs out.
+func (s *session) observeLogout() {
+	if o := s.opts.Observer; o != nil && o.Logout != nil {
+		o.Logout(SessionEvent{EventInfo: s.info(s.userName())})
+	}
 }
 
 // transferResult is how a transfer ended, as TransferEvent.Result says it.
@@ -298,6 +333,8 @@ func transferResult(aborted bool, netErr, localErr error) string {
 	switch {
 	case aborted:
 		return ResultAborted
+	case errors.Is(localErr, errRejected):
+		return ResultRejected
 	case localErr != nil:
 		return ResultStorage
 	case netErr != nil:
@@ -402,4 +439,58 @@ func (s *Server) Ready(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// JoinObservers returns an Observer that calls each non-nil observer's
+// funcs in turn (metrics and event hooks, say); nil when there is none.
+func JoinObservers(obs ...*Observer) *Observer {
+	var list []*Observer
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	switch len(list) {
+	case 0:
+		return nil
+	case 1:
+		return list[0]
+	}
+	return &Observer{
+		SessionOpened: join(list, func(o *Observer) func(SessionEvent) { return o.SessionOpened }),
+		SessionClosed: join(list, func(o *Observer) func(SessionEvent) { return o.SessionClosed }),
+		StateChanged:  join(list, func(o *Observer) func(StateEvent) { return o.StateChanged }),
+		Login:         join(list, func(o *Observer) func(LoginEvent) { return o.Login }),
+		TransferDone:  join(list, func(o *Observer) func(TransferEvent) { return o.TransferDone }),
+		DataConn:      join(list, func(o *Observer) func(DataConnEvent) { return o.DataConn }),
+		TLSFailed:     join(list, func(o *Observer) func(TLSEvent) { return o.TLSFailed }),
+		StorageError:  join(list, func(o *Observer) func(StorageEvent) { return o.StorageError }),
+		BanAdded:      join(list, func(o *Observer) func(BanEvent) { return o.BanAdded }),
+		BanExpired:    join(list, func(o *Observer) func(BanEvent) { return o.BanExpired }),
+		Reload:        join(list, func(o *Observer) func(ReloadEvent) { return o.Reload }),
+		FileOp:        join(list, func(o *Observer) func(FileEvent) { return o.FileOp }),
+		Logout:        join(list, func(o *Observer) func(SessionEvent) { return o.Logout }),
+	}
+}
+
+// join is one field of JoinObservers: nil when no observer sets it, so
+// that an unset event stays one comparison.
+func join[E any](list []*Observer, field func(*Observer) func(E)) func(E) {
+	var fs []func(E)
+	for _, o := range list {
+		if f := field(o); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	switch len(fs) {
+	case 0:
+		return nil
+	case 1:
+		return fs[0]
+	}
+	return func(e E) {
+		for _, f := range fs {
+			f(e)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -22,6 +23,11 @@ type Options struct {
 	// Observer, when set, receives the server's events (metrics, audit,
 	// hooks); see Observer.
 	Observer *Observer
+	// UploadCheck, when set, is asked about each complete upload before
+	// its 226 reply; an error removes the file and answers 550 (see
+	// uploadcheck.go). UploadCheckTimeout bounds it (default 1m).
+	UploadCheck        func(ctx context.Context, u UploadInfo) error
+	UploadCheckTimeout time.Duration
 	// TransferLog, when set, receives one xferlog(5) line per transfer.
 	TransferLog io.Writer
 

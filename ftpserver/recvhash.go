@@ -30,8 +30,9 @@ type recvHash struct {
 	name string
 	algo string
 
-	h hash.Hash
-	p *hashpipe.Pipe // hashing, once wrap ran
+	h   hash.Hash
+	p   *hashpipe.Pipe // hashing, once wrap ran
+	sum []byte         // the digest of a completed upload, once end has run
 }
 
 // receiveHash returns the hasher for an upload to name with opts, or nil
@@ -97,6 +98,7 @@ func (r *recvHash) end(s *session, name string, cleanup cleanupFunc) cleanupFunc
 		fi, serr := r.fsys.Stat(s.ctx, r.name)
 		if serr == nil && fi.Mode().IsRegular() && fi.Size() == n {
 			cache.put(r.fsys, r.name, n, fi.ModTime(), r.algo, sum)
+			r.sum = sum
 		}
 		return nil
 	}

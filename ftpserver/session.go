@@ -107,6 +107,7 @@ func (s *session) serve() {
 		// The slot is free before the client sees the connection close, so
 		// a client that reconnects at once is not refused by the cap.
 		if s.ident != nil {
+			s.observeLogout()
 			s.srv.releaseUser(s.ident.User)
 			s.srv.bw.logout(s.ident.User)
 		}

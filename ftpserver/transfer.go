@@ -31,6 +31,7 @@ type transfer struct {
 	user    string       // for events: the user when the transfer started
 	passive bool         // for events: a passive data connection
 	tls     bool         // for events: PROT P
+	recv    *recvHash    // an upload's hasher, for the event's digest; nil if none
 }
 
 // outcome is how a transfer ended, as its cleanup needs to know it.
@@ -282,6 +283,9 @@ func (s *session) finishTransfer(ctx context.Context, x *transfer, open func() (
 			localErr = err
 			ok = false
 		}
+	}
+	if err := s.checkUpload(ctx, x, n, ok); err != nil {
+		localErr, ok = err, false
 	}
 	s.logTransfer(x, n, ok)
 	s.observeTransfer(x, n, transferResult(x.aborted.Load(), netErr, localErr))

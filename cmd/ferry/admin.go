@@ -11,6 +11,7 @@ import (
 	"github.com/ferryftp/ferry/ftpproxy"
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/internal/console"
+	"github.com/ferryftp/ferry/internal/hooks"
 	"github.com/ferryftp/ferry/internal/metrics"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
 )
@@ -41,6 +42,9 @@ func newServerAdmin(addr string) (*serverAdmin, error) {
 	reg := metrics.NewRegistry()
 	m, err := metrics.NewServer(reg)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.CountHookDrops(hooks.Dropped); err != nil {
 		return nil, err
 	}
 	return &serverAdmin{reg: reg, metrics: m}, nil

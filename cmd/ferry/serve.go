@@ -99,7 +99,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err := r.admin.setConsole(adminAddr, f.console, f.config, opts.TLS); err != nil {
 		return err
 	}
-	opts.Observer = r.admin.observer()
+	opts.Observer = ftpserver.JoinObservers(r.admin.observer(), opts.Observer) // metrics and [[hooks]]
 	if r.srv, err = ftpserver.New(opts); err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (r *running) reload() {
 		r.admin.reloadFailed(err)
 		return
 	}
-	nopts.Observer = r.admin.observer()
+	nopts.Observer = ftpserver.JoinObservers(r.admin.observer(), nopts.Observer)
 	r.admin.setCert(nopts.TLS)
 	warnRestartNeeded(r.log,
 		listenChange{"listen", r.listen, effectiveListen(r.f.listen, nopts.Addr)},

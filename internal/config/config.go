@@ -62,6 +62,7 @@ type Config struct {
 	TLS       TLS       `toml:"tls"`
 	Admin     Admin     `toml:"admin"`
 	Users     []User    `toml:"users"`
+	Hooks     []Hook    `toml:"hooks"`
 }
 
 // TLS is the [tls] table: FTPS (RFC 4217).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/hooks"
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/storage/localfs"
 	"github.com/ferryftp/ferry/userstore"
@@ -44,6 +45,16 @@ func (c *Config) ServerOptions(logger *slog.Logger) (ftpserver.Options, func() e
 		}
 		res.add(f)
 		opts.TransferLog = f
+	}
+	if len(c.Hooks) > 0 {
+		h, err := hooks.New(c.hookConfigs(), logger)
+		if err != nil {
+			res.Close()
+			return ftpserver.Options{}, nil, fmt.Errorf("hooks: %w", err)
+		}
+		res.add(h)
+		opts.Observer = ftpserver.JoinObservers(opts.Observer, h.Observer())
+		opts.UploadCheck, opts.UploadCheckTimeout = h.UploadCheck(), c.hookTimeout().get()
 	}
 	return opts, res.Close, nil
 }

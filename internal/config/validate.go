@@ -99,6 +99,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	c.validateUsers(add)
+	c.validateHooks(add)
 	return errors.Join(errs...)
 }
 

@@ -20,7 +20,7 @@ var (
 	loginMethods = []ftpserver.LoginMethod{ftpserver.LoginPassword, ftpserver.LoginAnonymous}
 	loginResults = []ftpserver.LoginResult{ftpserver.LoginOK, ftpserver.LoginFailed, ftpserver.LoginRefused, ftpserver.LoginUnavailable}
 	directions   = []string{ftpserver.DirDownload, ftpserver.DirUpload, ftpserver.DirListing}
-	results      = []string{ftpserver.ResultOK, ftpserver.ResultAborted, ftpserver.ResultNetwork, ftpserver.ResultStorage}
+	results      = []string{ftpserver.ResultOK, ftpserver.ResultAborted, ftpserver.ResultNetwork, ftpserver.ResultStorage, ftpserver.ResultRejected}
 )
 
 // Server holds the metrics of one FTP server. The event metrics are
@@ -161,6 +161,15 @@ func (m *Server) dataConn(e ftpserver.DataConnEvent) {
 	} else {
 		m.dataFailures[p][t].Inc()
 	}
+}
+
+// CountHookDrops registers ferry_hook_events_dropped_total, read from
+// dropped at each scrape (hooks.Dropped: the events the [[hooks]] queues
+// had no room for).
+func (m *Server) CountHookDrops(dropped func() uint64) error {
+	return m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ferry_hook_events_dropped_total", Help: "Events not delivered to a hook because its queue was full."},
+		func() float64 { return float64(dropped()) }))
 }
 
 // Watch registers the gauges read from stats at each scrape: sessions by
