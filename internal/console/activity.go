@@ -15,6 +15,9 @@ const (
 	EvUpload      = "upload"
 	EvDownload    = "download"
 	EvBan         = "ban"
+	EvDelete      = "delete" // DELE and RMD
+	EvRename      = "rename"
+	EvMkdir       = "mkdir"
 	EvAdmin       = "admin" // an action of an admin in the console or API
 )
 
@@ -111,6 +114,20 @@ func (a *Activity) Observe(o *ftpserver.Observer) *ftpserver.Observer {
 		}
 		a.Add(Event{Time: e.Time, Type: typ, User: e.User, Remote: e.Remote.String(),
 			Detail: fmt.Sprintf("%s %s: %s, %d bytes in %s", e.Verb, e.Path, e.Result, e.Bytes, e.Duration.Round(time.Millisecond))})
+	}
+	fileOp := n.FileOp
+	n.FileOp = func(e ftpserver.FileEvent) {
+		if fileOp != nil {
+			fileOp(e)
+		}
+		typ, detail := EvDelete, e.Op+" "+e.Path
+		switch e.Op {
+		case "RNTO":
+			typ, detail = EvRename, e.From+" → "+e.Path
+		case "MKD":
+			typ = EvMkdir
+		}
+		a.Add(Event{Time: e.Time, Type: typ, User: e.User, Remote: e.Remote.String(), Detail: detail})
 	}
 	ban := n.BanAdded
 	n.BanAdded = func(e ftpserver.BanEvent) {

@@ -54,3 +54,22 @@ func TestActivityObserveChains(t *testing.T) {
 		t.Error("a listing was recorded")
 	}
 }
+
+func TestActivityRecordsFileOperations(t *testing.T) {
+	a := NewActivity(10)
+	o := a.Observe(nil)
+	ann := ftpserver.EventInfo{User: "ann"}
+	o.FileOp(ftpserver.FileEvent{EventInfo: ann, Op: "DELE", Path: "/old.csv"})
+	o.FileOp(ftpserver.FileEvent{EventInfo: ann, Op: "RNTO", From: "/a", Path: "/b"})
+	o.FileOp(ftpserver.FileEvent{EventInfo: ann, Op: "MKD", Path: "/in"})
+	o.FileOp(ftpserver.FileEvent{EventInfo: ann, Op: "RMD", Path: "/tmp"})
+	if got := a.Recent("", EvDelete, 10); len(got) != 2 || got[0].Detail != "RMD /tmp" || got[1].Detail != "DELE /old.csv" {
+		t.Errorf("deletes: %+v", got)
+	}
+	if got := a.Recent("ann", EvRename, 10); len(got) != 1 || got[0].Detail != "/a → /b" {
+		t.Errorf("renames: %+v", got)
+	}
+	if got := a.Recent("", EvMkdir, 10); len(got) != 1 || got[0].Detail != "MKD /in" {
+		t.Errorf("mkdir: %+v", got)
+	}
+}

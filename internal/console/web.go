@@ -293,7 +293,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 func (c *Console) activityPage(w http.ResponseWriter, r *http.Request) {
 	p := c.basePage(r, "Activity")
 	p.Filter.User, p.Filter.Type = r.URL.Query().Get("user"), r.URL.Query().Get("type")
-	p.Types = []string{EvLogin, EvLoginFailed, EvUpload, EvDownload, EvBan, EvAdmin}
+	p.Types = []string{EvLogin, EvLoginFailed, EvUpload, EvDownload, EvDelete, EvRename, EvMkdir, EvBan, EvAdmin}
 	p.Events = c.act.Recent(p.Filter.User, p.Filter.Type, activityShown)
 	c.render(w, http.StatusOK, "activity.html", p)
 }
