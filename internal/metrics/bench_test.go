@@ -3,12 +3,16 @@ package metrics_test
 import (
 	"bytes"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
+	"github.com/ferryftp/ferry/internal/hooks"
 	"github.com/ferryftp/ferry/internal/metrics"
 	"github.com/ferryftp/ferry/storage/memfs"
 )
@@ -19,8 +23,22 @@ import (
 // metrics and once from a server with them (Observer and state collector
 // registered), so both run side by side under the same machine load; it
 // reports the time per file of each and the overhead in percent.
-func BenchmarkSmallFileMetricsCost(b *testing.B) {
+func BenchmarkSmallFileMetricsCost(b *testing.B) { benchSmallFileCost(b, false) }
+
+// BenchmarkSmallFileMetricsAndHooksCost is BenchmarkSmallFileMetricsCost
+// with an event hook as well: a webhook (to an httptest server on loopback)
+// for every event a download makes (login, download, logout), delivered
+// from its queue while the transfers go on.
+func BenchmarkSmallFileMetricsAndHooksCost(b *testing.B) { benchSmallFileCost(b, true) }
+
+func benchSmallFileCost(b *testing.B, withHooks bool) {
 	data := bytes.Repeat([]byte("ferry!"), 4096/6+1)[:4096]
+	var delivered atomic.Int64
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		delivered.Add(1)
+	}))
+	b.Cleanup(receiver.Close)
 	start := func(on bool) *ftpservertest.Client {
 		fsys := memfs.New()
 		fsys.WriteFile("f.bin", data)
@@ -32,6 +50,14 @@ func BenchmarkSmallFileMetricsCost(b *testing.B) {
 				b.Fatal(err)
 			}
 			opts.Observer = m.Observer()
+			if withHooks {
+				h, err := hooks.New([]hooks.Config{{Events: []string{"login", "download", "upload", "logout"}, URL: receiver.URL}}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { h.Close() })
+				opts.Observer = ftpserver.JoinObservers(opts.Observer, h.Observer())
+			}
 		}
 		srv := ftpservertest.Start(b, "", opts)
 		if on {
@@ -77,6 +103,9 @@ func BenchmarkSmallFileMetricsCost(b *testing.B) {
 	b.ReportMetric(float64(tOff.Microseconds())/n, "µs/file-off")
 	b.ReportMetric(float64(tOn.Microseconds())/n, "µs/file-on")
 	b.ReportMetric(100*(float64(tOn)/float64(tOff)-1), "%overhead")
+	if withHooks && delivered.Load() == 0 {
+		b.Error("the webhook received nothing")
+	}
 }
 
 // BenchmarkObserverPerTransfer is the metrics' own cost of one download:
