@@ -3,11 +3,14 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/config"
 	"github.com/ferryftp/ferry/password"
 	"github.com/ferryftp/ferry/userstore"
 	"github.com/ferryftp/ferry/userstore/sqlstore"
@@ -354,6 +357,11 @@ func (c *Console) uiEditUser(w http.ResponseWriter, r *http.Request) {
 	case "password":
 		pw := r.PostFormValue("password")
 		req.Password = &pw
+	case "settings":
+		if err := settingsRequest(r, &req); err != nil {
+			c.userFailure(w, r, "edit", err)
+			return
+		}
 	default:
 		http.Error(w, "unknown operation", http.StatusBadRequest)
 		return
@@ -363,6 +371,54 @@ func (c *Console) uiEditUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/users?done=user_changed", http.StatusSeeOther)
+}
+
+// settingsRequest reads the users page's settings form: root,
+// permissions, session cap, bandwidth and quota, written as in the
+// configuration file ("10MiB/s", "5GiB", "unlimited").
+func settingsRequest(r *http.Request, req *UserRequest) error {
+	root := strings.TrimSpace(r.PostFormValue("root"))
+	perms := r.PostForm["perm"]
+	if len(perms) == 0 {
+		return errors.New("perms: give at least one permission")
+	}
+	req.Root, req.Perms = &root, &perms
+	ints := []struct {
+		field string
+		dst   **int64
+		parse func(string) (int64, error)
+	}{
+		{"upload_rate", &req.UploadRate, config.ParseRate},
+		{"download_rate", &req.DownloadRate, config.ParseRate},
+		{"max_bytes", &req.MaxBytes, config.ParseSize},
+		{"max_files", &req.MaxFiles, parseCount},
+	}
+	for _, f := range ints {
+		v, err := f.parse(strings.TrimSpace(r.PostFormValue(f.field)))
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.field, err)
+		}
+		*f.dst = &v
+	}
+	n, err := parseCount(strings.TrimSpace(r.PostFormValue("max_sessions")))
+	if err != nil || n < 0 {
+		return fmt.Errorf("max_sessions: %q is not a count", r.PostFormValue("max_sessions"))
+	}
+	sessions := int(n)
+	tls := r.PostFormValue("require_tls") != ""
+	req.MaxSessions, req.RequireTLS = &sessions, &tls
+	return nil
+}
+
+// parseCount reads a whole number; "" is 0 and "unlimited" is -1.
+func parseCount(s string) (int64, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case "unlimited":
+		return -1, nil
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 func (c *Console) uiDeleteUser(w http.ResponseWriter, r *http.Request) {

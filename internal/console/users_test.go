@@ -96,7 +96,7 @@ func TestAPIUsersWithoutDB(t *testing.T) {
 }
 
 func TestWebUsersPage(t *testing.T) {
-	e, _ := newEnvDB(t)
+	e, store := newEnvDB(t)
 	b := newBrowser(t, e)
 	csrf := b.login()
 	root := t.TempDir()
@@ -115,6 +115,28 @@ func TestWebUsersPage(t *testing.T) {
 	resp, _ = b.post("/users", url.Values{"name": {"kim"}, "password": {"pw"}, "root": {root}, "csrf": {csrf}})
 	if loc := resp.Header.Get("Location"); loc != "/users?error=exists" {
 		t.Errorf("second add: %s", loc)
+	}
+	settings := url.Values{"csrf": {csrf}, "op": {"settings"}, "root": {root}, "perm": {"list", "read", "write"},
+		"max_sessions": {"3"}, "upload_rate": {"1MiB/s"}, "download_rate": {"0"}, "max_bytes": {"5GiB"}, "max_files": {"unlimited"},
+		"require_tls": {"1"}}
+	resp, _ = b.post("/users/kim/edit", settings)
+	if loc := resp.Header.Get("Location"); loc != "/users?done=user_changed" {
+		t.Fatalf("settings: %d %s", resp.StatusCode, loc)
+	}
+	u, err := store.Get(t.Context(), "kim")
+	if err != nil || u.MaxSessions != 3 || u.Rates != (ftpserver.Rates{Upload: 1 << 20}) || u.Quota.MaxBytes != 5<<30 ||
+		u.Quota.MaxFiles != -1 || !u.RequireTLS || u.Perms != ftpserver.PermList|ftpserver.PermRead|ftpserver.PermWrite {
+		t.Errorf("after the settings form: %+v, %v", u, err)
+	}
+	_, body = b.get("/users")
+	for _, want := range []string{`value="1MiB/s"`, `value="5GiB"`, `value="unlimited"`, `value="write" checked`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the settings form does not show %s", want)
+		}
+	}
+	settings.Set("upload_rate", "fast")
+	if resp, _ = b.post("/users/kim/edit", settings); resp.Header.Get("Location") != "/users?error=edit" {
+		t.Errorf("a bad rate was accepted: %s", resp.Header.Get("Location"))
 	}
 	resp, _ = b.post("/users/kim/delete", url.Values{"csrf": {csrf}})
 	if loc := resp.Header.Get("Location"); loc != "/users?done=user_deleted" {

@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
+	"github.com/ferryftp/ferry/internal/config"
 )
 
 //go:embed templates/*.html static/*
@@ -349,6 +352,19 @@ var funcs = map[string]any{
 	"percent": func(x *TransferJSON) int64 { return x.Bytes * 100 / max(x.Size, 1) },
 	"ago":     func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
 	"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	// The users page's settings form writes values as the configuration
+	// file does, so that what it shows can be posted back unchanged.
+	"permNames": func() []string { return []string{"list", "read", "write", "delete", "rename", "mkdir"} },
+	"hasPerm":   func(perms []string, p string) bool { return slices.Contains(perms, p) || slices.Contains(perms, "all") },
+	"isS3":      func(root string) bool { return strings.HasPrefix(root, "s3://") },
+	"rateOf":    config.FormatRate,
+	"size":      config.FormatSize,
+	"count": func(n int64) string {
+		if n < 0 {
+			return "unlimited"
+		}
+		return strconv.FormatInt(n, 10)
+	},
 }
 
 // formatBytes writes n in B, KiB, MiB or GiB.
