@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -219,7 +220,22 @@ func TestServeConsoleOverTLS(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second,
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm("https://"+admin+"/login", url.Values{"name": {"alice"}, "password": {"pw"}})
+	// The login form's token comes with a cookie of its own (double submit).
+	page, err := client.Get("https://" + admin + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(body)
+	if m == nil || len(page.Cookies()) != 1 || !page.Cookies()[0].Secure {
+		t.Fatalf("login page: token %q, cookies %+v", m, page.Cookies())
+	}
+	req, _ := http.NewRequest("POST", "https://"+admin+"/login",
+		strings.NewReader(url.Values{"name": {"alice"}, "password": {"pw"}, "csrf": {string(m[1])}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(page.Cookies()[0])
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -232,8 +232,36 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.renderLogin(w, r, http.StatusOK, "")
 }
 
+// loginCookie carries the login form's CSRF token (double submit): a login
+// posted from another site lacks the cookie's value in its form, so it
+// cannot log the browser in to an account of the attacker's choosing.
+const loginCookie = "ferry_admin_login"
+
+// loginToken returns the request's login token, or makes one and sets its
+// cookie.
+func loginToken(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == 32 {
+		if _, err := hex.DecodeString(ck.Value); err == nil {
+			return ck.Value
+		}
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	tok := hex.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(webLifetime / time.Second)})
+	return tok
+}
+
+// loginTokenOK reports whether a posted login carries its cookie's token.
+func loginTokenOK(r *http.Request) bool {
+	ck, err := r.Cookie(loginCookie)
+	form := r.PostFormValue("csrf")
+	return err == nil && ck.Value != "" && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(form)) == 1
+}
+
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	p := page{Title: "Log in", Error: msg}
+	p := page{Title: "Log in", Error: msg, CSRF: loginToken(w, r)}
 	if acc, err := c.acc.Load(); err == nil && len(acc.Users) == 0 {
 		p.Setup = c.acc.Path()
 	}
@@ -245,6 +273,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if !loginTokenOK(r) {
+		c.renderLogin(w, r, http.StatusForbidden, "The login form has expired or came from elsewhere: log in again.")
+		return
+	}
 	name, pw := r.PostFormValue("name"), r.PostFormValue("password")
 	acc, err := c.acc.Load()
 	if err != nil {

@@ -56,15 +56,29 @@ func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 
 var csrfRE = regexp.MustCompile(`name="csrf" content="([0-9a-f]+)"`)
 
+var loginCSRFRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// loginForm opens the login page and returns the form's CSRF token.
+func (b *browser) loginForm() string {
+	b.t.Helper()
+	_, body := b.get("/login")
+	m := loginCSRFRE.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no CSRF token in the login form:\n%s", body)
+	}
+	return m[1]
+}
+
 // login logs in as alice and returns the CSRF token of the dashboard.
 func (b *browser) login() string {
 	b.t.Helper()
-	resp, _ := b.post("/login", url.Values{"name": {"alice"}, "password": {adminPassword}})
+	tok := b.loginForm()
+	resp, _ := b.post("/login", url.Values{"name": {"alice"}, "password": {adminPassword}, "csrf": {tok}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		b.t.Fatalf("login: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	ck := resp.Cookies()
-	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Secure {
+	if len(ck) != 1 || ck[0].Name != "ferry_admin" || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Secure {
 		b.t.Errorf("cookie %+v", ck)
 	}
 	_, body := b.get("/")
@@ -109,19 +123,42 @@ func TestWebSetupHint(t *testing.T) {
 	}
 }
 
+func TestWebLoginNeedsItsFormToken(t *testing.T) {
+	e := newEnv(t, nil, ftpserver.Rates{})
+	b := newBrowser(t, e)
+	// A login posted from another site: no token, or one not from this
+	// browser's login page.
+	for _, form := range []url.Values{
+		{"name": {"alice"}, "password": {adminPassword}},
+		{"name": {"alice"}, "password": {adminPassword}, "csrf": {strings.Repeat("ab", 16)}},
+	} {
+		resp, body := b.post("/login", form)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "log in again") {
+			t.Errorf("login without the form's token: %d", resp.StatusCode)
+		}
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "ferry_admin" && ck.Value != "" {
+				t.Errorf("a session cookie was set: %+v", ck)
+			}
+		}
+	}
+	b.login() // the page's own form works
+}
+
 func TestWebWrongPasswordsBan(t *testing.T) {
 	e := newEnv(t, nil, ftpserver.Rates{})
 	b := newBrowser(t, e)
+	tok := b.loginForm()
 	for i := range 9 {
-		resp, body := b.post("/login", url.Values{"name": {"alice"}, "password": {"wrong"}})
+		resp, body := b.post("/login", url.Values{"name": {"alice"}, "password": {"wrong"}, "csrf": {tok}})
 		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong name or password") {
 			t.Fatalf("wrong password %d: %d", i, resp.StatusCode)
 		}
 	}
-	if resp, _ := b.post("/login", url.Values{"name": {"alice"}, "password": {"wrong"}}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := b.post("/login", url.Values{"name": {"alice"}, "password": {"wrong"}, "csrf": {tok}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("tenth wrong password: %d, want 403", resp.StatusCode)
 	}
-	if resp, _ := b.post("/login", url.Values{"name": {"alice"}, "password": {adminPassword}}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := b.post("/login", url.Values{"name": {"alice"}, "password": {adminPassword}, "csrf": {tok}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("right password from a banned address: %d, want 403", resp.StatusCode)
 	}
 }
