@@ -44,6 +44,7 @@ type UserJSON struct {
 	Name         string   `json:"name"`
 	Source       string   `json:"source"` // SourceDB or SourceFile (read-only)
 	Root         string   `json:"root"`
+	S3           *S3JSON  `json:"s3,omitempty"` // S3 storage, instead of a local root
 	Perms        []string `json:"perms"`
 	MaxSessions  int      `json:"max_sessions,omitempty"`
 	UploadRate   int64    `json:"upload_rate,omitempty"`
@@ -61,12 +62,23 @@ type UserJSON struct {
 	Updated    time.Time `json:"updated,omitzero"`
 }
 
+// S3JSON is a user's S3 storage: the credentials are a reference
+// (env:ACCESS_VAR,SECRET_VAR or profile:NAME), never the keys.
+type S3JSON struct {
+	Endpoint    string `json:"endpoint,omitempty"`
+	Bucket      string `json:"bucket"`
+	Prefix      string `json:"prefix,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Credentials string `json:"credentials,omitempty"`
+}
+
 // UserRequest is the body of POST /api/v1/users and PATCH
 // /api/v1/users/{name}; on PATCH, absent fields stay as they are.
 type UserRequest struct {
 	Name         string    `json:"name"`
 	Password     *string   `json:"password"`
 	Root         *string   `json:"root"`
+	S3           *S3JSON   `json:"s3"` // moves the user to S3 storage; root moves it back
 	Perms        *[]string `json:"perms"`
 	MaxSessions  *int      `json:"max_sessions"`
 	UploadRate   *int64    `json:"upload_rate"`
@@ -98,7 +110,7 @@ func (c *Console) users(ctx context.Context) ([]UserJSON, error) {
 			return nil, err
 		}
 		for _, u := range db {
-			j := UserJSON{Name: u.Name, Source: SourceDB, Root: storageRoot(u.Storage), Perms: permList(u.Perms),
+			j := UserJSON{Name: u.Name, Source: SourceDB, Root: storageRoot(u.Storage), S3: s3JSON(u.Storage), Perms: permList(u.Perms),
 				MaxSessions: u.MaxSessions, UploadRate: u.Rates.Upload, DownloadRate: u.Rates.Download,
 				MaxBytes: u.Quota.MaxBytes, MaxFiles: u.Quota.MaxFiles,
 				RequireTLS: u.RequireTLS, Disabled: u.Disabled, Created: u.Created, Updated: u.Updated}
@@ -114,6 +126,13 @@ func (c *Console) users(ctx context.Context) ([]UserJSON, error) {
 		}
 	}
 	return out, nil
+}
+
+func s3JSON(st userstore.StorageSpec) *S3JSON {
+	if !st.IsS3() {
+		return nil
+	}
+	return &S3JSON{Endpoint: st.Endpoint, Bucket: st.Bucket, Prefix: st.Prefix, Region: st.Region, Credentials: st.Credentials.String()}
 }
 
 func permList(p ftpserver.Perms) []string {
@@ -147,8 +166,18 @@ func (req *UserRequest) apply(u *sqlstore.User) error {
 		}
 		u.PasswordHash = h
 	}
-	if req.Root != nil {
+	switch {
+	case req.Root != nil && req.S3 != nil:
+		return errors.New("give root or s3, not both")
+	case req.Root != nil:
 		u.Storage = userstore.StorageSpec{Kind: userstore.StorageLocal, Root: *req.Root}
+	case req.S3 != nil:
+		creds, err := userstore.ParseCredentials(req.S3.Credentials)
+		if err != nil {
+			return err
+		}
+		u.Storage = userstore.StorageSpec{Kind: userstore.StorageS3, Endpoint: req.S3.Endpoint, Bucket: req.S3.Bucket,
+			Prefix: req.S3.Prefix, Region: req.S3.Region, Credentials: creds}
 	}
 	if req.Perms != nil {
 		p, err := ftpserver.ParsePerms(*req.Perms)
@@ -377,12 +406,19 @@ func (c *Console) uiEditUser(w http.ResponseWriter, r *http.Request) {
 // permissions, session cap, bandwidth and quota, written as in the
 // configuration file ("10MiB/s", "5GiB", "unlimited").
 func settingsRequest(r *http.Request, req *UserRequest) error {
-	root := strings.TrimSpace(r.PostFormValue("root"))
+	if bucket := strings.TrimSpace(r.PostFormValue("s3_bucket")); bucket != "" {
+		req.S3 = &S3JSON{Bucket: bucket, Endpoint: strings.TrimSpace(r.PostFormValue("s3_endpoint")),
+			Prefix: strings.TrimSpace(r.PostFormValue("s3_prefix")), Region: strings.TrimSpace(r.PostFormValue("s3_region")),
+			Credentials: strings.TrimSpace(r.PostFormValue("s3_credentials"))}
+	} else {
+		root := strings.TrimSpace(r.PostFormValue("root"))
+		req.Root = &root
+	}
 	perms := r.PostForm["perm"]
 	if len(perms) == 0 {
 		return errors.New("perms: give at least one permission")
 	}
-	req.Root, req.Perms = &root, &perms
+	req.Perms = &perms
 	ints := []struct {
 		field string
 		dst   **int64

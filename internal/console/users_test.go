@@ -68,6 +68,22 @@ func TestAPIUsers(t *testing.T) {
 	if !strings.Contains(body, `"max_bytes":10`) || !strings.Contains(body, `"max_files":5`) {
 		t.Errorf("the quota is not listed: %s", body)
 	}
+	if code, body := e.do(t, "PATCH", "/api/v1/users/zoe", e.full, `{"s3":{"bucket":"media","prefix":"zoe/","credentials":"env:AK,SK"}}`); code != http.StatusNoContent {
+		t.Fatalf("move to S3: %d %s", code, body)
+	}
+	_, body = e.do(t, "GET", "/api/v1/users", e.read, "")
+	if !strings.Contains(body, `"s3":{"bucket":"media","prefix":"zoe/","credentials":"env:AK,SK"}`) {
+		t.Errorf("the S3 storage is not listed: %s", body)
+	}
+	if code, _ := e.do(t, "PATCH", "/api/v1/users/zoe", e.full, `{"root":"`+root+`","s3":{"bucket":"b"}}`); code != http.StatusBadRequest {
+		t.Errorf("root and s3 together: %d, want 400", code)
+	}
+	if code, _ := e.do(t, "PATCH", "/api/v1/users/zoe", e.full, `{"s3":{"bucket":"b","credentials":"the keys"}}`); code != http.StatusBadRequest {
+		t.Errorf("a credentials value that is not a reference: %d, want 400", code)
+	}
+	if code, body := e.do(t, "PATCH", "/api/v1/users/zoe", e.full, `{"root":"`+root+`"}`); code != http.StatusNoContent {
+		t.Fatalf("back to a local root: %d %s", code, body)
+	}
 	if code, _ := e.do(t, "PATCH", "/api/v1/users/u", e.full, `{"disabled":true}`); code != http.StatusConflict {
 		t.Errorf("patch of a config-file user: %d, want 409", code)
 	}
@@ -133,6 +149,18 @@ func TestWebUsersPage(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("the settings form does not show %s", want)
 		}
+	}
+	s3 := url.Values{"csrf": {csrf}, "op": {"settings"}, "perm": {"list", "read"}, "s3_bucket": {"media"},
+		"s3_prefix": {"kim/"}, "s3_credentials": {"profile:kim"}}
+	if resp, _ = b.post("/users/kim/edit", s3); resp.Header.Get("Location") != "/users?done=user_changed" {
+		t.Fatalf("S3 settings: %s", resp.Header.Get("Location"))
+	}
+	if u, _ := store.Get(t.Context(), "kim"); !u.Storage.IsS3() || u.Storage.Bucket != "media" || u.Storage.Prefix != "kim/" ||
+		u.Storage.Credentials.Profile != "kim" {
+		t.Errorf("after the S3 settings: %+v", u.Storage)
+	}
+	if _, body = b.get("/users"); !strings.Contains(body, `name="s3_bucket" value="media"`) {
+		t.Error("the settings form of an S3 user does not show its bucket")
 	}
 	settings.Set("upload_rate", "fast")
 	if resp, _ = b.post("/users/kim/edit", settings); resp.Header.Get("Location") != "/users?error=edit" {

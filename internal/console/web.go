@@ -388,7 +388,6 @@ var funcs = map[string]any{
 	// file does, so that what it shows can be posted back unchanged.
 	"permNames": func() []string { return []string{"list", "read", "write", "delete", "rename", "mkdir"} },
 	"hasPerm":   func(perms []string, p string) bool { return slices.Contains(perms, p) || slices.Contains(perms, "all") },
-	"isS3":      func(root string) bool { return strings.HasPrefix(root, "s3://") },
 	"rateOf":    config.FormatRate,
 	"size":      config.FormatSize,
 	"count": func(n int64) string {
