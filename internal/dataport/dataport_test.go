@@ -1,8 +1,10 @@
 package dataport
 
 import (
+	mathrand "math/rand/v2"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 )
 
@@ -28,22 +30,44 @@ func TestListenDrawsFromTheRange(t *testing.T) {
 }
 
 func TestListenSkipsPortsInUse(t *testing.T) {
-	const lo, hi = 47310, 47313
-	var held []*net.TCPListener
+	// Hold a run of four ports ourselves, outside Linux's ephemeral range
+	// (32768-60999) so that other tests' connections do not take them.
+	var lo int
+	var held []net.Listener
+	for try := 0; try < 50 && held == nil; try++ {
+		lo = 61000 + mathrand.IntN(4400)
+		for p := lo; p < lo+4; p++ {
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				for _, h := range held {
+					h.Close()
+				}
+				held = nil
+				break
+			}
+			held = append(held, l)
+		}
+	}
+	if held == nil {
+		t.Skip("found no four free ports in a row above 61000")
+	}
 	defer func() {
 		for _, l := range held {
 			l.Close()
 		}
 	}()
-	for range hi - lo + 1 { // take the whole range, one port at a time
-		l, err := Listen(loopback, lo, hi)
-		if err != nil {
-			t.Fatalf("with %d of 4 ports taken: %v", len(held), err)
-		}
-		held = append(held, l)
+	if l, err := Listen(loopback, lo, lo+3); err == nil {
+		l.Close()
+		t.Fatal("a listener was opened in a range with every port taken")
 	}
-	if _, err := Listen(loopback, lo, hi); err == nil {
-		t.Error("a listener was opened in a range with every port taken")
+	held[2].Close() // one port free again: Listen must find it, wherever it starts
+	l, err := Listen(loopback, lo, lo+3)
+	if err != nil {
+		t.Fatalf("with 3 of 4 ports taken: %v", err)
+	}
+	held[2] = l
+	if p := l.Addr().(*net.TCPAddr).Port; p != lo+2 {
+		t.Errorf("got port %d, want the free one, %d", p, lo+2)
 	}
 }
 
