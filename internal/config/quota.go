@@ -54,18 +54,29 @@ func ParseSize(s string) (int64, error) {
 	if n, err := strconv.ParseInt(t, 10, 64); err == nil && n > 0 {
 		return n, nil
 	}
+	if n, _, ok := withUnit(t); ok {
+		return n, nil
+	}
+	return 0, fmt.Errorf("invalid size %q: write a number and a unit, such as \"500MiB\" or \"10GB\", or \"unlimited\"", s)
+}
+
+// withUnit reads a number with a byte unit of sizeUnits ("1.5GiB",
+// "500 KB"), the notation of sizes and rates; ok is false when t is not
+// one; x is the number as written, so that a fraction of a byte (n 0)
+// can be told from a zero.
+func withUnit(t string) (n int64, x float64, ok bool) {
 	for _, u := range sizeUnits {
-		num, ok := strings.CutSuffix(t, u.suffix)
-		if !ok {
+		num, found := strings.CutSuffix(t, u.suffix)
+		if !found {
 			continue
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 		if err != nil || f < 0 || f*u.mult >= 1<<62 {
-			break
+			return 0, 0, false
 		}
-		return int64(f * u.mult), nil
+		return int64(f * u.mult), f, true
 	}
-	return 0, fmt.Errorf("invalid size %q: write a number and a unit, such as \"500MiB\" or \"10GB\", or \"unlimited\"", s)
+	return 0, 0, false
 }
 
 // FormatSize writes bytes the way ParseSize reads them, in the largest

@@ -5,7 +5,7 @@ import "testing"
 func TestParseRate(t *testing.T) {
 	for in, want := range map[string]int64{
 		"": 0, "0": 0, "500KiB/s": 500 << 10, "10MiB/s": 10 << 20, "2MB/s": 2e6, "1.5GiB": 3 << 29,
-		"64 KiB/s": 64 << 10, "100B/s": 100, "1KB": 1000,
+		"64 KiB/s": 64 << 10, "100B/s": 100, "1KB": 1000, "0B/s": 0, "1TiB/s": 1 << 40,
 	} {
 		if got, err := ParseRate(in); err != nil || got != want {
 			t.Errorf("ParseRate(%q) = %d, %v; want %d", in, got, err, want)
