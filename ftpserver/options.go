@@ -25,7 +25,9 @@ type Options struct {
 	Observer *Observer
 	// UploadCheck, when set, is asked about each complete upload before
 	// its 226 reply; an error removes the file and answers 550 (see
-	// uploadcheck.go). UploadCheckTimeout bounds it (default 1m).
+	// uploadcheck.go). It runs on the published file: what an overwriting
+	// STOR replaced, or what an APPE appended to, is not restored.
+	// UploadCheckTimeout bounds it (default 1m).
 	UploadCheck        func(ctx context.Context, u UploadInfo) error
 	UploadCheckTimeout time.Duration
 	// TransferLog, when set, receives one xferlog(5) line per transfer.
