@@ -9,6 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/ferryftp/ferry/internal/ratelimit"
 )
 
 func testClient(t *testing.T, addr string) *Client {
@@ -177,7 +181,7 @@ func TestRateLimiterIsSharedByParallelTransfers(t *testing.T) {
 	}
 	ctx2, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := (rateWriter{ctx2, io.Discard, NewRateLimiter(1024)}).Write(make([]byte, 10)); err == nil {
+	if _, err := (ratelimit.Writer{Ctx: ctx2, W: io.Discard, Limits: []*rate.Limiter{NewRateLimiter(1024)}}).Write(make([]byte, 10)); err == nil {
 		t.Fatal("a cancelled context did not stop the limiter")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/ferryftp/ferry/internal/ratelimit"
 )
 
 // Rates are bandwidth limits in bytes per second for each direction, as
@@ -20,9 +22,10 @@ type Rates struct {
 // limited reports whether either direction has a limit.
 func (r Rates) limited() bool { return r.Upload > 0 || r.Download > 0 }
 
-// rateChunk is the most a limited transfer moves between two waits on its
-// limiters: small enough that several sessions sharing a limit take turns
-// smoothly, large enough that the waits cost little.
+// rateChunk is the smallest burst of a server limiter, so the most a
+// limited transfer moves between two waits: small enough that several
+// sessions sharing a limit take turns smoothly, large enough that the
+// waits cost little.
 const rateChunk = 32 << 10
 
 // newLimiter returns a limiter for bps bytes per second, or nil for
@@ -154,59 +157,16 @@ func (s *session) limitConn(ctx context.Context, conn net.Conn) net.Conn {
 	if len(up) == 0 && len(down) == 0 {
 		return conn
 	}
-	return &rateConn{Conn: conn, ctx: ctx, up: up, down: down}
+	return &rateConn{Conn: conn, r: ratelimit.Reader{Ctx: ctx, R: conn, Limits: up}, w: ratelimit.Writer{Ctx: ctx, W: conn, Limits: down}}
 }
 
-// rateConn is a data connection whose reads and writes wait on limiters.
+// rateConn is a data connection whose reads (uploads) and writes
+// (downloads) wait on limiters.
 type rateConn struct {
 	net.Conn
-	ctx      context.Context
-	up, down []*rate.Limiter
+	r ratelimit.Reader
+	w ratelimit.Writer
 }
 
-// wait takes n bytes from each limiter.
-func wait(ctx context.Context, ls []*rate.Limiter, n int) error {
-	for _, l := range ls {
-		// n never exceeds a burst: every burst is at least rateChunk.
-		if err := l.WaitN(ctx, n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *rateConn) Read(b []byte) (int, error) {
-	if len(c.up) == 0 {
-		return c.Conn.Read(b)
-	}
-	if len(b) > rateChunk {
-		b = b[:rateChunk]
-	}
-	n, err := c.Conn.Read(b)
-	if n > 0 {
-		if werr := wait(c.ctx, c.up, n); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return n, err
-}
-
-func (c *rateConn) Write(b []byte) (int, error) {
-	if len(c.down) == 0 {
-		return c.Conn.Write(b)
-	}
-	written := 0
-	for len(b) > 0 {
-		n := min(len(b), rateChunk)
-		if err := wait(c.ctx, c.down, n); err != nil {
-			return written, err
-		}
-		m, err := c.Conn.Write(b[:n])
-		written += m
-		if err != nil {
-			return written, err
-		}
-		b = b[n:]
-	}
-	return written, nil
-}
+func (c *rateConn) Read(b []byte) (int, error)  { return c.r.Read(b) }
+func (c *rateConn) Write(b []byte) (int, error) { return c.w.Write(b) }
