@@ -73,11 +73,18 @@ func (t *TransferInfo) Rate(now time.Time) float64 {
 }
 
 // sessionPub is the part of a session's state that other goroutines read.
-// The control goroutine publishes it before it waits for each command.
+// The control goroutine publishes it where that state changes (login and
+// logout, CWD, TLS on or off), before the reply that tells the client.
 type sessionPub struct {
 	user string
 	dir  string
 	tls  bool
+}
+
+// setCwd changes the working directory and publishes it.
+func (s *session) setCwd(dir string) {
+	s.cwd = dir
+	s.publish()
 }
 
 // publish copies the control goroutine's state for Server.Sessions.

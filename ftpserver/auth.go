@@ -132,7 +132,6 @@ func (s *session) cmdREIN(string) error {
 	s.ident = nil
 	s.bindTLSUser()
 	s.pendingUser = ""
-	s.cwd = "/"
 	s.binary = false
 	s.restOffset = 0
 	s.renameFrom = ""
@@ -141,6 +140,7 @@ func (s *session) cmdREIN(string) error {
 	s.port = netipZero
 	s.mlstFacts = ftp.DefaultFacts
 	s.hashAlgo = "SHA-256"
+	s.setCwd("/") // publishes the logged-out session
 	s.reply(ftp.CodeServiceReady, "Session reset; log in again.")
 	return nil
 }

@@ -25,7 +25,7 @@ func (s *session) chdir(arg string) error {
 	case !fi.IsDir():
 		return ftpErr(ftp.CodeFileUnavailable, "Not a directory.")
 	}
-	s.cwd = vp
+	s.setCwd(vp)
 	s.reply(ftp.CodeFileActionOK, "Directory changed to "+vp+".")
 	return nil
 }
@@ -54,7 +54,7 @@ func (s *session) cmdRMD(arg string) error {
 		return err
 	}
 	if s.cwd == vp || strings.HasPrefix(s.cwd, vp+"/") {
-		s.cwd = path.Dir(vp)
+		s.setCwd(path.Dir(vp))
 	}
 	s.observeFileOp("RMD", vp, "")
 	s.log.Info("removed directory", "path", vp)

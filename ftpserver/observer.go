@@ -276,6 +276,7 @@ func (s *session) observeLogin(user string, ident *Identity, res LoginResult, er
 
 // loginState is the login half of a session's state change.
 func (s *session) loginState(in bool) {
+	s.publish() // before the reply: what a client has been told, Sessions shows
 	if in {
 		s.observeState(s.userName(), StateUnauthenticated, StateLoggedIn)
 	} else {

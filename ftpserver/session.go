@@ -131,9 +131,9 @@ func (s *session) serve() {
 		s.startTLS(tc)
 		s.pbsz, s.protP = true, true // implicit FTPS protects data by default
 	}
+	s.publish()
 	s.reply(ftp.CodeServiceReady, s.opts.Banner)
 	for {
-		s.publish()
 		s.setReadDeadline()
 		line, err := s.r.ReadLine()
 		if err != nil {

@@ -322,6 +322,7 @@ func (s *session) startTLS(tc *tls.Conn) {
 	s.wmu.Unlock()
 	s.tlsConn = tc
 	s.r.Reset(tc)
+	s.publish()
 	st := tc.ConnectionState()
 	s.log.Info("TLS established", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
 }
@@ -404,6 +405,7 @@ func (s *session) cmdCCC(string) error {
 	s.wmu.Unlock()
 	s.tlsConn = nil
 	s.r.Reset(s.conn)
+	s.publish()
 	s.log.Info("control connection back in clear text (CCC)")
 	return nil
 }
