@@ -262,15 +262,20 @@ func (w *writer) Write(p []byte) (int, error) {
 func (w *writer) end(err error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.ended {
-		w.ended = true
-		w.q.t.release(w.res)
-		w.held = 0
-	}
+	// Stat before giving the reservation back, and give it back in the
+	// same step that counts the stored bytes: in between, another upload
+	// would see this one's bytes neither reserved nor used (a slow Stat,
+	// such as s3fs's HEAD, made that window wide enough to cross the limit).
 	now := w.q.fileState(w.ctx, w.name)
 	a, b := now.usage(), w.cur.usage()
 	w.cur = now
-	w.q.t.apply(Usage{Bytes: a.Bytes - b.Bytes, Files: a.Files - b.Files})
+	var res Usage
+	if !w.ended {
+		w.ended = true
+		res = w.res
+		w.held = 0
+	}
+	w.q.t.settle(res, Usage{Bytes: a.Bytes - b.Bytes, Files: a.Files - b.Files})
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -194,3 +195,46 @@ func TestAResumedAtomicUploadCountsThePartial(t *testing.T) {
 
 // onlyWriter hides a writer's ReadFrom, so io.WriteString calls Write.
 type onlyWriter struct{ io.Writer }
+
+// slowStat is a backend whose Stat of one name, once armed, calls during
+// before answering (s3fs's Stat is a HEAD request: other uploads run
+// meanwhile).
+type slowStat struct {
+	storage.FS
+	name   string
+	during func()
+}
+
+func (s *slowStat) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	if f := s.during; f != nil && name == s.name {
+		s.during = nil
+		f()
+	}
+	return s.FS.Stat(ctx, name)
+}
+
+func TestAnEndingUploadKeepsItsBytesCountedWhileItsSizeIsRead(t *testing.T) {
+	tr := quota.NewTracker(quota.Limits{MaxBytes: 1000}, nil)
+	tr.Set(quota.Usage{})
+	slow := &slowStat{FS: memfs.New(), name: "a"}
+	fsys := quota.Wrap(slow, tr)
+	ctx := context.Background()
+	w, err := fsys.Create(ctx, "a", storage.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(bytes.Repeat([]byte("a"), 600)); err != nil {
+		t.Fatal(err)
+	}
+	var during error
+	slow.during = func() { during = put(fsys, "b", strings.Repeat("b", 600)) }
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(during, quota.ErrBytesExceeded) {
+		t.Errorf("600 more bytes while the first 600 were being counted: %v, want refused", during)
+	}
+	if st := tr.Status(); st.Used.Bytes > 1000 || st.Reserved != (quota.Usage{}) {
+		t.Errorf("status %+v", st)
+	}
+}

@@ -226,23 +226,25 @@ func (t *Tracker) filesFull() bool {
 }
 
 // release gives back reservations.
-func (t *Tracker) release(u Usage) {
-	t.mu.Lock()
-	t.reserved.Bytes = max(0, t.reserved.Bytes-u.Bytes)
-	t.reserved.Files = max(0, t.reserved.Files-u.Files)
-	t.mu.Unlock()
-}
+func (t *Tracker) release(u Usage) { t.settle(u, Usage{}) }
 
 // apply adds delta to the usage (never below zero) and reports it.
-func (t *Tracker) apply(delta Usage) {
-	if delta == (Usage{}) {
+func (t *Tracker) apply(delta Usage) { t.settle(Usage{}, delta) }
+
+// settle gives back the reservations res and adds delta to the usage in
+// one step, so that no other upload sees the bytes counted nowhere, then
+// reports delta.
+func (t *Tracker) settle(res, delta Usage) {
+	if res == (Usage{}) && delta == (Usage{}) {
 		return
 	}
 	t.mu.Lock()
+	t.reserved.Bytes = max(0, t.reserved.Bytes-res.Bytes)
+	t.reserved.Files = max(0, t.reserved.Files-res.Files)
 	t.used.Bytes = max(0, t.used.Bytes+delta.Bytes)
 	t.used.Files = max(0, t.used.Files+delta.Files)
 	t.mu.Unlock()
-	if t.onChange != nil {
+	if t.onChange != nil && delta != (Usage{}) {
 		t.onChange(delta)
 	}
 }
