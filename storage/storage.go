@@ -105,3 +105,11 @@ type Chmoder interface {
 type Chtimeser interface {
 	Chtimes(ctx context.Context, name string, mtime time.Time) error
 }
+
+// HealthChecker is implemented by backends whose root can be there while
+// the service behind it is not (S3: the root is a prefix, never a
+// request). CheckHealth asks the service itself; readiness checks call it
+// instead of Stat(".").
+type HealthChecker interface {
+	CheckHealth(ctx context.Context) error
+}

@@ -31,6 +31,12 @@ type Hook struct {
 	// Veto makes an "upload" hook synchronous: its failure removes the
 	// file and the client gets 550.
 	Veto bool `toml:"veto"`
+	// Batch, above 1, makes a webhook post up to this many events per
+	// request, as a JSON array.
+	Batch int `toml:"batch"`
+	// BatchWait is how long a batching webhook waits for a batch to fill
+	// (default "1s").
+	BatchWait *Duration `toml:"batch_wait"`
 }
 
 // hookConfigs converts the [[hooks]] entries.
@@ -38,7 +44,8 @@ func (c *Config) hookConfigs() []hooks.Config {
 	var out []hooks.Config
 	for _, h := range c.Hooks {
 		out = append(out, hooks.Config{Events: h.Events, URL: h.URL, Secret: h.Secret, Command: h.Command,
-			Timeout: h.Timeout.get(), Retries: h.Retries, Queue: h.Queue, Concurrency: h.Concurrency, Veto: h.Veto})
+			Timeout: h.Timeout.get(), Retries: h.Retries, Queue: h.Queue, Concurrency: h.Concurrency, Veto: h.Veto,
+			Batch: h.Batch, BatchWait: h.BatchWait.get()})
 	}
 	return out
 }

@@ -59,7 +59,8 @@ func TestHooksAreValidated(t *testing.T) {
 		{"[[hooks]]\nevents = [\"upload\"]\nurl = \"http://x\"\n[[hooks]]\nevents = [\"delet\"]\nurl = \"http://x\"\n",
 			`hooks[1]: events: unknown event "delet"`},
 		{"[[hooks]]\nevents = [\"delete\"]\ncommand = [\"/bin/true\"]\nveto = true\n", `hooks[0]: veto: a veto hook's events must be just ["upload"]`},
-		{"[[hooks]]\nevents = [\"upload\"]\nurl = \"http://x\"\ntimeout = \"-1s\"\n", "hooks[0]: timeout, queue, concurrency and retries cannot be negative"},
+		{"[[hooks]]\nevents = [\"upload\"]\nurl = \"http://x\"\ntimeout = \"-1s\"\n", "hooks[0]: timeout, queue, concurrency, retries, batch and batch_wait cannot be negative"},
+		{"[[hooks]]\nevents = [\"upload\"]\ncommand = [\"/bin/true\"]\nbatch = 5\n", "hooks[0]: batch: only a webhook that does not veto"},
 	} {
 		c, err := Parse([]byte(tc.toml))
 		if err == nil {
@@ -68,5 +69,15 @@ func TestHooksAreValidated(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want %q", tc.toml, err, tc.want)
 		}
+	}
+}
+
+func TestHookBatchKeys(t *testing.T) {
+	c, err := Parse([]byte("[[hooks]]\nevents = [\"download\"]\nurl = \"http://x\"\nbatch = 50\nbatch_wait = \"2s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.hookConfigs()[0]; h.Batch != 50 || h.BatchWait != 2*time.Second {
+		t.Fatalf("batch %d, batch_wait %v; want 50 and 2s", h.Batch, h.BatchWait)
 	}
 }

@@ -80,6 +80,40 @@ func TestS3Users(t *testing.T) {
 		}
 		roundTrip(t, id, "from-config.txt")
 	})
+	t.Run("readiness asks the S3 bucket of a config-file user", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			change func(*S3)
+			want   string // "" for healthy
+		}{
+			{"the bucket answers", func(*S3) {}, ""},
+			{"a bucket that does not exist", func(s *S3) { s.Bucket = "no-such-bucket" }, `bucket "no-such-bucket" does not exist`},
+			{"an endpoint that is down", func(s *S3) { s.Endpoint = "http://127.0.0.1:1" }, "s3://"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st := *table
+				tc.change(&st)
+				c := validConfig(t)
+				c.Users[0].Root, c.Users[0].S3 = "", &st
+				opts, closeFn, err := c.ServerOptions(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer closeFn()
+				hc, ok := opts.Auth.(ftpserver.HealthChecker)
+				if !ok {
+					t.Fatalf("%T has no CheckHealth", opts.Auth)
+				}
+				err = hc.CheckHealth(t.Context())
+				switch {
+				case tc.want == "" && err != nil:
+					t.Fatalf("CheckHealth = %v", err)
+				case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+					t.Fatalf("CheckHealth = %v, want an error with %q", err, tc.want)
+				}
+			})
+		}
+	})
 	t.Run("an S3 user's quota usage is scanned from the object listing at the first login", func(t *testing.T) {
 		qt := *table
 		qt.Prefix = "quota/"

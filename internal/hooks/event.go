@@ -58,6 +58,12 @@ func (e *Event) JSON() []byte {
 	return b
 }
 
+// batchJSON is the JSON array of events.
+func batchJSON(events []Event) []byte {
+	b, _ := json.Marshal(events) // cannot fail: plain fields
+	return b
+}
+
 // Env is the event as FERRY_* environment variables.
 func (e *Event) Env() []string {
 	return []string{

@@ -23,7 +23,11 @@ const (
 	DefaultWebhookConcurrency = 1
 	DefaultCommandConcurrency = 4
 	DefaultBackoff            = time.Second
-	maxBackoff                = 30 * time.Second
+	DefaultBatchWait          = time.Second
+	// DrainTimeout bounds how long Close goes on delivering what is
+	// queued.
+	DrainTimeout = 5 * time.Second
+	maxBackoff   = 30 * time.Second
 )
 
 // Config is one hook: where its events go and which events it gets.
@@ -58,6 +62,14 @@ type Config struct {
 	Veto bool
 	// Backoff is the first retry's delay (default DefaultBackoff).
 	Backoff time.Duration
+	// Batch, above 1, makes a webhook post up to Batch events per request,
+	// as a JSON array (always an array, even of one event), with
+	// EventHeader BatchEvent; 0 or 1 posts each event alone, as a JSON
+	// object. Only for webhooks that do not veto.
+	Batch int
+	// BatchWait is how long a batching webhook waits, from the first
+	// event of a batch, for more to fill it (default DefaultBatchWait).
+	BatchWait time.Duration
 }
 
 // dropped counts the events dropped by every hook of the process.
@@ -70,12 +82,14 @@ func Dropped() uint64 { return dropped.Load() }
 // Hooks delivers events to a set of hooks. Its Observer and UploadCheck go
 // into ftpserver.Options; Close stops its deliveries.
 type Hooks struct {
-	log    *slog.Logger
-	async  []*sink
-	veto   []*sink
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	log       *slog.Logger
+	async     []*sink
+	veto      []*sink
+	ctx       context.Context // cancelled when deliveries must stop
+	cancel    context.CancelFunc
+	closing   chan struct{} // closed by Close: deliver what is queued, then stop
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 // sink is one hook.
@@ -102,8 +116,10 @@ func (c *Config) Validate() error {
 		return errors.New("events: name at least one event")
 	case c.Veto && (len(c.Events) != 1 || c.Events[0] != Upload):
 		return errors.New(`veto: a veto hook's events must be just ["upload"]`)
-	case c.Timeout < 0, c.Queue < 0, c.Concurrency < 0, c.Retries < -1:
-		return errors.New("timeout, queue, concurrency and retries cannot be negative")
+	case c.Timeout < 0, c.Queue < 0, c.Concurrency < 0, c.Retries < -1, c.Batch < 0, c.BatchWait < 0:
+		return errors.New("timeout, queue, concurrency, retries, batch and batch_wait cannot be negative")
+	case c.Batch > 1 && (c.URL == "" || c.Veto):
+		return errors.New("batch: only a webhook that does not veto can batch its events")
 	}
 	for _, e := range c.Events {
 		if !slices.Contains(Names, e) {
@@ -125,7 +141,7 @@ func New(cfgs []Config, log *slog.Logger) (*Hooks, error) {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Hooks{log: log, ctx: ctx, cancel: cancel}
+	h := &Hooks{log: log, ctx: ctx, cancel: cancel, closing: make(chan struct{})}
 	// A redirect is not followed (it would turn the POST into a GET): a
 	// 3xx answer is a failure, not retried.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -139,7 +155,7 @@ func New(cfgs []Config, log *slog.Logger) (*Hooks, error) {
 			s.events[e] = true
 		}
 		if c.URL != "" {
-			s.name, s.deliver = c.URL, webhook(client, c.URL, []byte(c.Secret))
+			s.name, s.deliver = c.URL, webhook(client, c.URL, []byte(c.Secret), c.Batch > 1)
 			s.cfg.Retries = defaultInt(c.Retries, DefaultRetries)
 			s.cfg.Concurrency = defaultInt(c.Concurrency, DefaultWebhookConcurrency)
 		} else {
@@ -150,6 +166,7 @@ func New(cfgs []Config, log *slog.Logger) (*Hooks, error) {
 		s.cfg.Timeout = defaultDur(c.Timeout, DefaultTimeout)
 		s.cfg.Backoff = defaultDur(c.Backoff, DefaultBackoff)
 		s.cfg.Queue = defaultInt(c.Queue, DefaultQueue)
+		s.cfg.BatchWait = defaultDur(c.BatchWait, DefaultBatchWait)
 		if c.Veto {
 			h.veto = append(h.veto, s)
 			continue
@@ -182,11 +199,26 @@ func defaultDur(v, d time.Duration) time.Duration {
 	return v
 }
 
-// Close stops the deliveries: what is queued is dropped (uncounted) and
-// running attempts are cancelled. It waits for the workers to end.
+// Close is Shutdown with DrainTimeout to deliver what is queued.
 func (h *Hooks) Close() error {
-	h.cancel()
-	h.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	defer cancel()
+	return h.Shutdown(ctx)
+}
+
+// Shutdown stops the deliveries. What is queued is still delivered, once
+// (no retries), until ctx is done; then running attempts are cancelled
+// and what is left is dropped (logged, not counted). Events emitted after
+// Shutdown are dropped. It waits for the workers to end; calls after the
+// first return at once.
+func (h *Hooks) Shutdown(ctx context.Context) error {
+	h.closeOnce.Do(func() {
+		close(h.closing)
+		stop := context.AfterFunc(ctx, h.cancel)
+		h.wg.Wait()
+		stop()
+		h.cancel()
+	})
 	return nil
 }
 
@@ -211,6 +243,11 @@ func (h *Hooks) Observer() *ftpserver.Observer {
 
 // emit queues e for each hook that wants it; a full queue drops it.
 func (h *Hooks) emit(e Event) {
+	select {
+	case <-h.closing:
+		return
+	default:
+	}
 	for _, s := range h.async {
 		if !s.events[e.Event] {
 			continue
@@ -245,28 +282,98 @@ func (h *Hooks) drop(s *sink, e Event) {
 	}
 }
 
-// work delivers the events of one queue until Close.
+// work delivers the events of one queue until Close, then what is left
+// in it.
 func (h *Hooks) work(s *sink, q chan Event) {
 	defer h.wg.Done()
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
+		case <-h.closing:
+			h.drain(s, q)
+			return
 		case e := <-q:
-			if err := h.deliver(s, &e); err != nil && h.ctx.Err() == nil {
-				h.log.Warn("hook delivery failed", "hook", s.name, "event", e.Event, "session", e.Session, "err", err)
-			}
+			h.send(s, h.gather(s, q, e))
 		}
 	}
 }
 
-// deliver tries e up to 1+Retries times, with a doubling backoff.
-func (h *Hooks) deliver(s *sink, e *Event) error {
-	body := e.JSON()
+// gather adds to first what else q holds for one request: nothing unless
+// the hook batches; then up to Batch events, waiting up to BatchWait for
+// more (not past Close).
+func (h *Hooks) gather(s *sink, q chan Event, first Event) []Event {
+	batch := []Event{first}
+	if s.cfg.Batch <= 1 {
+		return batch
+	}
+	wait := time.NewTimer(s.cfg.BatchWait)
+	defer wait.Stop()
+	for len(batch) < s.cfg.Batch {
+		select {
+		case e := <-q:
+			batch = append(batch, e)
+		case <-wait.C:
+			return batch
+		case <-h.closing:
+			return h.take(s, q, batch)
+		case <-h.ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// take adds what q holds now to batch, up to the hook's batch size.
+func (h *Hooks) take(s *sink, q chan Event, batch []Event) []Event {
+	for len(batch) < max(s.cfg.Batch, 1) {
+		select {
+		case e := <-q:
+			batch = append(batch, e)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// drain delivers what q holds at Close, until it is empty or the drain
+// time is up; what is left then is logged.
+func (h *Hooks) drain(s *sink, q chan Event) {
+	for h.ctx.Err() == nil {
+		batch := h.take(s, q, nil)
+		if len(batch) == 0 {
+			return
+		}
+		h.send(s, batch)
+	}
+	if n := len(q); n > 0 {
+		h.log.Warn("hook events not delivered at stop", "hook", s.name, "events", n)
+	}
+}
+
+// send delivers a batch (or one event) and logs a failure.
+func (h *Hooks) send(s *sink, batch []Event) {
+	if err := h.deliver(s, batch); err != nil && h.ctx.Err() == nil {
+		e := batch[0]
+		h.log.Warn("hook delivery failed", "hook", s.name, "event", e.Event, "session", e.Session,
+			"events", len(batch), "err", err)
+	}
+}
+
+// deliver tries a batch up to 1+Retries times, with a doubling backoff;
+// once Close was called, only once.
+func (h *Hooks) deliver(s *sink, batch []Event) error {
+	var body []byte
+	if s.cfg.Batch > 1 {
+		body = batchJSON(batch)
+	} else {
+		body = batch[0].JSON()
+	}
 	wait := s.cfg.Backoff
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(h.ctx, s.cfg.Timeout)
-		err := s.deliver(ctx, e, body)
+		err := s.deliver(ctx, &batch[0], body)
 		cancel()
 		if err == nil || errors.Is(err, errPermanent) || attempt >= s.cfg.Retries {
 			return err
@@ -274,6 +381,9 @@ func (h *Hooks) deliver(s *sink, e *Event) error {
 		t := time.NewTimer(wait)
 		select {
 		case <-h.ctx.Done():
+			t.Stop()
+			return err
+		case <-h.closing:
 			t.Stop()
 			return err
 		case <-t.C:

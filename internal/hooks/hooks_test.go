@@ -1,6 +1,7 @@
 package hooks_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/json"
 	"fmt"
@@ -33,7 +34,7 @@ func start(t *testing.T, cfgs ...hooks.Config) (*ftpservertest.Client, *memfs.FS
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.Close() })
+	t.Cleanup(func() { h.Shutdown(cancelled()) })
 	fsys := memfs.New()
 	srv := ftpservertest.Start(t, "", ftpserver.Options{
 		Auth:        ftpservertest.Auth(ftpservertest.User{Name: "u", Password: "p", FS: fsys, Perms: ftpserver.PermAll}),
@@ -309,7 +310,7 @@ func TestQueueOverflowIsCountedNotBlocking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	defer h.Shutdown(cancelled())
 	obs := h.Observer()
 	ev := func(i int) ftpserver.FileEvent {
 		return ftpserver.FileEvent{EventInfo: ftpserver.EventInfo{SessionID: "s", Time: time.Now()}, Op: "MKD", Path: fmt.Sprint("/", i)}
@@ -334,7 +335,7 @@ func TestHangingHooksNeverStallTransfers(t *testing.T) {
 		io.Copy(io.Discard, r.Body) // then a closed connection cancels r.Context()
 		<-r.Context().Done()
 	}))
-	t.Cleanup(hang.Close) // after the hooks' Close, which ends the request
+	t.Cleanup(hang.Close) // after the hooks' Shutdown, which ends the request
 	dir := t.TempDir()
 	sleeper := script(t, dir, "exec sleep 600\n")
 	c, fsys := start(t,
@@ -366,6 +367,9 @@ func TestConfigValidation(t *testing.T) {
 		{hooks.Config{URL: "http://x"}, "at least one event"},
 		{hooks.Config{URL: "http://x", Events: []string{"uplaod"}}, `unknown event "uplaod"`},
 		{hooks.Config{URL: "http://x", Events: []string{"upload", "delete"}, Veto: true}, `just ["upload"]`},
+		{hooks.Config{Command: []string{"/bin/true"}, Events: []string{"upload"}, Batch: 10}, "only a webhook"},
+		{hooks.Config{URL: "http://x", Events: []string{"upload"}, Veto: true, Batch: 10}, "only a webhook"},
+		{hooks.Config{URL: "http://x", Events: []string{"upload"}, Batch: -1}, "cannot be negative"},
 	} {
 		if _, err := hooks.New([]hooks.Config{tc.cfg}, quiet); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want %q", tc.cfg, err, tc.want)
@@ -386,4 +390,130 @@ func TestUploadEventCarriesTheDigestWhenComputed(t *testing.T) {
 	if e := r.next(t).event; e.SHA256 != want || e.Path != "/hashed" {
 		t.Fatalf("upload event %+v, want sha256 %s", e, want)
 	}
+}
+
+// mkdirs emits n mkdir events of session "s" through obs, paths /0../n-1.
+func mkdirs(obs *ftpserver.Observer, from, n int) {
+	for i := from; i < from+n; i++ {
+		obs.FileOp(ftpserver.FileEvent{EventInfo: ftpserver.EventInfo{SessionID: "s", Time: time.Now()}, Op: "MKD", Path: fmt.Sprint("/", i)})
+	}
+}
+
+// rawReceiver records each request's headers and body.
+func rawReceiver(t *testing.T, delay time.Duration) (*httptest.Server, chan delivery) {
+	got := make(chan delivery, 100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		time.Sleep(delay)
+		got <- delivery{header: req.Header, body: body}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+func TestBatchedWebhookPostsArraysInOrder(t *testing.T) {
+	srv, got := rawReceiver(t, 0)
+	h, err := hooks.New([]hooks.Config{{URL: srv.URL, Secret: "k", Events: []string{"mkdir"}, Batch: 3, BatchWait: time.Hour}}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	obs := h.Observer()
+	mkdirs(obs, 0, 7) // two full batches now; the seventh waits for more
+	next := 0
+	read := func(want int) {
+		t.Helper()
+		var d delivery
+		select {
+		case d = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no request within 10s")
+		}
+		var events []hooks.Event
+		if err := json.Unmarshal(d.body, &events); err != nil {
+			t.Fatalf("batch body %q: %v", d.body, err)
+		}
+		if len(events) != want {
+			t.Fatalf("a batch of %d events, want %d", len(events), want)
+		}
+		for _, e := range events {
+			if e.Path != fmt.Sprint("/", next) || e.Event != "mkdir" {
+				t.Fatalf("event %+v, want path /%d", e, next)
+			}
+			next++
+		}
+		if d.header.Get(hooks.EventHeader) != hooks.BatchEvent || d.header.Get(hooks.SignatureHeader) != hooks.Sign([]byte("k"), d.body) {
+			t.Fatalf("headers %v", d.header)
+		}
+	}
+	read(3)
+	read(3)
+	select {
+	case d := <-got:
+		t.Fatalf("a batch of one was posted before its wait was over: %s", d.body)
+	case <-time.After(100 * time.Millisecond):
+	}
+	mkdirs(obs, 7, 2) // fills the third batch
+	read(3)
+}
+
+func TestBatchWaitBoundsTheDelay(t *testing.T) {
+	srv, got := rawReceiver(t, 0)
+	h, err := hooks.New([]hooks.Config{{URL: srv.URL, Events: []string{"mkdir"}, Batch: 100, BatchWait: 50 * time.Millisecond}}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	mkdirs(h.Observer(), 0, 1)
+	select {
+	case d := <-got:
+		if string(d.body[:1]) != "[" {
+			t.Fatalf("a batching hook posted %s, want an array", d.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone event was not posted after its batch wait")
+	}
+}
+
+func TestCloseDeliversWhatIsQueued(t *testing.T) {
+	for _, batch := range []int{0, 4} {
+		t.Run(fmt.Sprint("batch ", batch), func(t *testing.T) {
+			srv, got := rawReceiver(t, 20*time.Millisecond) // slow: events pile up in the queue
+			h, err := hooks.New([]hooks.Config{{URL: srv.URL, Events: []string{"mkdir"}, Batch: batch, BatchWait: time.Hour}}, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs := h.Observer()
+			mkdirs(obs, 0, 10)
+			h.Close()
+			mkdirs(obs, 10, 1) // after Close: dropped
+			n := 0
+			for len(got) > 0 {
+				d := <-got
+				var events []hooks.Event
+				if batch == 0 {
+					events = make([]hooks.Event, 1)
+					json.Unmarshal(d.body, &events[0])
+				} else if err := json.Unmarshal(d.body, &events); err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range events {
+					if e.Path != fmt.Sprint("/", n) {
+						t.Fatalf("event %+v, want path /%d", e, n)
+					}
+					n++
+				}
+			}
+			if n != 10 {
+				t.Fatalf("%d of the 10 events queued at Close were delivered by its return", n)
+			}
+		})
+	}
+}
+
+// cancelled is a done context: Shutdown with it delivers nothing more.
+func cancelled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }

@@ -33,11 +33,18 @@ func Sign(secret, body []byte) string {
 // errPermanent marks a failure that a retry would not fix (a 4xx answer).
 var errPermanent = errors.New("permanent failure")
 
-// deliverFunc delivers one event once; ctx carries the hook's timeout.
+// deliverFunc delivers one body once: the JSON of one event, or of a
+// batch of them (a webhook with Batch > 1); e is the first (or only)
+// event. ctx carries the hook's timeout.
 type deliverFunc func(ctx context.Context, e *Event, body []byte) error
 
-// webhook posts events to url.
-func webhook(client *http.Client, url string, secret []byte) deliverFunc {
+// BatchEvent is the EventHeader of a batched webhook's requests, whose
+// body is a JSON array of events.
+const BatchEvent = "batch"
+
+// webhook posts events to url; batched hooks name their requests
+// BatchEvent.
+func webhook(client *http.Client, url string, secret []byte, batched bool) deliverFunc {
 	return func(ctx context.Context, e *Event, body []byte) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
@@ -45,7 +52,11 @@ func webhook(client *http.Client, url string, secret []byte) deliverFunc {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "ferry-hooks")
-		req.Header.Set(EventHeader, e.Event)
+		name := e.Event
+		if batched {
+			name = BatchEvent
+		}
+		req.Header.Set(EventHeader, name)
 		if len(secret) > 0 {
 			req.Header.Set(SignatureHeader, Sign(secret, body))
 		}

@@ -23,15 +23,20 @@ import (
 // metrics and once from a server with them (Observer and state collector
 // registered), so both run side by side under the same machine load; it
 // reports the time per file of each and the overhead in percent.
-func BenchmarkSmallFileMetricsCost(b *testing.B) { benchSmallFileCost(b, false) }
+func BenchmarkSmallFileMetricsCost(b *testing.B) { benchSmallFileCost(b, false, 0) }
 
 // BenchmarkSmallFileMetricsAndHooksCost is BenchmarkSmallFileMetricsCost
 // with an event hook as well: a webhook (to an httptest server on loopback)
 // for every event a download makes (login, download, logout), delivered
 // from its queue while the transfers go on.
-func BenchmarkSmallFileMetricsAndHooksCost(b *testing.B) { benchSmallFileCost(b, true) }
+func BenchmarkSmallFileMetricsAndHooksCost(b *testing.B) { benchSmallFileCost(b, true, 0) }
 
-func benchSmallFileCost(b *testing.B, withHooks bool) {
+// BenchmarkSmallFileMetricsAndBatchedHooksCost is
+// BenchmarkSmallFileMetricsAndHooksCost with a batching webhook (batch =
+// 100, batch_wait the default 1s): one POST per 100 events.
+func BenchmarkSmallFileMetricsAndBatchedHooksCost(b *testing.B) { benchSmallFileCost(b, true, 100) }
+
+func benchSmallFileCost(b *testing.B, withHooks bool, batch int) {
 	data := bytes.Repeat([]byte("ferry!"), 4096/6+1)[:4096]
 	var delivered atomic.Int64
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,11 +56,11 @@ func benchSmallFileCost(b *testing.B, withHooks bool) {
 			}
 			opts.Observer = m.Observer()
 			if withHooks {
-				h, err := hooks.New([]hooks.Config{{Events: []string{"login", "download", "upload", "logout"}, URL: receiver.URL}}, nil)
+				h, err := hooks.New([]hooks.Config{{Events: []string{"login", "download", "upload", "logout"}, URL: receiver.URL, Batch: batch}}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.Cleanup(func() { h.Close() })
+				b.Cleanup(func() { h.Close() }) // delivers what is queued: counted below
 				opts.Observer = ftpserver.JoinObservers(opts.Observer, h.Observer())
 			}
 		}
@@ -103,6 +108,10 @@ func benchSmallFileCost(b *testing.B, withHooks bool) {
 	b.ReportMetric(float64(tOff.Microseconds())/n, "µs/file-off")
 	b.ReportMetric(float64(tOn.Microseconds())/n, "µs/file-on")
 	b.ReportMetric(100*(float64(tOn)/float64(tOff)-1), "%overhead")
+	b.StopTimer()
+	for deadline := time.Now().Add(5 * time.Second); withHooks && delivered.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // a batch waits up to 1s to fill
+	}
 	if withHooks && delivered.Load() == 0 {
 		b.Error("the webhook received nothing")
 	}

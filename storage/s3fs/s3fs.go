@@ -156,12 +156,8 @@ func New(ctx context.Context, opts Options) (*FS, error) {
 		partSize: partSize,
 		uploads:  make(map[string]bool),
 	}
-	ok, err := client.BucketExists(ctx, opts.Bucket)
-	if err != nil {
-		return nil, fmt.Errorf("s3fs: checking bucket %q: %w", opts.Bucket, f.mapErr(ctx, "open", ".", err))
-	}
-	if !ok {
-		return nil, fmt.Errorf("s3fs: bucket %q does not exist", opts.Bucket)
+	if err := f.CheckHealth(ctx); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
