@@ -99,6 +99,7 @@ type sink struct {
 	events  map[string]bool
 	deliver deliverFunc
 	shards  []chan Event
+	full    []chan struct{} // per shard, for batching hooks: a batch is waiting
 	lastLog atomic.Int64 // unix nanoseconds of the last drop logged
 	drops   atomic.Uint64
 }
@@ -176,9 +177,11 @@ func New(cfgs []Config, log *slog.Logger) (*Hooks, error) {
 		per := max(s.cfg.Queue/s.cfg.Concurrency, 1)
 		for range s.cfg.Concurrency {
 			q := make(chan Event, per)
+			full := make(chan struct{}, 1)
 			s.shards = append(s.shards, q)
+			s.full = append(s.full, full)
 			h.wg.Add(1)
-			go h.work(s, q)
+			go h.work(s, q, full)
 		}
 		h.async = append(h.async, s)
 	}
@@ -252,11 +255,21 @@ func (h *Hooks) emit(e Event) {
 		if !s.events[e.Event] {
 			continue
 		}
-		q := s.shards[shard(e.Session, len(s.shards))]
+		i := shard(e.Session, len(s.shards))
+		q := s.shards[i]
 		select {
 		case q <- e:
 		default:
 			h.drop(s, e)
+			continue
+		}
+		// A batching worker sleeps until its batch is full or its wait is
+		// over, rather than waking for every event.
+		if s.cfg.Batch > 1 && len(q) >= s.cfg.Batch-1 {
+			select {
+			case s.full[i] <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -284,7 +297,7 @@ func (h *Hooks) drop(s *sink, e Event) {
 
 // work delivers the events of one queue until Close, then what is left
 // in it.
-func (h *Hooks) work(s *sink, q chan Event) {
+func (h *Hooks) work(s *sink, q chan Event, full chan struct{}) {
 	defer h.wg.Done()
 	for {
 		select {
@@ -294,15 +307,15 @@ func (h *Hooks) work(s *sink, q chan Event) {
 			h.drain(s, q)
 			return
 		case e := <-q:
-			h.send(s, h.gather(s, q, e))
+			h.send(s, h.gather(s, q, full, e))
 		}
 	}
 }
 
 // gather adds to first what else q holds for one request: nothing unless
-// the hook batches; then up to Batch events, waiting up to BatchWait for
-// more (not past Close).
-func (h *Hooks) gather(s *sink, q chan Event, first Event) []Event {
+// the hook batches; then up to Batch events, once emit says the batch is
+// full or BatchWait is over (or at Close).
+func (h *Hooks) gather(s *sink, q chan Event, full chan struct{}, first Event) []Event {
 	batch := []Event{first}
 	if s.cfg.Batch <= 1 {
 		return batch
@@ -310,11 +323,13 @@ func (h *Hooks) gather(s *sink, q chan Event, first Event) []Event {
 	wait := time.NewTimer(s.cfg.BatchWait)
 	defer wait.Stop()
 	for len(batch) < s.cfg.Batch {
+		if len(q) >= s.cfg.Batch-len(batch) {
+			return h.take(s, q, batch)
+		}
 		select {
-		case e := <-q:
-			batch = append(batch, e)
+		case <-full: // maybe stale, from an earlier batch: look again
 		case <-wait.C:
-			return batch
+			return h.take(s, q, batch)
 		case <-h.closing:
 			return h.take(s, q, batch)
 		case <-h.ctx.Done():
