@@ -392,17 +392,21 @@ func (x *transfer) run(prot bool) {
 	deadline := start.Add(o.DataTimeout)
 	var cc, sc net.Conn
 	var cerr, serr error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	if x.serverSideWaits() {
+		// Accepting from the server or a TLS handshake with it: both sides
+		// at once.
+		var wg sync.WaitGroup
+		wg.Go(func() { sc, serr = x.serverConn(deadline) })
 		cc, cerr = x.clientConn(deadline, prot)
-	}()
-	go func() {
-		defer wg.Done()
-		sc, serr = x.serverConn(deadline)
-	}()
-	wg.Wait()
+		wg.Wait()
+	} else {
+		// The dial to the server's passive port started with the passive
+		// reply: take its result once the client is there (or not).
+		cc, cerr = x.clientConn(deadline, prot)
+		if cerr == nil {
+			sc, serr = x.serverConn(deadline)
+		}
+	}
 	x.d.close()
 	var n int64
 	err := errors.Join(cerr, serr)
@@ -469,6 +473,16 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 		return c, nil
 	}
 	return handshake(tls.Server(c, s.clientTLSConfig()), deadline)
+}
+
+// serverSideWaits reports whether setting up the server's side of the data
+// path can take as long as the client's (an accept, a TLS handshake, a
+// dial not started yet) rather than collecting an early dial's result.
+func (x *transfer) serverSideWaits() bool {
+	x.d.mu.Lock()
+	early := x.d.early != nil
+	x.d.mu.Unlock()
+	return x.d.serverLn != nil || !early || x.s.p.opts.BackendTLSMode != TLSOff
 }
 
 // serverConn accepts from or dials the server and adds TLS when the
@@ -552,7 +566,9 @@ func (x *transfer) acceptFrom(ln *net.TCPListener, ip netip.Addr, deadline time.
 
 // dial connects from local (port lport, 0 for any) to target.
 func dial(ctx context.Context, local netip.Addr, lport int, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
-	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}, Control: bindNoPort}
+	// No keep-alive: a data connection lives for one transfer, and the
+	// probes' socket options are four system calls per transfer.
+	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: lport}, Control: bindNoPort, KeepAlive: -1}
 	if lport != 0 {
 		d.Control = reuseAddr
 	}
