@@ -100,7 +100,7 @@ type sink struct {
 	deliver deliverFunc
 	shards  []chan Event
 	full    []chan struct{} // per shard, for batching hooks: a batch is waiting
-	lastLog atomic.Int64 // unix nanoseconds of the last drop logged
+	lastLog atomic.Int64    // unix nanoseconds of the last drop logged
 	drops   atomic.Uint64
 }
 
