@@ -204,9 +204,12 @@ func (s *session) acceptPending(p *passive) *net.TCPConn {
 	if len(s.opts.ProxyProtocolFrom) > 0 {
 		return nil // a header may still be on its way: use the normal path
 	}
-	p.l.SetDeadline(time.Now().Add(time.Millisecond))
+	if !acceptReady(p.l) {
+		return nil
+	}
+	// The connection is queued: Accept does not block (a queued
+	// connection reset meanwhile is still returned, to fail on write).
 	c, err := p.l.AcceptTCP()
-	p.l.SetDeadline(time.Time{})
 	if err != nil {
 		return nil
 	}
