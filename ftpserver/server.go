@@ -45,6 +45,7 @@ type Server struct {
 	activeWarned atomic.Bool
 	transfers    atomic.Int64 // transfers running, for Stats
 	pasvOpen     atomic.Int64 // passive listeners open, for Stats
+	pasvKept     atomic.Int64 // of those, kept idle for their session's next PASV/EPSV
 
 	hashes *hashCache // HASH digests of unchanged files; nil when off
 	bw     *bandwidth // rate limiters: global, per user, per session
