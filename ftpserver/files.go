@@ -131,7 +131,13 @@ func (s *session) cmdRETR(arg string) error {
 			// EOF would take a second call that sends nothing.
 			n, err = io.Copy(conn, io.LimitReader(f, x.size))
 		case isFile && binary:
-			n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
+			var handled bool
+			if tcp, ok := conn.(*net.TCPConn); ok {
+				n, err, handled = sendFileBlocking(ctx, tcp, f, s.opts.DataTimeout)
+			}
+			if !handled {
+				n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
+			}
 		case binary:
 			n, err = io.Copy(countingWriter{conn, &x.count}, rc)
 		default:
