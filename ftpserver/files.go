@@ -132,8 +132,11 @@ func (s *session) cmdRETR(arg string) error {
 			n, err = io.Copy(conn, io.LimitReader(f, x.size))
 		case isFile && binary:
 			var handled bool
-			if tcp, ok := conn.(*net.TCPConn); ok {
+			if tcp, ok := conn.(*net.TCPConn); ok && s.srv.blockedSends.Add(1) <= maxBlockedSends {
 				n, err, handled = sendFileBlocking(ctx, tcp, f, s.opts.DataTimeout)
+				s.srv.blockedSends.Add(-1)
+			} else if ok {
+				s.srv.blockedSends.Add(-1)
 			}
 			if !handled {
 				n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn

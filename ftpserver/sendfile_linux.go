@@ -12,6 +12,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxBlockedSends bounds the downloads sent with sendFileBlocking at once:
+// each holds an OS thread while it sleeps in the kernel, and a Go process
+// dies at 10,000 threads. Downloads beyond it use Go's own sendfile.
+const maxBlockedSends = 512
+
 // sendChunk is the most one blocking sendfile(2) call sends, so that
 // progress (the file offset) moves and cancellation is seen between calls.
 const sendChunk = 16 << 20

@@ -13,3 +13,6 @@ import (
 func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, stall time.Duration) (int64, error, bool) {
 	return 0, nil, false
 }
+
+// maxBlockedSends: no blocking sends here.
+const maxBlockedSends = 0
