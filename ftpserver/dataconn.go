@@ -83,6 +83,14 @@ func (s *session) keepPassive(p *passive) {
 		return
 	}
 	s.xmu.Lock()
+	if s.ctx.Err() != nil {
+		// The session is closing (Shutdown, from another goroutine): its
+		// closePassive may have run already and would not see this one.
+		s.xmu.Unlock()
+		s.srv.pasvKept.Add(-1)
+		p.close()
+		return
+	}
 	old := s.kept
 	s.kept = p
 	s.xmu.Unlock()
