@@ -41,16 +41,96 @@ func (p *passive) close() {
 	p.free()
 }
 
-// closePassive closes an open passive listener.
+// closePassive closes an open passive listener, and the listener kept
+// from the last passive transfer.
 func (s *session) closePassive() {
 	s.xmu.Lock()
-	p := s.pasv
-	s.pasv = nil
+	p, k := s.pasv, s.kept
+	s.pasv, s.kept = nil, nil
 	s.xmu.Unlock()
 	if p != nil {
 		p.close()
 	}
+	if k != nil {
+		s.srv.pasvKept.Add(-1)
+		k.close()
+	}
 }
+
+// keepPassive keeps the listener of a passive transfer whose connection
+// the control goroutine accepted, for the session's next PASV/EPSV, or
+// closes it. Opening a listener (socket, bind, listen, getsockname,
+// epoll registration, and the close) is a good part of what a small file
+// costs, and a session that fetched one file usually fetches the next.
+// It is kept only while the data connection must come from the control
+// peer's address (AllowForeignPassive off, no PROXY protocol), so knowing
+// the port, which stays the same, lets no other host in; and only while
+// kept listeners hold at most a quarter of the passive range, so idle
+// sessions cannot starve the others of ports.
+func (s *session) keepPassive(p *passive) {
+	o := s.opts
+	lo, hi := o.PassivePortMin, o.PassivePortMax
+	if lo == 0 && hi == 0 {
+		lo, hi = dataport.DefaultMin, dataport.DefaultMax
+	}
+	if o.AllowForeignPassive || len(o.ProxyProtocolFrom) > 0 || p.acc != nil {
+		p.close()
+		return
+	}
+	if s.srv.pasvKept.Add(1) > int64((hi-lo+1)/4) {
+		s.srv.pasvKept.Add(-1)
+		p.close()
+		return
+	}
+	s.xmu.Lock()
+	if s.ctx.Err() != nil {
+		// The session is closing (Shutdown, from another goroutine): its
+		// closePassive may have run already and would not see this one.
+		s.xmu.Unlock()
+		s.srv.pasvKept.Add(-1)
+		p.close()
+		return
+	}
+	old := s.kept
+	s.kept = p
+	s.xmu.Unlock()
+	if old != nil { // not expected: the transfer claimed the setup first
+		s.srv.pasvKept.Add(-1)
+		old.close()
+	}
+}
+
+// reuseKept returns the kept listener for a new PASV/EPSV, or nil. A
+// connection that waits in its queue came before the reply that announces
+// the port again, so it is not the client's data connection for it: it is
+// closed.
+func (s *session) reuseKept() *passive {
+	s.xmu.Lock()
+	k := s.kept
+	s.kept = nil
+	s.xmu.Unlock()
+	if k == nil {
+		return nil
+	}
+	s.srv.pasvKept.Add(-1)
+	for range maxDrain {
+		if !acceptReady(k.l) {
+			return k
+		}
+		c, err := k.l.AcceptTCP()
+		if err != nil {
+			break
+		}
+		s.log.Info("closed a stale data connection on a reused passive port", "from", c.RemoteAddr().String())
+		c.Close()
+	}
+	k.close() // an endless queue: give this port up
+	return nil
+}
+
+// maxDrain bounds the stale connections reuseKept closes before it gives
+// the kept listener up.
+const maxDrain = 8
 
 func (s *session) cmdPORT(arg string) error { return s.active("PORT", arg, ftp.ParsePORT) }
 
@@ -156,15 +236,22 @@ func (s *session) pasvAddr() netip.Addr {
 // openPassive opens a listener on a random port of the passive range, on
 // the control connection's local address.
 func (s *session) openPassive() (uint16, error) {
+	var p *passive
+	if !s.protP {
+		p = s.reuseKept()
+	}
 	s.closePassive()
 	s.port = netipZero
-	// A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; listen on the plain IPv4 address.
-	l, err := dataport.Listen(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
-	if err != nil {
-		s.log.Error("cannot open passive port", "err", err)
-		return 0, ftpErr(ftp.CodeCantOpenData, "Cannot open passive data connection.")
+	if p == nil {
+		// A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; listen on the plain IPv4 address.
+		l, err := dataport.Listen(s.local.Addr().Unmap(), s.opts.PassivePortMin, s.opts.PassivePortMax)
+		if err != nil {
+			s.log.Error("cannot open passive port", "err", err)
+			return 0, ftpErr(ftp.CodeCantOpenData, "Cannot open passive data connection.")
+		}
+		p = &passive{l: l, open: s.srv.countPassive()}
 	}
-	p := &passive{l: l, open: s.srv.countPassive()}
+	l := p.l
 	if s.protP {
 		// Clients may start TLS as soon as they are connected (aioftp
 		// does, before it sends RETR or STOR): accept and handshake now.
@@ -204,9 +291,12 @@ func (s *session) acceptPending(p *passive) *net.TCPConn {
 	if len(s.opts.ProxyProtocolFrom) > 0 {
 		return nil // a header may still be on its way: use the normal path
 	}
-	p.l.SetDeadline(time.Now().Add(time.Millisecond))
+	if !acceptReady(p.l) {
+		return nil
+	}
+	// The connection is queued: Accept does not block (a queued
+	// connection reset meanwhile is still returned, to fail on write).
 	c, err := p.l.AcceptTCP()
-	p.l.SetDeadline(time.Time{})
 	if err != nil {
 		return nil
 	}
@@ -215,8 +305,7 @@ func (s *session) acceptPending(p *passive) *net.TCPConn {
 		c.Close()
 		return nil
 	}
-	p.l.Close()
-	p.free()
+	s.keepPassive(p)
 	return c
 }
 

@@ -126,8 +126,21 @@ func (s *session) cmdRETR(arg string) error {
 		var n int64
 		var err error
 		switch {
+		case isFile && binary && x.small:
+			// The size the 150 reply announced, in one sendfile(2): to
+			// EOF would take a second call that sends nothing.
+			n, err = io.Copy(conn, io.LimitReader(f, x.size))
 		case isFile && binary:
-			n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
+			var handled bool
+			if tcp, ok := conn.(*net.TCPConn); ok && s.srv.blockedSends.Add(1) <= maxBlockedSends {
+				n, err, handled = sendFileBlocking(ctx, tcp, f, s.opts.DataTimeout)
+				s.srv.blockedSends.Add(-1)
+			} else if ok {
+				s.srv.blockedSends.Add(-1)
+			}
+			if !handled {
+				n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
+			}
 		case binary:
 			n, err = io.Copy(countingWriter{conn, &x.count}, rc)
 		default:

@@ -213,8 +213,9 @@ type Stats struct {
 	// Sessions counts the sessions admitted and running; Unauthenticated
 	// and Transferring are subsets of it, the rest are logged in and idle.
 	Sessions, Unauthenticated, Transferring int
-	// PassiveInUse is the number of passive listeners open;
-	// PassiveRange the number of ports in the passive range.
+	// PassiveInUse is the number of passive listeners open, including
+	// those kept idle for their session's next PASV/EPSV (they hold a
+	// port); PassiveRange the number of ports in the passive range.
 	PassiveInUse, PassiveRange int
 	// BansActive is the number of addresses banned now.
 	BansActive int

@@ -227,10 +227,17 @@ func TestStatsPassivePorts(t *testing.T) {
 	d.Close()
 	c.Expect(226)
 	c.Do(257, "PWD") // waits for the transfer's end, which comes just after its 226
-	if st := srv.Stats(); st.PassiveInUse != 0 || st.Transferring != 0 {
+	// The listener stays open (and counted: it holds a port of the
+	// range) for the session's next EPSV.
+	if st := srv.Stats(); st.PassiveInUse != 1 || st.Transferring != 0 {
 		t.Fatalf("after the transfer: Stats() = %+v", st)
 	}
-	c.EPSVAddr()
+	if again := c.EPSVAddr(); again != addr {
+		t.Fatalf("second EPSV announced %s, want the kept %s", again, addr)
+	}
+	if st := srv.Stats(); st.PassiveInUse != 1 {
+		t.Fatalf("after the second EPSV: Stats() = %+v", st)
+	}
 	c.Do(200, "NOOP")
 	c.Do(221, "QUIT")
 	deadline := time.Now().Add(5 * time.Second)

@@ -45,6 +45,8 @@ type Server struct {
 	activeWarned atomic.Bool
 	transfers    atomic.Int64 // transfers running, for Stats
 	pasvOpen     atomic.Int64 // passive listeners open, for Stats
+	pasvKept     atomic.Int64 // of those, kept idle for their session's next PASV/EPSV
+	blockedSends atomic.Int64 // downloads in a blocking sendfile(2), each holding a thread
 
 	hashes *hashCache // HASH digests of unchanged files; nil when off
 	bw     *bandwidth // rate limiters: global, per user, per session

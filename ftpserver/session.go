@@ -66,6 +66,7 @@ type session struct {
 	hashWanted bool // HASH or OPTS HASH was used: hash uploads as they arrive (recvhash.go)
 	epsvAll    bool
 	pasv       *passive       // open passive listener, if any
+	kept       *passive       // idle listener of the last passive transfer, for the next PASV/EPSV
 	port       netip.AddrPort // PORT/EPRT target, if any
 
 	xmu        sync.Mutex

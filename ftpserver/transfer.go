@@ -113,7 +113,6 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 	if pos != nil {
 		x.pos = pos
 	}
-	x.base = x.pos()
 	x.passive, x.tls = p != nil, s.protP
 	s.transferState(x, true)
 	if x.small && p != nil && p.acc == nil && !s.protP {
@@ -126,6 +125,9 @@ func (s *session) startTransfer(verb, vpath, opening string, size int64, pos fun
 			return nil
 		}
 	}
+	// Progress counts from here (STAT, the admin API, the stall watchdog;
+	// the path above needs none of them and saves pos's lseek).
+	x.base = x.pos()
 	// Everything the data connection needs from the session is taken here,
 	// in the control goroutine.
 	var protect protectFunc
@@ -256,7 +258,8 @@ func (s *session) finishTransfer(ctx context.Context, x *transfer, open func() (
 	var stopWatch func()
 	if x.small {
 		// Too short to stall for long: a deadline bounds it, no watchdog.
-		tcp.SetDeadline(time.Now().Add(s.opts.DataTimeout))
+		// A small transfer is a download, which only writes: one timer.
+		tcp.SetWriteDeadline(time.Now().Add(s.opts.DataTimeout))
 		stopWatch = func() {}
 	} else {
 		stopWatch = s.watchStall(ctx, tcp, x)
