@@ -3,7 +3,6 @@ package peers
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -28,8 +27,8 @@ func init() {
 // ProxyOptions configures an ftp-proxy instance.
 type ProxyOptions struct {
 	// PassivePorts is the range of the proxy's listeners for the client's
-	// data connections (PassiveMinDataPort/PassiveMaxDataPort); default a
-	// random range of 200 ports.
+	// data connections (PassiveMinDataPort/PassiveMaxDataPort, with
+	// SockBindRand); default: ports the kernel picks.
 	PassivePorts [2]int
 }
 
@@ -77,7 +76,7 @@ func StartFTPProxyContext(ctx context.Context, c Cleaner, backend string, opts P
 // ftpProxyConfig returns the lines of ftp-proxy.conf for a standalone proxy
 // on 127.0.0.1:port in front of backend.
 func ftpProxyConfig(port int, backendHost string, backendPort int, pasv [2]int, logFile string) []string {
-	return []string{
+	lines := []string{
 		"[-Global-]",
 		"ServerType standalone",
 		"Listen 127.0.0.1",
@@ -85,8 +84,6 @@ func ftpProxyConfig(port int, backendHost string, backendPort int, pasv [2]int, 
 		"DestinationAddress " + backendHost,
 		"DestinationPort " + strconv.Itoa(backendPort),
 		"DestinationTransferMode passive",
-		fmt.Sprintf("PassiveMinDataPort %d", pasv[0]),
-		fmt.Sprintf("PassiveMaxDataPort %d", pasv[1]),
 		"MaxClients 512",
 		"ForkLimit 100000", // connections per minute; default 40
 		"TimeOut 300",
@@ -95,6 +92,10 @@ func ftpProxyConfig(port int, backendHost string, backendPort int, pasv [2]int, 
 		"User nobody",
 		"Group nogroup",
 	}
+	if pasv[0] != 0 {
+		lines = append(lines, fmt.Sprintf("PassiveMinDataPort %d", pasv[0]), fmt.Sprintf("PassiveMaxDataPort %d", pasv[1]), "SockBindRand yes")
+	}
+	return lines
 }
 
 func startFTPProxy(t testing.TB, backend string, opts ProxyOptions) (*Proxy, error) {
@@ -116,10 +117,6 @@ func startFTPProxy(t testing.TB, backend string, opts ProxyOptions) (*Proxy, err
 		return nil, err
 	}
 	pasv := opts.PassivePorts
-	if pasv[0] == 0 {
-		lo := 30000 + rand.IntN(280)*100
-		pasv = [2]int{lo, lo + 199}
-	}
 	// The proxy (re)creates its log after dropping to user nobody.
 	logDir := filepath.Join(work, "log")
 	if err := os.Chmod(work, 0o755); err != nil {
