@@ -267,8 +267,8 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 					res.ToolErrors[w.ID][k.Name] = err.Error()
 					continue
 				}
-				log.Printf("round %d %-11s %-34s %8.1f %s (narrow %6.1f; vsftpd CPU %3.0f%%, client CPU %3.0f%%, proxy CPU %3.0f%%)",
-					r+1, w.ID, k.Name, s.Value, w.Unit, s.Narrow, s.ServerCPU, s.ClientCPU, s.ProxyCPU)
+				log.Printf("round %d %-11s %-34s %8.1f %s (narrow %6.1f; vsftpd CPU %3.0f%%, client CPU %3.0f%%, proxy CPU %3.0f%%; %s)",
+					r+1, w.ID, k.Name, s.Value, w.Unit, s.Narrow, s.ServerCPU, s.ClientCPU, s.ProxyCPU, s.Note)
 				if res.ToolSamples[w.ID] == nil {
 					res.ToolSamples[w.ID] = map[string][]sample{}
 				}

@@ -45,6 +45,10 @@ type contender struct {
 	last    bool // always measured after the others (not rotated)
 }
 
+// timeWaitMax is the number of sockets in TIME_WAIT below which a client
+// or proxy measurement starts (see settleTimeWait).
+const timeWaitMax = 6000
+
 // ftpProxySmallFiles caps the files of proxy_small through ftp-proxy.
 const ftpProxySmallFiles = 50
 
@@ -680,6 +684,7 @@ func toolOrder(cs []contender, k int) []contender {
 // measureTool runs one contender once, with the server's (and the proxy's)
 // CPU accounted.
 func measureTool(ctx context.Context, e *toolEnv, k contender) (sample, error) {
+	tw := settleTimeWait(ctx, timeWaitMax, 75*time.Second)
 	syscall.Sync()
 	warm(filepath.Join(e.cfg.data, "big.bin"))
 	srv0 := treeCPU(e.pid)
@@ -692,7 +697,7 @@ func measureTool(ctx context.Context, e *toolEnv, k contender) (sample, error) {
 	// no server or proxy time).
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / r.wall.Seconds() }
 	s := sample{Value: r.user, UserRate: r.user, Narrow: r.narrow, Wall: r.wall.Seconds(),
-		ServerCPU: pct(treeCPU(e.pid) - srv0), ClientCPU: pct(r.cpu)}
+		ServerCPU: pct(treeCPU(e.pid) - srv0), ClientCPU: pct(r.cpu), Note: fmt.Sprintf("%d sockets in TIME_WAIT at the start", tw)}
 	if r.procPid != 0 {
 		s.ProxyCPU = pct(treeCPU(r.procPid) - p0[r.procPid])
 	}

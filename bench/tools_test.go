@@ -286,3 +286,18 @@ func TestWriteDocReplacesOnlyItsSection(t *testing.T) {
 		t.Errorf("document:\n%s", s)
 	}
 }
+
+func TestCountTimeWait(t *testing.T) {
+	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:A0B7 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 ffff 100 0 0 10 0
+   1: 0100007F:9C41 0100007F:A0B7 06 00000000:00000000 03:00000F2A 00000000     0        0 0 3 ffff
+   2: 0100007F:9C42 0100007F:A0B7 06 00000000:00000000 03:00000F2A 00000000     0        0 0 3 ffff
+   3: 0100007F:9C43 0100007F:A0B7 01 00000000:00000000 00:00000000 00000000     0        0 2 1 ffff
+`
+	if n := countTimeWait(table); n != 2 {
+		t.Errorf("countTimeWait = %d, want 2", n)
+	}
+	if n := timeWait(); n < 0 {
+		t.Errorf("timeWait = %d: /proc/net/tcp unreadable", n)
+	}
+}
