@@ -93,6 +93,7 @@ func main() {
 		proxySm   = flag.Int("proxy-small", 1000, "4 KiB files of the proxy_small workload (at most -small)")
 		ferryBin  = flag.String("ferry", "", "ferry binary for the client and proxy workloads (default: go build ./cmd/ferry into the work folder)")
 		plots     = flag.String("plots", "docs/bench", "folder for one SVG plot per workload (empty: none)")
+		destDir   = flag.String("dest", defaultDest(), "folder the client workloads download into (default /dev/shm, a tmpfs, when present: the disk, shared with other work, would set the rate; empty: the work folder)")
 	)
 	flag.Parse()
 	if *child != "" {
@@ -101,7 +102,7 @@ func main() {
 	cfg := &config{bigSize: *bigMiB << 20, midSize: *midMiB << 20, parallel: *par, smallFiles: *small,
 		logins: *logins, loginConc: *conc, idle: *idle, idleMax: *idleMax,
 		mirrorFiles: *mirrorN, mirrorParallel: *mirrorPar, segments: *segments, proxySmall: *proxySm,
-		ferryBin: *ferryBin, plots: *plots}
+		ferryBin: *ferryBin, plots: *plots, destDir: *destDir}
 	if *quick {
 		*rounds = 1
 		cfg.bigSize, cfg.midSize, cfg.parallel, cfg.smallFiles = 64<<20, 16<<20, 8, 200
@@ -422,6 +423,14 @@ func warm(name string) {
 			return
 		}
 	}
+}
+
+// defaultDest is /dev/shm when it is a folder, else "" (the work folder).
+func defaultDest() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
 }
 
 func orDash(s string) string {

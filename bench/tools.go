@@ -566,7 +566,16 @@ func setupTools(ctx context.Context, c *cleaner, cfg *config, workDir, ferryBin 
 			return nil, nil, fmt.Errorf("client workloads need %s: %w (bench/run installs it)", tool, err)
 		}
 	}
-	e := &toolEnv{cfg: cfg, out: filepath.Join(workDir, "dl"), proxyContentOK: map[string]bool{},
+	destDir := cfg.destDir
+	if destDir == "" {
+		destDir = workDir
+	}
+	out, err := os.MkdirTemp(destDir, "ferry-bench-dl-")
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Cleanup(func() { os.RemoveAll(out) })
+	e := &toolEnv{cfg: cfg, out: filepath.Join(out, "dl"), proxyContentOK: map[string]bool{},
 		mirrorParallel: cfg.mirrorParallel, segments: cfg.segments, proxySmallFiles: min(cfg.proxySmall, cfg.smallFiles)}
 	if ferryBin == "" {
 		ferryBin = filepath.Join(workDir, "ferry")
@@ -576,7 +585,6 @@ func setupTools(ctx context.Context, c *cleaner, cfg *config, workDir, ferryBin 
 		}
 	}
 	e.ferry = ferryBin
-	var err error
 	log.Printf("writing the mirror tree: %d files in %d folders", cfg.mirrorFiles, treeDirs)
 	if e.tree, err = makeTree(filepath.Join(cfg.data, "tree"), cfg.mirrorFiles, treeDirs, 64<<10, 15); err != nil {
 		return nil, nil, err
@@ -596,11 +604,11 @@ func setupTools(ctx context.Context, c *cleaner, cfg *config, workDir, ferryBin 
 		return nil, nil, err
 	}
 	e.addr, e.pid, e.user, e.pass = s.Addr, s.Pid(), s.User, s.Password
-	out, err := exec.CommandContext(ctx, "rclone", "obscure", e.pass).Output()
+	ob, err := exec.CommandContext(ctx, "rclone", "obscure", e.pass).Output()
 	if err != nil {
 		return nil, nil, fmt.Errorf("rclone obscure: %w", err)
 	}
-	e.rclonePass = strings.TrimSpace(string(out))
+	e.rclonePass = strings.TrimSpace(string(ob))
 	var ws []toolWorkload
 	for _, mk := range []func(*toolEnv) toolWorkload{mirrorWorkload, getWorkload, pgetWorkload, proxyRetrWorkload, proxySmallWorkload} {
 		if w := mk(e); want(w.ID) {

@@ -32,6 +32,7 @@ type config struct {
 	segments       int // segments of one download
 	proxySmall     int // 4 KiB files through the proxies
 	ferryBin       string
+	destDir        string // where the client workloads write their downloads
 	plots          string // folder for SVG plots ("": none)
 }
 
