@@ -93,11 +93,27 @@ func main() {
 		proxySm   = flag.Int("proxy-small", 1000, "4 KiB files of the proxy_small workload (at most -small)")
 		ferryBin  = flag.String("ferry", "", "ferry binary for the client and proxy workloads (default: go build ./cmd/ferry into the work folder)")
 		plots     = flag.String("plots", "docs/bench", "folder for one SVG plot per workload (empty: none)")
+		fromJSON  = flag.String("report", "", "only re-render the plots and the markdown from this raw results file of an earlier run")
 		destDir   = flag.String("dest", defaultDest(), "folder the client workloads download into (default /dev/shm, a tmpfs, when present: the disk, shared with other work, would set the rate; empty: the work folder)")
 	)
 	flag.Parse()
 	if *child != "" {
 		serveChild(*child) // never returns
+	}
+	if *fromJSON != "" {
+		// Re-render the report of an earlier run.
+		b, err := os.ReadFile(*fromJSON)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var res results
+		if err := json.Unmarshal(b, &res); err != nil {
+			log.Fatalf("%s: %v", *fromJSON, err)
+		}
+		if err := report(&res, *fromJSON, *plots, *doc); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	cfg := &config{bigSize: *bigMiB << 20, midSize: *midMiB << 20, parallel: *par, smallFiles: *small,
 		logins: *logins, loginConc: *conc, idle: *idle, idleMax: *idleMax,
@@ -298,16 +314,22 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 		return err
 	}
 	log.Printf("raw results: %s", name)
-	if cfg.plots != "" {
-		files, err := writePlots(res, cfg.plots)
+	return report(res, name, cfg.plots, doc)
+}
+
+// report writes the plots into the folder plots and the markdown into
+// doc (each part between its markers), and prints the markdown.
+func report(res *results, name, plots, doc string) error {
+	if plots != "" {
+		files, err := writePlots(res, plots)
 		if err != nil {
 			return err
 		}
-		log.Printf("plots: %d SVG files in %s", len(files), cfg.plots)
+		log.Printf("plots: %d SVG files in %s", len(files), plots)
 	}
 	plotRel := ""
-	if cfg.plots != "" && doc != "" {
-		if rel, err := filepath.Rel(filepath.Dir(doc), cfg.plots); err == nil {
+	if plots != "" && doc != "" {
+		if rel, err := filepath.Rel(filepath.Dir(doc), plots); err == nil {
 			plotRel = filepath.ToSlash(rel)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 // with a whisker from the lowest to the highest round.
 type plot struct {
 	Title, Unit string
+	Run         string // which run: date and rounds
 	LowerBetter bool
 	Series      []series
 }
@@ -53,6 +54,9 @@ func (p plot) svg() []byte {
 	}
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", esc(p.Title))
 	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555555">%s, %s; bar: median, whisker: min–max of the rounds</text>`+"\n", esc(p.Unit), better)
+	if p.Run != "" {
+		fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="end" fill="#555555" font-size="11">%s</text>`+"\n", svgWidth-10, esc(p.Run))
+	}
 	top := 0.0
 	for _, s := range p.Series {
 		for _, v := range s.Values {
@@ -101,12 +105,13 @@ func (p plot) svg() []byte {
 // workloads (ferry and the peers) and the client and proxy workloads.
 func plots(res *results) map[string]plot {
 	out := map[string]plot{}
+	run := fmt.Sprintf("%s, %v rounds", res.Date, res.Config["rounds"])
 	for _, w := range res.Workloads {
 		row := res.Samples[w.ID]
 		if len(row) == 0 {
 			continue
 		}
-		p := plot{Title: w.Name, Unit: w.Unit, LowerBetter: w.LowerBetter}
+		p := plot{Title: w.Name, Unit: w.Unit, LowerBetter: w.LowerBetter, Run: run}
 		for _, s := range res.Servers {
 			p.Series = append(p.Series, series{Name: s, Values: values(row[s]), Ours: s == Ferry})
 		}
@@ -117,7 +122,7 @@ func plots(res *results) map[string]plot {
 		if len(row) == 0 {
 			continue
 		}
-		p := plot{Title: w.Name, Unit: w.Unit + " (rate a user sees: whole client process, login included)"}
+		p := plot{Title: w.Name, Unit: w.Unit + " (rate a user sees: whole client process, login included)", Run: run}
 		for _, k := range w.Contenders {
 			p.Series = append(p.Series, series{Name: k.Name, Values: values(row[k.Name]), Ours: strings.HasPrefix(k.Name, "ferry")})
 		}

@@ -197,6 +197,7 @@ func TestPlotSVGIsWellFormedAndHoldsTheValues(t *testing.T) {
 
 func TestWritePlotsOnePerWorkload(t *testing.T) {
 	res := &results{
+		Date: "2026-12-03 10:00 UTC", Config: map[string]any{"rounds": 2},
 		Servers:   []string{Ferry, "vsftpd"},
 		Workloads: []workloadInfo{{ID: "retr", Name: "1. RETR", Unit: "MB/s"}, {ID: "stor", Name: "2. STOR", Unit: "MB/s"}},
 		Samples: map[string]map[string][]sample{"retr": {
@@ -219,7 +220,7 @@ func TestWritePlotsOnePerWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := svgCheck(t, b)
-	if !strings.Contains(text, "558") || !strings.Contains(text, "lftp mirror") {
+	if !strings.Contains(text, "558") || !strings.Contains(text, "lftp mirror") || !strings.Contains(text, "2026-12-03 10:00 UTC, 2 rounds") {
 		t.Errorf("mirror.svg:\n%s", text)
 	}
 }
