@@ -46,8 +46,13 @@ type contender struct {
 }
 
 // timeWaitMax is the number of sockets in TIME_WAIT below which a client
-// or proxy measurement starts (see settleTimeWait).
-const timeWaitMax = 6000
+// or proxy measurement starts (see settleTimeWait), and the longest wait
+// for it: other work on the machine may hold tens of thousands that no
+// wait of ours clears.
+const (
+	timeWaitMax  = 6000
+	timeWaitWait = 15 * time.Second
+)
 
 // Passive port ranges of the client and proxy workloads: wide, and below
 // Linux's ephemeral range (32768–60999). With a few hundred passive ports,
@@ -704,7 +709,7 @@ func toolOrder(cs []contender, k int) []contender {
 // measureTool runs one contender once, with the server's (and the proxy's)
 // CPU accounted.
 func measureTool(ctx context.Context, e *toolEnv, k contender) (sample, error) {
-	tw := settleTimeWait(ctx, timeWaitMax, 75*time.Second)
+	tw := settleTimeWait(ctx, timeWaitMax, timeWaitWait)
 	syscall.Sync()
 	warm(filepath.Join(e.cfg.data, "big.bin"))
 	srv0 := treeCPU(e.pid)
