@@ -53,7 +53,7 @@ func (p plot) svg() []byte {
 		better = "lower is better"
 	}
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", esc(p.Title))
-	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555555">%s, %s; bar: median, whisker: min–max of the rounds</text>`+"\n", esc(p.Unit), better)
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555555" font-size="11">%s, %s; bar: median, whisker: min–max of the rounds</text>`+"\n", esc(p.Unit), better)
 	if p.Run != "" {
 		fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="end" fill="#555555" font-size="11">%s</text>`+"\n", svgWidth-10, esc(p.Run))
 	}
