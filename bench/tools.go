@@ -55,12 +55,9 @@ const (
 )
 
 // Passive port ranges of the client and proxy workloads: wide, and below
-// Linux's ephemeral range (32768–60999). With a few hundred passive ports,
-// a client's SYN now and then meets the server's TIME_WAIT socket of an
-// earlier data connection with the same port pair and waits a second for
-// its retransmission: curl fetching 4 KiB files directly from vsftpd on a
-// 500-port range averaged 10 ms a file, idle, in some rounds and 1 ms in
-// others.
+// Linux's ephemeral range (32768–60999), so that a client's SYN is
+// unlikely to meet the server's TIME_WAIT socket of an earlier data
+// connection with the same port pair (and wait for a retransmission).
 var (
 	toolVsftpdPasv = [2]int{20000, 29999}
 	toolProxyPasv  = [2]int{10000, 19999}
