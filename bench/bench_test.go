@@ -178,11 +178,11 @@ func TestClientAgainstFerry(t *testing.T) {
 	tgt := &target{name: Ferry, addr: srv.Addr, anonAddr: srv.Addr, user: "u", pass: "p"}
 	cfg := &config{smallFiles: 20, logins: 40, loginConc: 4, data: dir}
 	ctx := context.Background()
-	if v, _, _, err := smallFiles(ctx, cfg, tgt); err != nil || v <= 0 {
-		t.Fatalf("smallFiles = %v, %v", v, err)
+	if o, err := smallFiles(ctx, cfg, tgt); err != nil || o.value <= 0 || o.user <= 0 || o.user > o.value {
+		t.Fatalf("smallFiles = %+v, %v", o, err)
 	}
-	if v, _, note, err := loginStorm(false)(ctx, cfg, tgt); err != nil || v <= 0 || note != "" {
-		t.Fatalf("loginStorm = %v, %q, %v", v, note, err)
+	if o, err := loginStorm(false)(ctx, cfg, tgt); err != nil || o.value <= 0 || o.note != "" {
+		t.Fatalf("loginStorm = %+v, %v", o, err)
 	}
 	conns, err := holdSessions(ctx, srv.Addr, "u", "p", 10, 4, false)
 	if err != nil {

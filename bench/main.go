@@ -43,7 +43,22 @@ type results struct {
 	Errors    map[string]map[string]string   `json:"errors,omitempty"`
 	Idle10k   *sample                        `json:"idle10k,omitempty"`
 	Workloads []workloadInfo                 `json:"workloads"`
+	// Client and proxy workloads: workload → contender → rounds.
+	Tools        []toolInfo                     `json:"tool_workloads,omitempty"`
+	ToolSamples  map[string]map[string][]sample `json:"tool_samples,omitempty"`
+	ToolErrors   map[string]map[string]string   `json:"tool_errors,omitempty"`
+	ToolVersions map[string]string              `json:"tool_versions,omitempty"`
 }
+
+// toolInfo describes a client or proxy workload in the results.
+type toolInfo struct {
+	ID, Name, Unit, Group string
+	Ours, Base            string
+	Target                float64
+	Contenders            []contenderInfo
+}
+
+type contenderInfo struct{ Name, Command string }
 
 type workloadInfo struct {
 	ID, Name, Unit string
@@ -53,8 +68,8 @@ type workloadInfo struct {
 func main() {
 	var (
 		rounds    = flag.Int("rounds", 3, "rounds (each runs every workload against every server)")
-		only      = flag.String("workloads", "", "comma-separated workload ids to run (default all): retr,stor,small,login_pw,login_anon,idle_mem,idle_mem_anon,par,tls_retr,tls_stor,idle10k")
-		servers   = flag.String("servers", "ferry,vsftpd,pure-ftpd,proftpd", "servers to compare")
+		only      = flag.String("workloads", "", "comma-separated workload ids to run (default all): retr,stor,small,login_pw,login_anon,idle_mem,idle_mem_anon,par,tls_retr,tls_stor,idle10k, and the client and proxy workloads mirror,get,pget,proxy_retr,proxy_small")
+		servers   = flag.String("servers", "ferry,vsftpd,pure-ftpd,proftpd", "servers to compare (may be empty with only client and proxy workloads)")
 		quick     = flag.Bool("quick", false, "smoke run: small sizes and counts, 1 round (< 2 minutes)")
 		bigMiB    = flag.Int64("big", 1024, "MiB of the single-transfer file (workloads 1, 2, 7)")
 		midMiB    = flag.Int64("mid", 256, "MiB of each parallel download (workload 6)")
@@ -72,16 +87,42 @@ func main() {
 		outDir    = flag.String("results", "bench/results", "folder for the raw JSON")
 		work      = flag.String("work", "", "work folder for data files (default a new folder in $TMPDIR)")
 		child     = flag.String("serve-ferry", "", "internal: serve ferry as described by this JSON file (the harness starts itself in this mode)")
+		mirrorN   = flag.Int("mirror-files", 2000, "files of the mirror tree (client workload mirror)")
+		mirrorPar = flag.Int("mirror-parallel", 4, "transfers at once of the mirror workload")
+		segments  = flag.Int("segments", 4, "segments of the pget workload")
+		proxySm   = flag.Int("proxy-small", 1000, "4 KiB files of the proxy_small workload (at most -small)")
+		ferryBin  = flag.String("ferry", "", "ferry binary for the client and proxy workloads (default: go build ./cmd/ferry into the work folder)")
+		plots     = flag.String("plots", "docs/bench", "folder for one SVG plot per workload (empty: none)")
+		fromJSON  = flag.String("report", "", "only re-render the plots and the markdown from this raw results file of an earlier run")
+		destDir   = flag.String("dest", defaultDest(), "folder the client workloads download into (default /dev/shm, a tmpfs, when present: the disk, shared with other work, would set the rate; empty: the work folder)")
 	)
 	flag.Parse()
 	if *child != "" {
 		serveChild(*child) // never returns
 	}
+	if *fromJSON != "" {
+		// Re-render the report of an earlier run.
+		b, err := os.ReadFile(*fromJSON)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var res results
+		if err := json.Unmarshal(b, &res); err != nil {
+			log.Fatalf("%s: %v", *fromJSON, err)
+		}
+		if err := report(&res, *fromJSON, *plots, *doc); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	cfg := &config{bigSize: *bigMiB << 20, midSize: *midMiB << 20, parallel: *par, smallFiles: *small,
-		logins: *logins, loginConc: *conc, idle: *idle, idleMax: *idleMax}
+		logins: *logins, loginConc: *conc, idle: *idle, idleMax: *idleMax,
+		mirrorFiles: *mirrorN, mirrorParallel: *mirrorPar, segments: *segments, proxySmall: *proxySm,
+		ferryBin: *ferryBin, plots: *plots, destDir: *destDir}
 	if *quick {
 		*rounds = 1
 		cfg.bigSize, cfg.midSize, cfg.parallel, cfg.smallFiles = 64<<20, 16<<20, 8, 200
+		cfg.mirrorFiles, cfg.proxySmall = 200, 200
 		cfg.logins, cfg.idle, cfg.idleMax = 200, 200, 1000
 		*iperfSecs = 1
 	}
@@ -148,6 +189,9 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 	}
 	var targets []*target
 	for _, n := range names {
+		if n == "" {
+			continue
+		}
 		var t *target
 		var err error
 		if n == Ferry {
@@ -164,6 +208,24 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 		log.Printf("%s: plain %s anonymous %s TLS %s", n, t.addr, orDash(t.anonAddr), orDash(t.tlsAddr))
 		targets = append(targets, t)
 		res.Servers = append(res.Servers, n)
+	}
+
+	var tenv *toolEnv
+	var tools []toolWorkload
+	if slices.ContainsFunc(toolIDs, want) {
+		if tenv, tools, err = setupTools(ctx, c, cfg, workDir, cfg.ferryBin, want); err != nil {
+			return fmt.Errorf("client and proxy workloads: %w", err)
+		}
+		res.ToolSamples, res.ToolErrors, res.ToolVersions = map[string]map[string][]sample{}, map[string]map[string]string{}, toolVersions()
+		for _, w := range tools {
+			ti := toolInfo{ID: w.ID, Name: w.Name, Unit: w.Unit, Group: w.Group, Ours: w.Ours, Base: w.Base, Target: w.Target}
+			for _, k := range w.Contenders {
+				ti.Contenders = append(ti.Contenders, contenderInfo{k.Name, k.Command})
+			}
+			res.Tools = append(res.Tools, ti)
+		}
+		res.Config["mirror_files"], res.Config["mirror_parallel"] = cfg.mirrorFiles, cfg.mirrorParallel
+		res.Config["segments"], res.Config["proxy_small_files"] = cfg.segments, tenv.proxySmallFiles
 	}
 
 	for r := range rounds {
@@ -208,6 +270,28 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 				res.Samples[w.ID][t.name] = append(res.Samples[w.ID][t.name], s)
 			}
 		}
+		for wi, w := range tools {
+			for _, k := range toolOrder(w.Contenders, r+wi) {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s, err := measureTool(ctx, tenv, k)
+				if err != nil {
+					log.Printf("round %d %s %s: %v", r+1, w.ID, k.Name, err)
+					if res.ToolErrors[w.ID] == nil {
+						res.ToolErrors[w.ID] = map[string]string{}
+					}
+					res.ToolErrors[w.ID][k.Name] = err.Error()
+					continue
+				}
+				log.Printf("round %d %-11s %-34s %8.1f %s (narrow %6.1f; vsftpd CPU %3.0f%%, client CPU %3.0f%%, proxy CPU %3.0f%%; %s)",
+					r+1, w.ID, k.Name, s.Value, w.Unit, s.Narrow, s.ServerCPU, s.ClientCPU, s.ProxyCPU, s.Note)
+				if res.ToolSamples[w.ID] == nil {
+					res.ToolSamples[w.ID] = map[string][]sample{}
+				}
+				res.ToolSamples[w.ID][k.Name] = append(res.ToolSamples[w.ID][k.Name], s)
+			}
+		}
 	}
 	if want("idle10k") && slices.Contains(names, Ferry) {
 		t := targets[slices.Index(names, Ferry)]
@@ -230,10 +314,42 @@ func run(ctx context.Context, cfg *config, rounds int, only string, names []stri
 		return err
 	}
 	log.Printf("raw results: %s", name)
-	md := markdown(res, name)
-	fmt.Println(md)
-	if doc != "" {
-		return writeDoc(doc, md)
+	return report(res, name, cfg.plots, doc)
+}
+
+// report writes the plots into the folder plots and the markdown into
+// doc (each part between its markers), and prints the markdown.
+func report(res *results, name, plots, doc string) error {
+	if plots != "" {
+		files, err := writePlots(res, plots)
+		if err != nil {
+			return err
+		}
+		log.Printf("plots: %d SVG files in %s", len(files), plots)
+	}
+	plotRel := ""
+	if plots != "" && doc != "" {
+		if rel, err := filepath.Rel(filepath.Dir(doc), plots); err == nil {
+			plotRel = filepath.ToSlash(rel)
+		}
+	}
+	type part struct{ begin, end, md string }
+	var parts []part
+	if len(res.Samples) > 0 || res.Idle10k != nil {
+		parts = append(parts, part{beginMark, endMark, markdown(res, name, plotRel)})
+	}
+	for _, g := range []string{"client", "proxy"} {
+		if md := toolMarkdown(res, g, name, plotRel); md != "" {
+			parts = append(parts, part{"<!-- bench-" + g + ":begin (generated by go run ./bench; edit outside the markers) -->", "<!-- bench-" + g + ":end -->", md})
+		}
+	}
+	for _, p := range parts {
+		fmt.Println(p.md)
+		if doc != "" {
+			if err := writeDoc(doc, p.begin, p.end, p.md); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -279,12 +395,13 @@ func measure(ctx context.Context, cfg *config, w workload, t *target, profile st
 	}
 	cli0 := selfCPU()
 	start := time.Now()
-	v, pid, note, err := w.run(ctx, cfg, t)
+	o, err := w.run(ctx, cfg, t)
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, err
 	}
-	s := sample{Value: v, Wall: wall.Seconds(), Note: note}
+	pid := o.pid
+	s := sample{Value: o.value, UserRate: o.user, Wall: wall.Seconds(), Note: o.note}
 	s.ClientCPU = 100 * (selfCPU() - cli0).Seconds() / wall.Seconds()
 	if pid != 0 {
 		s.ServerCPU = 100 * (treeCPU(pid) - srv0[pid]).Seconds() / wall.Seconds()
@@ -328,6 +445,14 @@ func warm(name string) {
 			return
 		}
 	}
+}
+
+// defaultDest is /dev/shm when it is a folder, else "" (the work folder).
+func defaultDest() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
 }
 
 func orDash(s string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -105,4 +106,53 @@ func selfCPU() time.Duration {
 		}
 	}
 	return total
+}
+
+// timeWait counts the TCP sockets in TIME_WAIT (IPv4 and IPv6), from
+// /proc/net/tcp{,6}; -1 when they cannot be read.
+func timeWait() int {
+	n, ok := 0, false
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		ok = true
+		n += countTimeWait(string(b))
+	}
+	if !ok {
+		return -1
+	}
+	return n
+}
+
+// countTimeWait counts the rows of a /proc/net/tcp table in state 06
+// (TIME_WAIT); the state is the fourth field.
+func countTimeWait(table string) int {
+	n := 0
+	for _, l := range strings.Split(table, "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[3] == "06" {
+			n++
+		}
+	}
+	return n
+}
+
+// settleTimeWait waits, up to limit, until fewer than below sockets are in
+// TIME_WAIT, and returns the count it saw last. Thousands of them (every
+// data connection leaves one) make the kernel's search for a free
+// ephemeral port slow down every connect, which would bill one client for
+// the connections of the one measured before it.
+func settleTimeWait(ctx context.Context, below int, limit time.Duration) int {
+	deadline := time.Now().Add(limit)
+	for {
+		n := timeWait()
+		if n < below || time.Now().After(deadline) || ctx.Err() != nil {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -77,8 +77,9 @@ func fmtVal(v float64) string {
 	}
 }
 
-// markdown renders the generated part of docs/BENCHMARKS.md.
-func markdown(res *results, rawName string) string {
+// markdown renders the generated server part of docs/BENCHMARKS.md; plots
+// is the folder of the SVG plots relative to the document ("": none).
+func markdown(res *results, rawName, plots string) string {
 	var b strings.Builder
 	m := res.Machine
 	fmt.Fprintf(&b, "Run of %s on %d CPUs (%s), %d MiB RAM, Linux %s, %s.\n\n", res.Date, m.NProc, m.CPU, m.MemMiB, m.Kernel, m.Go)
@@ -139,6 +140,18 @@ func markdown(res *results, rawName string) string {
 		}
 		fmt.Fprintf(&b, " %s %s | %s | %s | %s |\n", fmtVal(best), bestName, fmtRatio(ratio), target, met)
 	}
+	userRates(&b, res)
+	if plots != "" {
+		var links []string
+		for _, w := range res.Workloads {
+			if len(res.Samples[w.ID]) > 0 {
+				links = append(links, fmt.Sprintf("[%s](%s/%s.svg)", w.Name, plots, w.ID))
+			}
+		}
+		if len(links) > 0 {
+			b.WriteString("\nPlots (median, whiskers from the lowest to the highest round): " + strings.Join(links, " · ") + "\n")
+		}
+	}
 	if s := res.Idle10k; s != nil {
 		fmt.Fprintf(&b, "\n**%d concurrent idle sessions against ferry**: %.0f held, %d errors. %s\n",
 			res.Config["idle_max"], s.Value, s.Errors, s.Note)
@@ -197,6 +210,46 @@ func markdown(res *results, rawName string) string {
 	return b.String()
 }
 
+// userRates writes, for every transfer workload, the table's rate beside
+// the rate a user sees (over the client's whole wall-clock time).
+func userRates(b *strings.Builder, res *results) {
+	var rows []string
+	for _, w := range res.Workloads {
+		row := res.Samples[w.ID]
+		has := false
+		for _, ss := range row {
+			for _, x := range ss {
+				has = has || x.UserRate > 0
+			}
+		}
+		if !has {
+			continue
+		}
+		line := fmt.Sprintf("| %s | %s |", w.Name, w.Unit)
+		for _, s := range res.Servers {
+			if len(row[s]) == 0 {
+				line += " – |"
+				continue
+			}
+			line += fmt.Sprintf(" %s / %s |", fmtVal(medianOf(row[s], func(x sample) float64 { return x.Value })),
+				fmtVal(medianOf(row[s], func(x sample) float64 { return x.UserRate })))
+		}
+		rows = append(rows, line)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("\nRate after login (the table above: curl's time after `time_pretransfer`, or from the first EPSV for workload 3) / **rate a user sees** (the work over the client's whole wall-clock time: the curl process from start to exit, or the harness's session from dial to QUIT), medians:\n\n| workload | unit |")
+	for _, s := range res.Servers {
+		fmt.Fprintf(b, " %s |", s)
+	}
+	b.WriteString("\n|---|---|")
+	for range res.Servers {
+		b.WriteString("--:|")
+	}
+	b.WriteString("\n" + strings.Join(rows, "\n") + "\n")
+}
+
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	if len(s) > 300 {
@@ -224,15 +277,20 @@ const (
 	endMark   = "<!-- bench:end -->"
 )
 
-// writeDoc replaces the generated part of the document between the markers,
-// keeping the hand-written text around it.
-func writeDoc(name, md string) error {
+// writeDoc replaces the generated part of the document between the markers
+// begin and end, keeping the hand-written text around it; when the markers
+// are missing it appends them (and creates the document if need be).
+func writeDoc(name, begin, end, md string) error {
 	old, err := os.ReadFile(name)
-	if err != nil || !strings.Contains(string(old), beginMark) || !strings.Contains(string(old), endMark) {
-		old = []byte("# Benchmarks\n\n" + beginMark + "\n" + endMark + "\n")
+	if err != nil {
+		old = []byte("# Benchmarks\n")
 	}
 	s := string(old)
-	i := strings.Index(s, beginMark) + len(beginMark)
-	j := strings.Index(s, endMark)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		s = strings.TrimRight(s, "\n") + "\n\n" + begin + "\n" + end + "\n"
+		i, j = strings.Index(s, begin), strings.Index(s, end)
+	}
+	i += len(begin)
 	return os.WriteFile(name, []byte(s[:i]+"\n"+md+"\n"+s[j:]), 0o644)
 }

@@ -26,6 +26,14 @@ type config struct {
 	idle       int   // workload 5
 	idleMax    int   // 10k idle sessions against ferry
 	data       string
+	// client and proxy workloads
+	mirrorFiles    int // files of the mirror tree
+	mirrorParallel int // transfers at once
+	segments       int // segments of one download
+	proxySmall     int // 4 KiB files through the proxies
+	ferryBin       string
+	destDir        string // where the client workloads write their downloads
+	plots          string // folder for SVG plots ("": none)
 }
 
 // sample is one measurement of one workload against one server.
@@ -36,15 +44,31 @@ type sample struct {
 	ClientCPU float64 `json:"client_cpu_pct"`
 	Errors    int     `json:"errors,omitempty"`
 	Note      string  `json:"note,omitempty"`
+	// UserRate is the rate a user sees: the work over the client's whole
+	// wall-clock time, connection and login included (0: not a transfer).
+	UserRate float64 `json:"user_rate,omitempty"`
+	// Narrow is the narrower rate of a client or proxy workload where the
+	// client reports one (curl: after login); 0 when it does not.
+	Narrow float64 `json:"narrow_rate,omitempty"`
+	// ProxyCPU is the proxy's process tree CPU (proxy workloads).
+	ProxyCPU float64 `json:"proxy_cpu_pct,omitempty"`
+}
+
+// outcome is what one measurement of a workload returns: the table's value,
+// the rate a user sees (0: not a transfer workload), which server process
+// tree to account (pid; 0 when not measured) and a note.
+type outcome struct {
+	value, user float64
+	pid         int
+	note        string
 }
 
 // workload is one row of the table.
 type workload struct {
 	ID, Name, Unit string
 	LowerBetter    bool
-	// run measures t; it returns the value and which server process tree to
-	// account (pid) — 0 when not measured.
-	run func(ctx context.Context, cfg *config, t *target) (float64, int, string, error)
+	// run measures t.
+	run func(ctx context.Context, cfg *config, t *target) (outcome, error)
 }
 
 var workloads = []workload{
@@ -62,10 +86,12 @@ var workloads = []workload{
 
 var errNA = errors.New("not applicable")
 
-// curlResult is what curl's --write-out reports.
+// curlResult is what curl's --write-out reports, and the wall-clock time
+// of the whole curl process as the harness saw it.
 type curlResult struct {
 	bytes, total, pretransfer float64
 	start                     time.Time
+	wall                      time.Duration
 }
 
 func runCurl(ctx context.Context, args ...string) (curlResult, error) {
@@ -74,7 +100,9 @@ func runCurl(ctx context.Context, args ...string) (curlResult, error) {
 	cmd := exec.CommandContext(ctx, "curl", append(base, args...)...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	r.wall = time.Since(r.start)
+	if err != nil {
 		return r, fmt.Errorf("curl %v: %v: %s", args, err, strings.TrimSpace(errb.String()))
 	}
 	f := strings.Fields(out.String())
@@ -101,48 +129,50 @@ func curlAuth(t *target, tlsOn bool) (addr string, args []string, pid int) {
 
 // curlRetr downloads big.bin to /dev/null. The rate is bytes over the
 // transfer time (curl's time_total - time_pretransfer), so the login's
-// password hash does not count.
-func curlRetr(tlsOn bool) func(context.Context, *config, *target) (float64, int, string, error) {
-	return func(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+// password hash does not count; the user's rate is bytes over the curl
+// process's wall-clock time.
+func curlRetr(tlsOn bool) func(context.Context, *config, *target) (outcome, error) {
+	return func(ctx context.Context, cfg *config, t *target) (outcome, error) {
 		if tlsOn && t.tlsAddr == "" {
-			return 0, 0, "", errNA
+			return outcome{}, errNA
 		}
 		addr, args, pid := curlAuth(t, tlsOn)
 		r, err := runCurl(ctx, append(args, "-o", "/dev/null", "ftp://"+addr+"/big.bin")...)
 		if err != nil {
-			return 0, pid, "", err
+			return outcome{pid: pid}, err
 		}
 		if int64(r.bytes) != cfg.bigSize {
-			return 0, pid, "", fmt.Errorf("downloaded %v bytes, want %d", r.bytes, cfg.bigSize)
+			return outcome{pid: pid}, fmt.Errorf("downloaded %v bytes, want %d", r.bytes, cfg.bigSize)
 		}
-		return r.bytes / (r.total - r.pretransfer) / 1e6, pid, "", nil
+		return outcome{value: r.bytes / (r.total - r.pretransfer) / 1e6, user: r.bytes / r.wall.Seconds() / 1e6, pid: pid}, nil
 	}
 }
 
 // curlStor uploads big.bin under a new name and deletes it afterwards.
-func curlStor(tlsOn bool) func(context.Context, *config, *target) (float64, int, string, error) {
-	return func(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+func curlStor(tlsOn bool) func(context.Context, *config, *target) (outcome, error) {
+	return func(ctx context.Context, cfg *config, t *target) (outcome, error) {
 		if tlsOn && t.tlsAddr == "" {
-			return 0, 0, "", errNA
+			return outcome{}, errNA
 		}
 		addr, args, pid := curlAuth(t, tlsOn)
 		name := "up-" + t.name + ".bin"
 		defer os.Remove(filepath.Join(cfg.data, name))
 		r, err := runCurl(ctx, append(args, "-T", filepath.Join(cfg.data, "big.bin"), "ftp://"+addr+"/"+name)...)
 		if err != nil {
-			return 0, pid, "", err
+			return outcome{pid: pid}, err
 		}
 		if int64(r.bytes) != cfg.bigSize {
-			return 0, pid, "", fmt.Errorf("uploaded %v bytes, want %d", r.bytes, cfg.bigSize)
+			return outcome{pid: pid}, fmt.Errorf("uploaded %v bytes, want %d", r.bytes, cfg.bigSize)
 		}
-		return r.bytes / (r.total - r.pretransfer) / 1e6, pid, "", nil
+		return outcome{value: r.bytes / (r.total - r.pretransfer) / 1e6, user: r.bytes / r.wall.Seconds() / 1e6, pid: pid}, nil
 	}
 }
 
 // parallelRetr runs cfg.parallel curls at once on mid.bin; the aggregate
 // rate is all bytes over the window from the first transfer's start to the
-// last one's end.
-func parallelRetr(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+// last one's end; the user's rate is all bytes over the window from the
+// first curl's start to the last curl's exit.
+func parallelRetr(ctx context.Context, cfg *config, t *target) (outcome, error) {
 	addr, args, pid := curlAuth(t, false)
 	var wg sync.WaitGroup
 	res := make([]curlResult, cfg.parallel)
@@ -156,11 +186,17 @@ func parallelRetr(ctx context.Context, cfg *config, t *target) (float64, int, st
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return 0, pid, "", err
+		return outcome{pid: pid}, err
 	}
-	var first, last time.Time
+	var first, last, pstart, pend time.Time
 	var total float64
 	for i, r := range res {
+		if i == 0 || r.start.Before(pstart) {
+			pstart = r.start
+		}
+		if e := r.start.Add(r.wall); e.After(pend) {
+			pend = e
+		}
 		s := r.start.Add(time.Duration(r.pretransfer * float64(time.Second)))
 		e := r.start.Add(time.Duration(r.total * float64(time.Second)))
 		if i == 0 || s.Before(first) {
@@ -172,47 +208,51 @@ func parallelRetr(ctx context.Context, cfg *config, t *target) (float64, int, st
 		total += r.bytes
 	}
 	if int64(total) != int64(cfg.parallel)*cfg.midSize {
-		return 0, pid, "", fmt.Errorf("downloaded %v bytes, want %d", total, int64(cfg.parallel)*cfg.midSize)
+		return outcome{pid: pid}, fmt.Errorf("downloaded %v bytes, want %d", total, int64(cfg.parallel)*cfg.midSize)
 	}
-	return total / last.Sub(first).Seconds() / 1e6, pid, "", nil
+	return outcome{value: total / last.Sub(first).Seconds() / 1e6, user: total / pend.Sub(pstart).Seconds() / 1e6, pid: pid}, nil
 }
 
-// smallFiles retrieves every 4 KiB file over one session (EPSV + RETR each).
-func smallFiles(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+// smallFiles retrieves every 4 KiB file over one session (EPSV + RETR
+// each). The rate counts from the first EPSV; the user's rate from the
+// connection's dial to the reply to QUIT.
+func smallFiles(ctx context.Context, cfg *config, t *target) (outcome, error) {
+	dial := time.Now()
 	c, err := dialFTP(ctx, t.addr, netip.Addr{})
 	if err != nil {
-		return 0, t.pid, "", err
+		return outcome{pid: t.pid}, err
 	}
 	defer c.close()
 	if err := c.login(t.user, t.pass); err != nil {
-		return 0, t.pid, "", err
+		return outcome{pid: t.pid}, err
 	}
 	if _, _, err := c.cmd(200, "TYPE I"); err != nil {
-		return 0, t.pid, "", err
+		return outcome{pid: t.pid}, err
 	}
 	buf := make([]byte, 32<<10)
 	var s sink
 	start := time.Now()
 	for i := range cfg.smallFiles {
 		if _, err := c.retr("small/f"+strconv.Itoa(i), &s, buf); err != nil {
-			return 0, t.pid, "", fmt.Errorf("file %d: %w", i, err)
+			return outcome{pid: t.pid}, fmt.Errorf("file %d: %w", i, err)
 		}
 	}
 	el := time.Since(start)
 	if s.n != int64(cfg.smallFiles)*4096 {
-		return 0, t.pid, "", fmt.Errorf("got %d bytes", s.n)
+		return outcome{pid: t.pid}, fmt.Errorf("got %d bytes", s.n)
 	}
 	c.quit()
-	return float64(cfg.smallFiles) / el.Seconds(), t.pid, "", nil
+	whole := time.Since(dial)
+	return outcome{value: float64(cfg.smallFiles) / el.Seconds(), user: float64(cfg.smallFiles) / whole.Seconds(), pid: t.pid}, nil
 }
 
 // loginStorm runs connect-USER-PASS-QUIT cycles from cfg.loginConc clients.
-func loginStorm(anon bool) func(context.Context, *config, *target) (float64, int, string, error) {
-	return func(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+func loginStorm(anon bool) func(context.Context, *config, *target) (outcome, error) {
+	return func(ctx context.Context, cfg *config, t *target) (outcome, error) {
 		addr, pid, user, pass := t.addr, t.pid, t.user, t.pass
 		if anon {
 			if t.anonAddr == "" {
-				return 0, 0, "", errNA
+				return outcome{}, errNA
 			}
 			addr, pid, user, pass = t.anonAddr, t.anonPid, "anonymous", "bench@example.com"
 		}
@@ -246,10 +286,10 @@ func loginStorm(anon bool) func(context.Context, *config, *target) (float64, int
 		if n := failed.Load(); n > 0 {
 			note = fmt.Sprintf("%d of %d failed, first: %v", n, cfg.logins, firstErr.Load())
 			if n > int64(cfg.logins)/100 {
-				return 0, pid, note, errors.New(note)
+				return outcome{pid: pid, note: note}, errors.New(note)
 			}
 		}
-		return float64(int64(cfg.logins)-failed.Load()) / el.Seconds(), pid, note, nil
+		return outcome{value: float64(int64(cfg.logins)-failed.Load()) / el.Seconds(), pid: pid, note: note}, nil
 	}
 }
 
@@ -313,23 +353,23 @@ func closeAll(conns []*ftpConn) {
 // idleMemory holds cfg.idle logged-in sessions and reports the growth of
 // the server's Pss (summed over its process tree) per session. ferry gets a
 // fresh process for it (see target.fresh); its CPU is then not reported.
-func idleMemory(anon bool) func(context.Context, *config, *target) (float64, int, string, error) {
-	return func(ctx context.Context, cfg *config, t *target) (float64, int, string, error) {
+func idleMemory(anon bool) func(context.Context, *config, *target) (outcome, error) {
+	return func(ctx context.Context, cfg *config, t *target) (outcome, error) {
 		addr, pid, user, pass := t.addr, t.pid, t.user, t.pass
 		if anon {
 			if t.anonAddr == "" {
-				return 0, 0, "", errNA
+				return outcome{}, errNA
 			}
 			addr, pid, user, pass = t.anonAddr, t.anonPid, "anonymous", "bench@example.com"
 		}
 		if pid == 0 && t.fresh == nil {
-			return 0, 0, "", errNA
+			return outcome{}, errNA
 		}
 		measured := pid
 		if t.fresh != nil {
 			a, p, stop, err := t.fresh(ctx)
 			if err != nil {
-				return 0, 0, "", err
+				return outcome{}, err
 			}
 			defer stop()
 			addr, pid, measured = a, p, 0
@@ -338,15 +378,15 @@ func idleMemory(anon bool) func(context.Context, *config, *target) (float64, int
 		before := treePss(pid)
 		conns, err := holdSessions(ctx, addr, user, pass, cfg.idle, 32, false)
 		if err != nil {
-			return 0, measured, "", err
+			return outcome{pid: measured}, err
 		}
 		time.Sleep(3 * time.Second)
 		after := treePss(pid)
 		procs := len(tree(pid))
 		closeAll(conns)
 		time.Sleep(time.Second)
-		return float64(after-before) / float64(cfg.idle), measured,
-			fmt.Sprintf("Pss %d -> %d KiB, %d processes", before, after, procs), nil
+		return outcome{value: float64(after-before) / float64(cfg.idle), pid: measured,
+			note: fmt.Sprintf("Pss %d -> %d KiB, %d processes", before, after, procs)}, nil
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package peers starts real third-party FTP servers (vsftpd, pure-ftpd,
-// proftpd) for interoperability tests and benchmarks.
+// proftpd) for interoperability tests and benchmarks, and the SuSE
+// proxy-suite ftp-proxy ([StartFTPProxy]) as a baseline for ferry's proxy.
 //
 // The servers come from Debian packages that are downloaded with
 // "apt-get download" and unpacked with "dpkg-deb -x" into a cache folder, so

@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -80,4 +82,64 @@ func TestTLSPeersStartWithAGeneratedCertificate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFTPProxyRelaysPASVDownloadsFromVsftpd(t *testing.T) {
+	s := Start(t, Vsftpd, Options{})
+	want := strings.Repeat("ftp-proxy relays this line\n", 4000)
+	if err := os.WriteFile(filepath.Join(s.Root, "f.txt"), []byte(want), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := StartFTPProxy(t, s.Addr, ProxyOptions{})
+	c, err := net.DialTimeout("tcp", p.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := wire.NewReader(c, 4096)
+	expect := func(cmd string, code int) string {
+		t.Helper()
+		if cmd != "" {
+			if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := r.ReadReply()
+		if err != nil {
+			t.Fatalf("%s: %v\nproxy output: %s", cmd, err, p.Output())
+		}
+		if rep.Code != code {
+			t.Fatalf("%s: got %d %s, want %d\nproxy output: %s", cmd, rep.Code, rep.Message(), code, p.Output())
+		}
+		return rep.Message()
+	}
+	expect("", 220)
+	expect("USER "+s.User, 331)
+	expect("PASS "+s.Password, 230)
+	expect("TYPE I", 200)
+	msg := expect("PASV", 227)
+	ap, err := ftp.ParsePASVReply(msg)
+	if err != nil {
+		t.Fatalf("PASV reply %q: %v", msg, err)
+	}
+	dc, err := net.DialTimeout("tcp", ap.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	dc.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write([]byte("RETR f.txt\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect("", 150)
+	expect("", 226)
+	if string(got) != want {
+		t.Errorf("downloaded %d bytes through ftp-proxy, want %d", len(got), len(want))
+	}
+	expect("QUIT", 221)
 }
