@@ -37,6 +37,7 @@ import (
 var (
 	verifyProcMiB = flag.Int64("verify-proc-mib", 0, "MiB of the file for TestVerifyProcesses (0: skip the test)")
 	verifyPairs   = flag.Int("verify-pairs", 5, "pairs (verify on, off) per case of TestVerifyProcesses")
+	verifyAlgos   = flag.String("verify-algos", "crc32,sha256", "HASH algorithms (ferry --verify-hash values) to measure against ferry's server, comma-separated")
 )
 
 func TestVerifyProcesses(t *testing.T) {
@@ -97,18 +98,27 @@ func TestVerifyProcesses(t *testing.T) {
 			before func()
 		}
 		cases := []procCase{
-			{"ferry get", get, func() { os.Remove(dst) }},
-			{"ferry put", put, func() { os.Remove(remoteUp) }},
+			{"ferry get (size check)", get, func() { os.Remove(dst) }},
+			{"ferry put (size check)", put, func() { os.Remove(remoteUp) }},
 		}
 		if s.name == "ferry" {
-			segmented := func(verify bool) []string {
-				return append([]string{"get", "--segments", "4"}, get(verify)[1:]...)
-			}
-			cases = []procCase{
-				{"ferry get, server's HASH cache cold", get, func() { os.Remove(dst); touch() }},
-				{"ferry get, server's HASH cache warm", get, func() { os.Remove(dst) }},
-				{"ferry get --segments 4, cache cold", segmented, func() { os.Remove(dst); touch() }},
-				cases[1],
+			cases = nil
+			for algo := range strings.SplitSeq(*verifyAlgos, ",") {
+				algo = strings.TrimSpace(algo)
+				// The --verify=false run gets the same arguments: the
+				// flag changes nothing when verification is off.
+				with := func(args func(bool) []string, extra ...string) func(bool) []string {
+					return func(verify bool) []string {
+						a := args(verify)
+						return append(append([]string{a[0], "--verify-hash", algo}, extra...), a[1:]...)
+					}
+				}
+				cases = append(cases,
+					procCase{"ferry get, " + algo + ", server's HASH cache cold", with(get), func() { os.Remove(dst); touch() }},
+					procCase{"ferry get, " + algo + ", server's HASH cache warm", with(get), func() { os.Remove(dst) }},
+					procCase{"ferry get --segments 4, " + algo + ", cache cold", with(get, "--segments", "4"), func() { os.Remove(dst); touch() }},
+					procCase{"ferry put, " + algo, with(put), func() { os.Remove(remoteUp) }},
+				)
 			}
 		}
 		for _, c := range cases {
