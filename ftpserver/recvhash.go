@@ -16,7 +16,8 @@ import (
 // that write a whole file from its first byte (STOR and STOU without REST,
 // APPE to a missing or empty file), with the session's HASH algorithm, and
 // only when the server has a HASH cache. The hashing runs in its own
-// goroutine beside the network and disk I/O.
+// goroutine beside the network and disk I/O, except CRC32, which is hashed
+// in the copy loop itself (hashpipe.StartInline).
 //
 // Only sessions that have used HASH or OPTS HASH (s.hashWanted) hash their
 // uploads: for everyone else an upload keeps the zero-copy path and costs
@@ -64,7 +65,11 @@ func (r *recvHash) wrap(w io.WriteCloser) io.WriteCloser {
 	if r == nil {
 		return w
 	}
-	r.p = hashpipe.Start(r.h)
+	if r.algo == "CRC32" {
+		r.p = hashpipe.StartInline(r.h) // cheaper than a hand-off per buffer
+	} else {
+		r.p = hashpipe.Start(r.h)
+	}
 	return hashingWC{w, r.p}
 }
 
