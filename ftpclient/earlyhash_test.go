@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
@@ -183,23 +184,32 @@ func (o *openCounting) Open(ctx context.Context, name string, offset int64) (io.
 }
 
 func TestAVerifiedUploadIsReadOnceOnEachSide(t *testing.T) {
-	fsys := &openCounting{FS: memfs.New()}
-	srv := ftpservertest.Start(t, "127.0.0.1:0", ftpserver.Options{
-		Auth: ftpservertest.Auth(ftpservertest.User{Name: testUser, Password: testPass, FS: fsys, Perms: ftpserver.PermAll}),
-	})
-	cl := testClient(t, srv.Addr)
-	data := randomBytes(2<<20 + 9)
-	local := filepath.Join(t.TempDir(), "u.bin")
-	writeFile(t, local, data)
-	hook := unlinkOnFirst(t, local) // the client cannot read it again by name
-	_, err := cl.Upload(testCtx(t), local, "u.bin", TransferOptions{
-		Verify:     true,
-		WrapReader: func(r io.Reader) io.Reader { return hookReader{r, hook} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := fsys.opens.Load(); n != 0 {
-		t.Fatalf("the server opened the upload %d times to answer HASH, want 0 (its digest from the receive)", n)
+	// SHA-256: the server hashes the upload as it arrives and answers
+	// HASH from that. CRC32 (the default): the upload keeps splice and
+	// the server reads the file back once for the HASH.
+	for _, tc := range []struct {
+		algos []string
+		opens int64
+	}{{[]string{"SHA-256"}, 0}, {nil, 1}} {
+		fsys := &openCounting{FS: memfs.New()}
+		srv := ftpservertest.Start(t, "127.0.0.1:0", ftpserver.Options{
+			Auth: ftpservertest.Auth(ftpservertest.User{Name: testUser, Password: testPass, FS: fsys, Perms: ftpserver.PermAll}),
+		})
+		cl := NewClient(srv.Addr, Options{User: testUser, Password: testPass, Timeout: 10 * time.Second, HashAlgos: tc.algos})
+		t.Cleanup(func() { cl.Close() })
+		data := randomBytes(2<<20 + 9)
+		local := filepath.Join(t.TempDir(), "u.bin")
+		writeFile(t, local, data)
+		hook := unlinkOnFirst(t, local) // the client cannot read it again by name
+		_, err := cl.Upload(testCtx(t), local, "u.bin", TransferOptions{
+			Verify:     true,
+			WrapReader: func(r io.Reader) io.Reader { return hookReader{r, hook} },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := fsys.opens.Load(); n != tc.opens {
+			t.Fatalf("prefs %q: the server opened the upload %d times to answer HASH, want %d", tc.algos, n, tc.opens)
+		}
 	}
 }

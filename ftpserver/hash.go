@@ -17,14 +17,22 @@ import (
 const hashReadBuf = 256 << 10
 
 // hashAlgos are the HASH algorithms (draft-bryan-ftp-hash), in FEAT order.
+// onReceive says whether uploads are hashed as they arrive (recvhash.go)
+// in sessions that use the algorithm: for the cryptographic digests, whose
+// CPU cost dominates, hashing beside the transfer beats reading the file
+// after it. CRC32 costs so little that the copy through user space
+// hashing on receive needs (instead of splice(2)) costs far more than the
+// hash: its uploads keep splice and the HASH that follows reads the file
+// back from the page cache (see docs/BENCHMARKS.md).
 var hashAlgos = []struct {
-	name string
-	new  func() hash.Hash
+	name      string
+	new       func() hash.Hash
+	onReceive bool
 }{
-	{"SHA-256", sha256.New},
-	{"SHA-1", sha1.New},
-	{"MD5", md5.New},
-	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }},
+	{"SHA-256", sha256.New, true},
+	{"SHA-1", sha1.New, true},
+	{"MD5", md5.New, true},
+	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }, false},
 }
 
 func hashAlgo(name string) (string, bool) {

@@ -54,19 +54,17 @@ type item struct {
 // Pipe is a digest fed by one goroutine (the transfer's) and computed by
 // another. Its methods other than Sum are for the feeding goroutine only.
 type Pipe struct {
-	h      hash.Hash
-	cur    []byte      // partly filled buffer (Write)
-	work   chan item   // full buffers and file ranges to hash
-	free   chan []byte // hashed buffers to reuse
-	made   int         // buffers allocated so far
-	done   chan struct{}
-	n      int64 // bytes handed to the hashing goroutine
-	sum    []byte
-	err    error  // a file range could not be read back; set by the hashing goroutine
-	inline bool   // no hashing goroutine: hand hashes (StartInline)
-	rbuf   []byte // for file ranges, inline
-	onFed  func()
-	at     int64
+	h     hash.Hash
+	cur   []byte      // partly filled buffer (Write)
+	work  chan item   // full buffers and file ranges to hash
+	free  chan []byte // hashed buffers to reuse
+	made  int         // buffers allocated so far
+	done  chan struct{}
+	n     int64 // bytes handed to the hashing goroutine
+	sum   []byte
+	err   error // a file range could not be read back; set by the hashing goroutine
+	onFed func()
+	at    int64
 }
 
 // Start starts hashing with h.
@@ -110,18 +108,6 @@ func hashRange(h hash.Hash, f *os.File, off, n int64, buf []byte) error {
 	return nil
 }
 
-// StartInline starts hashing with h in the feeding goroutine itself, for a
-// hash so fast (CRC32: many GB/s) that handing each buffer to another
-// goroutine would cost more in wake-ups and context switches than the hash
-// does: on the benchmark machine a receive hashed with CRC32 through Start
-// spent a fifth of its CPU time switching threads. Everything else is as
-// with Start.
-func StartInline(h hash.Hash) *Pipe {
-	p := &Pipe{h: h, inline: true, free: make(chan []byte, Buffers), done: make(chan struct{})}
-	close(p.done)
-	return p
-}
-
 // buffer returns an empty buffer of capacity Chunk, waiting for one to be
 // hashed when all Buffers are in use.
 func (p *Pipe) buffer() []byte {
@@ -140,11 +126,7 @@ func (p *Pipe) buffer() []byte {
 // hand gives b to the hashing goroutine; the caller must not touch it
 // again.
 func (p *Pipe) hand(b []byte) {
-	if len(b) == 0 || p.inline {
-		if p.inline {
-			p.h.Write(b)
-			p.fed(int64(len(b)))
-		}
+	if len(b) == 0 {
 		p.free <- b[:0]
 		return
 	}
@@ -155,20 +137,10 @@ func (p *Pipe) hand(b []byte) {
 // handRange gives the range [off, off+n) of f to the hashing goroutine,
 // which reads it back. The range must not change until Finish.
 func (p *Pipe) handRange(f *os.File, off, n int64) {
-	switch {
-	case n <= 0:
-		return
-	case p.inline:
-		if p.err == nil {
-			if p.rbuf == nil {
-				p.rbuf = make([]byte, Chunk)
-			}
-			p.err = hashRange(p.h, f, off, n, p.rbuf)
-		}
-	default:
+	if n > 0 {
 		p.work <- item{f: f, off: off, n: n}
+		p.fed(n)
 	}
-	p.fed(n)
 }
 
 // fed counts n more bytes handed over and calls the When function.
@@ -294,10 +266,8 @@ func (p *Pipe) Finish() (int64, []byte) {
 	if p.sum == nil {
 		p.onFed = nil
 		p.flush()
-		if !p.inline {
-			close(p.work)
-			<-p.done
-		}
+		close(p.work)
+		<-p.done
 		p.sum = p.h.Sum(nil)
 	}
 	return p.n, p.sum
