@@ -8,6 +8,10 @@ package main
 //
 //	go test -run TestVerifyProcesses -v -timeout 1h ./bench -verify-proc-mib 1024 -verify-pairs 7
 //
+// Against ferry each row is measured per HASH algorithm the client is told
+// to prefer (-verify-algos, passed as --verify-hash; default crc32 and
+// sha256, so that the cost of CRC32 is seen beside SHA-256's in one run).
+//
 // Each pair runs the two commands back to back, their order alternating
 // from pair to pair; the destination is removed before every run so both
 // write a new file. It prints the median time of each command and the
