@@ -8,6 +8,10 @@ package main
 //
 //	go test -run TestVerifyProcesses -v -timeout 1h ./bench -verify-proc-mib 1024 -verify-pairs 7
 //
+// Against ferry each row is measured per HASH algorithm the client is told
+// to prefer (-verify-algos, passed as --verify-hash; default crc32 and
+// sha256, so that the cost of CRC32 is seen beside SHA-256's in one run).
+//
 // Each pair runs the two commands back to back, their order alternating
 // from pair to pair; the destination is removed before every run so both
 // write a new file. It prints the median time of each command and the
@@ -37,6 +41,7 @@ import (
 var (
 	verifyProcMiB = flag.Int64("verify-proc-mib", 0, "MiB of the file for TestVerifyProcesses (0: skip the test)")
 	verifyPairs   = flag.Int("verify-pairs", 5, "pairs (verify on, off) per case of TestVerifyProcesses")
+	verifyAlgos   = flag.String("verify-algos", "crc32,sha256", "HASH algorithms (ferry --verify-hash values) to measure against ferry's server, comma-separated")
 )
 
 func TestVerifyProcesses(t *testing.T) {
@@ -97,18 +102,27 @@ func TestVerifyProcesses(t *testing.T) {
 			before func()
 		}
 		cases := []procCase{
-			{"ferry get", get, func() { os.Remove(dst) }},
-			{"ferry put", put, func() { os.Remove(remoteUp) }},
+			{"ferry get (size check)", get, func() { os.Remove(dst) }},
+			{"ferry put (size check)", put, func() { os.Remove(remoteUp) }},
 		}
 		if s.name == "ferry" {
-			segmented := func(verify bool) []string {
-				return append([]string{"get", "--segments", "4"}, get(verify)[1:]...)
-			}
-			cases = []procCase{
-				{"ferry get, server's HASH cache cold", get, func() { os.Remove(dst); touch() }},
-				{"ferry get, server's HASH cache warm", get, func() { os.Remove(dst) }},
-				{"ferry get --segments 4, cache cold", segmented, func() { os.Remove(dst); touch() }},
-				cases[1],
+			cases = nil
+			for algo := range strings.SplitSeq(*verifyAlgos, ",") {
+				algo = strings.TrimSpace(algo)
+				// The --verify=false run gets the same arguments: the
+				// flag changes nothing when verification is off.
+				with := func(args func(bool) []string, extra ...string) func(bool) []string {
+					return func(verify bool) []string {
+						a := args(verify)
+						return append(append([]string{a[0], "--verify-hash", algo}, extra...), a[1:]...)
+					}
+				}
+				cases = append(cases,
+					procCase{"ferry get, " + algo + ", server's HASH cache cold", with(get), func() { os.Remove(dst); touch() }},
+					procCase{"ferry get, " + algo + ", server's HASH cache warm", with(get), func() { os.Remove(dst) }},
+					procCase{"ferry get --segments 4, " + algo + ", cache cold", with(get, "--segments", "4"), func() { os.Remove(dst); touch() }},
+					procCase{"ferry put, " + algo, with(put), func() { os.Remove(remoteUp) }},
+				)
 			}
 		}
 		for _, c := range cases {

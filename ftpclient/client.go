@@ -104,17 +104,16 @@ func (cl *Client) connect(ctx context.Context) (*Conn, error) {
 	return c, nil
 }
 
-// tryAcquire is Acquire when the pool has room now; ok is false (and
-// nothing is taken) when every connection is in use.
-func (cl *Client) tryAcquire(ctx context.Context) (c *Conn, ok bool, err error) {
+// trySlot takes a slot of the pool if one is free now, without waiting;
+// connect then makes or reuses the connection for it.
+func (cl *Client) trySlot() bool {
 	cl.init()
 	select {
 	case cl.sem <- struct{}{}:
+		return true
 	default:
-		return nil, false, nil
+		return false
 	}
-	c, err = cl.connect(ctx)
-	return c, err == nil, err
 }
 
 // Release returns a Conn to the pool; a broken one is closed.
@@ -403,6 +402,9 @@ func (cl *Client) verify(ctx context.Context, remote, local string, dig *digest,
 	if dig != nil {
 		shown = "verifying " + dig.algo
 		o.phase(shown)
+		if dig.finish(); dig.err() != nil {
+			return dig.err()
+		}
 		if algo, sum, ok := early.result(); ok && strings.EqualFold(algo, dig.algo) {
 			if local := dig.finish(); string(sum) != string(local) {
 				return fmt.Errorf("%w: %s: server %s %x, local %x", ErrVerify, remote, algo, sum, local)
@@ -431,9 +433,9 @@ var ErrVerify = errors.New("ftpclient: verification failed")
 // VerifySum compares remote with a digest of the local file computed by
 // the caller (algo is a HASH algorithm name). If the server answers HASH
 // with another algorithm, the local file is read to compute that one; if
-// it has no HASH, sizes are compared.
+// it offers none of the preferred algorithms, sizes are compared.
 func (c *Conn) VerifySum(ctx context.Context, remote, local, algo string, sum []byte) error {
-	if c.HasFeature("HASH") {
+	if c.hashChoice() != "" {
 		salgo, ssum, err := c.Hash(ctx, remote)
 		if err == nil {
 			if !strings.EqualFold(salgo, algo) {
@@ -453,9 +455,10 @@ func (c *Conn) VerifySum(ctx context.Context, remote, local, algo string, sum []
 }
 
 // Verify compares remote with the local file: by HASH when the server
-// offers it (reading the local file), else by SIZE.
+// offers an algorithm of the preference order (Options.HashAlgos),
+// reading the local file, else by SIZE.
 func (c *Conn) Verify(ctx context.Context, remote, local string) error {
-	if c.HasFeature("HASH") {
+	if c.hashChoice() != "" {
 		algo, sum, err := c.Hash(ctx, remote)
 		if err == nil {
 			h := NewHash(algo)

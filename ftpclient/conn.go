@@ -66,6 +66,12 @@ type Options struct {
 	Dialer *net.Dialer
 	// DialContext, when set, replaces Dialer (for proxies and tests).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// HashAlgos is the order of preference of HASH algorithms
+	// (draft-bryan-ftpext-hash names such as "CRC32" or "SHA-256") for
+	// verification and Hash: the first one the server offers is used.
+	// nil means DefaultHashAlgos; when the server offers none of them,
+	// verification compares sizes.
+	HashAlgos []string
 	// Debug, when set, receives the control connection transcript
 	// ("> CMD" / "< reply"), with passwords redacted.
 	Debug io.Writer

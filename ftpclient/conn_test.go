@@ -2,6 +2,7 @@ package ftpclient
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -177,18 +178,53 @@ func TestWalkVisitsTheTreeInOrderAndHonoursSkipDir(t *testing.T) {
 	}
 }
 
-func TestHashUsesTheStrongestAlgorithmTheServerOffers(t *testing.T) {
+func TestHashPrefersCRC32AndFollowsHashAlgos(t *testing.T) {
 	addr, root := server(t, "")
 	writeFile(t, filepath.Join(root, "h.bin"), []byte("hash me"))
-	c := dial(t, addr, Options{})
-	algo, sum, err := c.Hash(testCtx(t), "h.bin")
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		prefs []string
+		want  string
+	}{
+		{nil, "CRC32"},
+		{[]string{"sha256"}, "SHA-256"},
+		{[]string{"SHA-512", "md5", "CRC32"}, "MD5"}, // ferry's server has no SHA-512
+		{[]string{"SHA-1"}, "SHA-1"},
 	}
-	h := NewHash(algo)
-	h.Write([]byte("hash me"))
-	if algo != "SHA-256" || !bytes.Equal(h.Sum(nil), sum) {
-		t.Fatalf("Hash = %s %x", algo, sum)
+	for _, tc := range cases {
+		c := dial(t, addr, Options{HashAlgos: tc.prefs})
+		for range 2 { // the second time without OPTS HASH
+			algo, sum, err := c.Hash(testCtx(t), "h.bin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := NewHash(algo)
+			h.Write([]byte("hash me"))
+			if algo != tc.want || !bytes.Equal(h.Sum(nil), sum) {
+				t.Fatalf("prefs %q: Hash = %s %x, want %s", tc.prefs, algo, sum, tc.want)
+			}
+		}
+	}
+}
+
+func TestParseHashReply(t *testing.T) {
+	cases := []struct {
+		msg, algo, hex string
+		ok             bool
+	}{
+		{"CRC32 0-9 cbf43926 f.txt", "CRC32", "cbf43926", true},
+		{"crc32 0-9 CBF43926 f.txt", "CRC32", "cbf43926", true},
+		{"CRC32 0-3 5c7b1f f", "CRC32", "005c7b1f", true}, // leading zeros dropped by the server
+		{"SHA-256 0-0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 e", "SHA-256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", true},
+		{"SHA-256 0-0 e3b0 e", "", "", false}, // too short for SHA-256
+		{"CRC32 0-9 123456789 f", "", "", false},
+		{"CRC32 0-9 zzzzzzzz f", "", "", false},
+		{"CRC32 0-9", "", "", false},
+	}
+	for _, tc := range cases {
+		algo, sum, err := parseHashReply(tc.msg)
+		if (err == nil) != tc.ok || tc.ok && (algo != tc.algo || hex.EncodeToString(sum) != tc.hex) {
+			t.Errorf("parseHashReply(%q) = %s %x, %v", tc.msg, algo, sum, err)
+		}
 	}
 }
 

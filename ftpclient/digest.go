@@ -3,6 +3,8 @@ package ftpclient
 import (
 	"hash"
 	"io"
+	"os"
+	"syscall"
 
 	"github.com/ferryftp/ferry/internal/hashpipe"
 )
@@ -41,8 +43,20 @@ func (d *digest) finish() []byte {
 	return sum
 }
 
-// hashingWriter writes to w and feeds d. As an io.ReaderFrom it reads the
-// data connection into the digest's buffers, with no copy.
+// err reports, after finish, a part of the transfer that could not be
+// read back from the local file to be hashed (the sum is then incomplete).
+func (d *digest) err() error {
+	if d == nil {
+		return nil
+	}
+	return d.p.Err()
+}
+
+// hashingWriter writes to w and feeds d. As an io.ReaderFrom it splices a
+// plain TCP data connection into the file and hashes what arrived by
+// reading it back from the page cache (hashpipe.SpliceTo); other sources
+// (TLS) are read into the digest's buffers, written and hashed with no
+// further copy.
 type hashingWriter struct {
 	w io.Writer
 	d *digest
@@ -55,11 +69,25 @@ func (h hashingWriter) Write(p []byte) (int, error) {
 }
 
 // ReadFrom copies r to w, hashing on the way.
-func (h hashingWriter) ReadFrom(r io.Reader) (int64, error) { return h.d.p.Copy(h.w, r) }
+func (h hashingWriter) ReadFrom(r io.Reader) (int64, error) {
+	f, isFile := h.w.(*os.File)
+	// A plain TCP connection, as it is or wrapped by its own WriteTo (as
+	// io.Copy hands it over): a syscall.Conn that os.File can splice from.
+	if _, isSock := r.(syscall.Conn); isFile && isSock && zeroCopy {
+		return h.d.p.SpliceTo(f, r)
+	}
+	return h.d.p.Copy(h.w, r)
+}
 
-// hashingReader reads r and feeds d. As an io.WriterTo it reads the file
-// into the digest's buffers and hands each to it after writing it, with no
-// copy.
+// zeroCopy turns the splice/sendfile paths of hashingWriter and
+// hashingReader on; tests turn it off to compare.
+var zeroCopy = true
+
+// hashingReader reads r and feeds d. As an io.WriterTo it sends the file
+// to a plain TCP data connection with sendfile and hashes what was sent by
+// reading it back from the page cache (hashpipe.SendFrom); to other
+// destinations (TLS) it reads the file into the digest's buffers and hands
+// each to it after writing it, with no further copy.
 type hashingReader struct {
 	r io.Reader
 	d *digest
@@ -72,4 +100,10 @@ func (h hashingReader) Read(p []byte) (int, error) {
 }
 
 // WriteTo copies r to w, hashing on the way.
-func (h hashingReader) WriteTo(w io.Writer) (int64, error) { return h.d.p.Copy(w, h.r) }
+func (h hashingReader) WriteTo(w io.Writer) (int64, error) {
+	f, isFile := h.r.(*os.File)
+	if _, isSock := w.(syscall.Conn); isFile && isSock && zeroCopy {
+		return h.d.p.SendFrom(w, f)
+	}
+	return h.d.p.Copy(w, h.r)
+}

@@ -2,13 +2,15 @@ package ftpclient
 
 import (
 	"context"
-	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferryftp/ferry/ftpserver"
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
@@ -30,7 +32,7 @@ func watchEarlyHashes(t *testing.T) *earlyHashes {
 	earlyHashHook = func(algo string, sum []byte, err error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if err == nil && algo != "SHA-256" {
+		if err == nil && algo != "CRC32" {
 			err = errors.New("algorithm " + algo)
 		}
 		e.sums, e.errs = append(e.sums, sum), append(e.errs, err)
@@ -54,7 +56,7 @@ func TestABigDownloadAsksForTheHashWhileItRuns(t *testing.T) {
 	addr, root := server(t, "127.0.0.1:0")
 	ctx := testCtx(t)
 	data := randomBytes(4<<20 + 3)
-	want := sha256.Sum256(data)
+	want := binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(data))
 	writeFile(t, filepath.Join(root, "big.bin"), data)
 
 	t.Run("on a second connection, and the local digest is the stream's", func(t *testing.T) {
@@ -76,7 +78,7 @@ func TestABigDownloadAsksForTheHashWhileItRuns(t *testing.T) {
 		if err != nil || string(sum) != string(want[:]) {
 			t.Fatalf("early HASH %x, %v; want %x", sum, err, want)
 		}
-		if len(phases) != 1 || phases[0] != "verifying SHA-256" {
+		if len(phases) != 1 || phases[0] != "verifying CRC32" {
 			t.Fatalf("phases %q", phases)
 		}
 	})
@@ -145,7 +147,7 @@ func TestASegmentedDownloadIsVerifiedWithOneLocalRead(t *testing.T) {
 			if want := conns - 3; early != want {
 				t.Fatalf("%d early HASHes, want %d", early, want)
 			}
-			if len(phases) != 1 || phases[0] != "verifying SHA-256" {
+			if len(phases) != 1 || phases[0] != "verifying CRC32" {
 				t.Fatalf("phases %q", phases)
 			}
 		})
@@ -182,23 +184,32 @@ func (o *openCounting) Open(ctx context.Context, name string, offset int64) (io.
 }
 
 func TestAVerifiedUploadIsReadOnceOnEachSide(t *testing.T) {
-	fsys := &openCounting{FS: memfs.New()}
-	srv := ftpservertest.Start(t, "127.0.0.1:0", ftpserver.Options{
-		Auth: ftpservertest.Auth(ftpservertest.User{Name: testUser, Password: testPass, FS: fsys, Perms: ftpserver.PermAll}),
-	})
-	cl := testClient(t, srv.Addr)
-	data := randomBytes(2<<20 + 9)
-	local := filepath.Join(t.TempDir(), "u.bin")
-	writeFile(t, local, data)
-	hook := unlinkOnFirst(t, local) // the client cannot read it again by name
-	_, err := cl.Upload(testCtx(t), local, "u.bin", TransferOptions{
-		Verify:     true,
-		WrapReader: func(r io.Reader) io.Reader { return hookReader{r, hook} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := fsys.opens.Load(); n != 0 {
-		t.Fatalf("the server opened the upload %d times to answer HASH, want 0 (its digest from the receive)", n)
+	// SHA-256: the server hashes the upload as it arrives and answers
+	// HASH from that. CRC32 (the default): the upload keeps splice and
+	// the server reads the file back once for the HASH.
+	for _, tc := range []struct {
+		algos []string
+		opens int64
+	}{{[]string{"SHA-256"}, 0}, {nil, 1}} {
+		fsys := &openCounting{FS: memfs.New()}
+		srv := ftpservertest.Start(t, "127.0.0.1:0", ftpserver.Options{
+			Auth: ftpservertest.Auth(ftpservertest.User{Name: testUser, Password: testPass, FS: fsys, Perms: ftpserver.PermAll}),
+		})
+		cl := NewClient(srv.Addr, Options{User: testUser, Password: testPass, Timeout: 10 * time.Second, HashAlgos: tc.algos})
+		t.Cleanup(func() { cl.Close() })
+		data := randomBytes(2<<20 + 9)
+		local := filepath.Join(t.TempDir(), "u.bin")
+		writeFile(t, local, data)
+		hook := unlinkOnFirst(t, local) // the client cannot read it again by name
+		_, err := cl.Upload(testCtx(t), local, "u.bin", TransferOptions{
+			Verify:     true,
+			WrapReader: func(r io.Reader) io.Reader { return hookReader{r, hook} },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := fsys.opens.Load(); n != tc.opens {
+			t.Fatalf("prefs %q: the server opened the upload %d times to answer HASH, want %d", tc.algos, n, tc.opens)
+		}
 	}
 }

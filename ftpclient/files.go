@@ -2,14 +2,7 @@ package ftpclient
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
 	"net"
 	"path"
@@ -208,95 +201,4 @@ func (c *Conn) Pwd(ctx context.Context) (string, error) {
 		b.WriteByte(msg[j])
 	}
 	return "", fmt.Errorf("ftpclient: PWD: %w: %q", ftp.ErrBadReply, msg)
-}
-
-// hashAlgos are the HASH algorithms the client can verify, best first.
-var hashAlgos = []struct {
-	name string
-	new  func() hash.Hash
-}{
-	{"SHA-512", sha512.New},
-	{"SHA-256", sha256.New},
-	{"SHA-1", sha1.New},
-	{"MD5", md5.New},
-	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }},
-}
-
-// hashChoice returns the strongest HASH algorithm both the server (FEAT)
-// and the client know, or "" when the server offers none.
-func (c *Conn) hashChoice() string {
-	feat, ok := c.Feature("HASH")
-	if !ok {
-		return ""
-	}
-	offered := map[string]bool{}
-	for a := range strings.SplitSeq(feat, ";") {
-		a = strings.ToUpper(strings.TrimSuffix(strings.TrimSpace(a), "*"))
-		if a != "" {
-			offered[a] = true
-		}
-	}
-	for _, a := range hashAlgos {
-		if offered[a.name] {
-			return a.name
-		}
-	}
-	return ""
-}
-
-// NewHash returns a hash.Hash for a HASH algorithm name, or nil.
-func NewHash(algo string) hash.Hash {
-	for _, a := range hashAlgos {
-		if strings.EqualFold(a.name, algo) {
-			return a.new()
-		}
-	}
-	return nil
-}
-
-// announceHash tells the server, once per connection, that this session
-// will ask for HASH digests with algo (OPTS HASH, draft-bryan-ftp-hash):
-// ferry's server then hashes uploads as they arrive and answers the HASH
-// after an upload without reading the file. A refusal is ignored (the HASH
-// that follows decides); a lost connection shows in the next command.
-func (c *Conn) announceHash(ctx context.Context, algo string) {
-	if c.hashSaid {
-		return
-	}
-	c.hashSaid = true
-	if _, err := c.expect(ctx, 2, "OPTS HASH "+algo); err == nil {
-		if feat, ok := c.Feature("HASH"); ok {
-			c.features["HASH"] = strings.ReplaceAll(strings.ReplaceAll(feat, "*", ""), algo, algo+"*")
-		}
-	}
-}
-
-// Hash asks the server for the digest of a whole file with the HASH command
-// (draft-bryan-ftpext-hash), choosing the strongest algorithm both sides
-// know. It fails with an *ftp.Error 502 when the server has no HASH.
-func (c *Conn) Hash(ctx context.Context, path string) (algo string, sum []byte, err error) {
-	feat, ok := c.Feature("HASH")
-	if !ok {
-		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w", path, &ftp.Error{Code: ftp.CodeNotImplemented, Message: "server does not offer HASH"})
-	}
-	if algo := c.hashChoice(); algo != "" && !strings.Contains(feat, algo+"*") {
-		if _, err := c.expect(ctx, 2, "OPTS HASH "+algo); err != nil {
-			return "", nil, err
-		}
-		c.features["HASH"] = strings.ReplaceAll(strings.ReplaceAll(feat, "*", ""), algo, algo+"*")
-	}
-	rep, err := c.expect(ctx, 2, "HASH "+path)
-	if err != nil {
-		return "", nil, err
-	}
-	// "213 SHA-256 0-1234 <hex> <path>"
-	f := strings.Fields(rep.Message())
-	if len(f) < 3 {
-		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w: %q", path, ftp.ErrBadReply, rep.Message())
-	}
-	sum, err = hex.DecodeString(f[2])
-	if err != nil {
-		return "", nil, fmt.Errorf("ftpclient: HASH %s: %w: %q", path, ftp.ErrBadReply, rep.Message())
-	}
-	return strings.ToUpper(f[0]), sum, nil
 }

@@ -41,13 +41,21 @@ func (r *remoteHash) start(ctx context.Context, cl *Client, remote string) {
 	r.once.Do(func() {
 		ctx, r.cancel = context.WithCancel(ctx)
 		r.done = make(chan struct{})
+		// The slot is taken now, by the transfer's goroutine, so that
+		// "room in the pool" means room while the transfer runs; the
+		// connection is made in the background.
+		slot := cl.trySlot()
 		go func() {
 			defer close(r.done)
 			if earlyHashHook != nil {
 				defer func() { earlyHashHook(r.algo, r.sum, r.err) }()
 			}
-			c, ok, err := cl.tryAcquire(ctx)
-			if !ok || err != nil {
+			if !slot {
+				r.err = errNoEarlyHash
+				return
+			}
+			c, err := cl.connect(ctx)
+			if err != nil {
 				r.err = errNoEarlyHash
 				return
 			}

@@ -101,16 +101,21 @@ func split(from, size int64, n int) []*segment {
 // With o.Resume, an interrupted segmented download continues segment by
 // segment from its status file (local + SegmentStateSuffix); a partial file
 // without one (left by a one-stream download) keeps its bytes and the rest
-// is fetched in segments. With o.Verify the file is hashed once after the
-// download (segments arrive out of order, so they cannot be hashed as they
-// arrive), while the server's digest is asked for; when the pool has a
+// is fetched in segments. With o.Verify and CRC32, each segment is hashed
+// by reading it back once it is complete (while others still arrive) and
+// the CRCs are combined; with other algorithms the file is hashed once
+// after the download (segments arrive out of order, and those digests
+// cannot be computed out of order), while the server's digest is asked
+// for; when the pool has a
 // connection more than there are segments, that HASH is asked at the start,
 // so the server hashes while it sends.
 func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, segments int, o TransferOptions, progress func(n int64)) (int64, error) {
 	var size int64
+	var algo string
 	if err := cl.Do(ctx, func(c *Conn) error {
 		var err error
 		size, err = c.Size(ctx, remote)
+		algo = c.hashChoice()
 		return err
 	}); err != nil {
 		return 0, err
@@ -173,6 +178,14 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 		return 0, err
 	}
 
+	var parts *crcParts // CRC32: each segment hashed once complete
+	if o.Verify && algo == "CRC32" {
+		parts = segmentParts(local, st.Segments, size)
+	}
+	if parts != nil && st.Segments[0].Start > 0 {
+		parts.done(0) // the part a resumed download already had
+	}
+	// (An empty range 0 needs no hashing: newCRCParts counts it as done.)
 	var early *remoteHash
 	if o.Verify && size-from >= earlyHashAfter && cl.maxConns() > len(st.Segments) {
 		// A connection to spare: the server hashes while it sends.
@@ -203,14 +216,19 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 			}
 		}
 	}()
-	for _, s := range st.Segments {
+	for i, s := range st.Segments {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := cl.fetchRange(ctx, remote, local, s, s.End == size, &total, progress)
 			if err != nil {
 				errOnce.Do(func() { firstErr = err; cancel() })
+				return
 			}
+			if segmentDoneHook != nil {
+				segmentDoneHook(local, s)
+			}
+			parts.done(i + 1)
 		}()
 	}
 	wg.Wait()
@@ -222,15 +240,34 @@ func (cl *Client) DownloadSegmented(ctx context.Context, remote, local string, s
 	}
 	os.Remove(stateName)
 	if o.Verify {
-		err = cl.verifyLocal(context.WithoutCancel(ctx), remote, local, early, o)
+		err = cl.verifyLocal(context.WithoutCancel(ctx), remote, local, early, o, parts)
 	}
 	return total.Load(), err
 }
 
+// segmentParts returns the CRC ranges of a segmented download: the part
+// before the first segment (range 0, maybe empty), then one per segment;
+// nil if the segments do not tile the file up to size.
+func segmentParts(local string, segs []*segment, size int64) *crcParts {
+	ends := []int64{segs[0].Start}
+	for i, s := range segs {
+		if s.Start != ends[i] || s.End < s.Start {
+			return nil
+		}
+		ends = append(ends, s.End)
+	}
+	if ends[len(ends)-1] != size {
+		return nil
+	}
+	return newCRCParts(local, ends)
+}
+
 // verifyLocal verifies a download whose bytes could not be hashed as they
-// arrived (a segmented one): it reads the local file once, while the
-// server's digest is asked for (or was asked for during the transfer).
-func (cl *Client) verifyLocal(ctx context.Context, remote, local string, early *remoteHash, o TransferOptions) error {
+// arrived (a segmented one): with CRC32 it combines the CRCs of the
+// segments (parts), which were read back as each segment completed;
+// otherwise it reads the local file once, while the server's digest is
+// asked for (or was asked for during the transfer).
+func (cl *Client) verifyLocal(ctx context.Context, remote, local string, early *remoteHash, o TransferOptions, parts *crcParts) error {
 	var algo string
 	if err := cl.Do(ctx, func(c *Conn) error { algo = c.hashChoice(); return nil }); err != nil {
 		return err
@@ -245,6 +282,12 @@ func (cl *Client) verifyLocal(ctx context.Context, remote, local string, early *
 	}
 	localSum := make(chan sum, 1)
 	go func() {
+		if algo == "CRC32" && parts != nil {
+			if b, ok := parts.sum(); ok {
+				localSum <- sum{b, nil}
+				return
+			}
+		}
 		b, err := fileDigest(local, algo)
 		localSum <- sum{b, err}
 	}()
@@ -278,8 +321,18 @@ func (cl *Client) verifyLocal(ctx context.Context, remote, local string, early *
 	return nil
 }
 
+// segmentDoneHook and fileDigestHook, when set (by tests), are told when
+// a segment is complete and when a whole file is read to be hashed.
+var (
+	segmentDoneHook func(local string, s *segment)
+	fileDigestHook  func(name string)
+)
+
 // fileDigest reads name once and returns its digest with algo.
 func fileDigest(name, algo string) ([]byte, error) {
+	if fileDigestHook != nil {
+		fileDigestHook(name)
+	}
 	h := NewHash(algo)
 	f, err := os.Open(name)
 	if err != nil {

@@ -70,7 +70,7 @@ func TestVerifyHashesTheBytesAsTheyPassWithoutReadingTheFileAgain(t *testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(phases) != 1 || phases[0] != "verifying SHA-256" {
+		if len(phases) != 1 || phases[0] != "verifying CRC32" {
 			t.Fatalf("phases %q", phases)
 		}
 	})

@@ -13,15 +13,26 @@ import (
 	"github.com/ferryftp/ferry/ftp"
 )
 
+// hashReadBuf is the size of the reads of a HASH that is not cached.
+const hashReadBuf = 256 << 10
+
 // hashAlgos are the HASH algorithms (draft-bryan-ftp-hash), in FEAT order.
+// onReceive says whether uploads are hashed as they arrive (recvhash.go)
+// in sessions that use the algorithm: for the cryptographic digests, whose
+// CPU cost dominates, hashing beside the transfer beats reading the file
+// after it. CRC32 costs so little that the copy through user space
+// hashing on receive needs (instead of splice(2)) costs far more than the
+// hash: its uploads keep splice and the HASH that follows reads the file
+// back from the page cache (see docs/BENCHMARKS.md).
 var hashAlgos = []struct {
-	name string
-	new  func() hash.Hash
+	name      string
+	new       func() hash.Hash
+	onReceive bool
 }{
-	{"SHA-256", sha256.New},
-	{"SHA-1", sha1.New},
-	{"MD5", md5.New},
-	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }},
+	{"SHA-256", sha256.New, true},
+	{"SHA-1", sha1.New, true},
+	{"MD5", md5.New, true},
+	{"CRC32", func() hash.Hash { return crc32.NewIEEE() }, false},
 }
 
 func hashAlgo(name string) (string, bool) {
@@ -74,7 +85,9 @@ func (s *session) cmdHASH(arg string) error {
 			h = a.new()
 		}
 	}
-	n, err := io.Copy(h, rc)
+	// Large reads (the struct hides a file's WriteTo, which reads 32 KiB
+	// at a time): a cold HASH of a big file is many fewer system calls.
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{rc}, make([]byte, hashReadBuf))
 	if err != nil {
 		return err
 	}

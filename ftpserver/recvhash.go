@@ -15,8 +15,9 @@ import (
 // the HASH cache instead of reading the file again. It is used for uploads
 // that write a whole file from its first byte (STOR and STOU without REST,
 // APPE to a missing or empty file), with the session's HASH algorithm, and
-// only when the server has a HASH cache. The hashing runs in its own
-// goroutine beside the network and disk I/O.
+// only when the server has a HASH cache, and only for the algorithms
+// whose hashAlgos entry says onReceive (not CRC32). The hashing runs in
+// its own goroutine beside the network and disk I/O.
 //
 // Only sessions that have used HASH or OPTS HASH (s.hashWanted) hash their
 // uploads: for everyone else an upload keeps the zero-copy path and costs
@@ -50,7 +51,7 @@ func (s *session) receiveHash(name string, opts storage.CreateOptions) *recvHash
 		}
 	}
 	for _, a := range hashAlgos {
-		if a.name == s.hashAlgo {
+		if a.name == s.hashAlgo && a.onReceive {
 			return &recvHash{s: s, fsys: s.ident.FS, name: name, algo: a.name, h: a.new()}
 		}
 	}

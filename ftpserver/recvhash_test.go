@@ -71,23 +71,33 @@ func TestHashAfterAnUploadIsAnsweredWithoutReadingTheFile(t *testing.T) {
 			c.Stor("STOR", "f.bin", "-resumed")
 		}, "f.bin", 1},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fsys, _ := hashServer(t, 0)
-			c.Do(200, "OPTS HASH SHA-256") // as ferry's client does before it uploads
-			tc.upload(c)
-			fsys.opens.Store(0)
-			want := sha256Hex(storedContent(t, fsys, tc.file))
-			if got := hashDigest(t, c, tc.file); got != want {
-				t.Fatalf("HASH %s, want %s (the stored bytes)", got, want)
-			}
-			if got := fsys.opens.Load(); got != tc.wantOpens {
-				t.Fatalf("HASH opened the file %d times, want %d", got, tc.wantOpens)
-			}
-			if got := hashDigest(t, c, tc.file); got != want || fsys.opens.Load() != tc.wantOpens {
-				t.Fatalf("second HASH: %s after %d opens", got, fsys.opens.Load())
-			}
-		})
+	algos := []struct {
+		name     string
+		digest   func(string) string
+		readBack bool // uploads are not hashed on receive: HASH reads the file once
+	}{{"SHA-256", sha256Hex, false}, {"CRC32", crc32Hex, true}}
+	for _, algo := range algos {
+		for _, tc := range cases {
+			t.Run(algo.name+", "+tc.name, func(t *testing.T) {
+				c, fsys, _ := hashServer(t, 0)
+				c.Do(200, "OPTS HASH %s", algo.name) // as ferry's client does before it uploads
+				tc.upload(c)
+				fsys.opens.Store(0)
+				if algo.readBack {
+					tc.wantOpens = 1
+				}
+				want := algo.digest(storedContent(t, fsys, tc.file))
+				if got := hashDigest(t, c, tc.file); got != want {
+					t.Fatalf("HASH %s, want %s (the stored bytes)", got, want)
+				}
+				if got := fsys.opens.Load(); got != tc.wantOpens {
+					t.Fatalf("HASH opened the file %d times, want %d", got, tc.wantOpens)
+				}
+				if got := hashDigest(t, c, tc.file); got != want || fsys.opens.Load() != tc.wantOpens {
+					t.Fatalf("second HASH: %s after %d opens", got, fsys.opens.Load())
+				}
+			})
+		}
 	}
 }
 

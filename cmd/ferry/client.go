@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -64,6 +65,7 @@ type clientFlags struct {
 	parallel, segments                    int
 	limitRate                             string
 	verify                                bool
+	verifyHash                            string
 	onlyNewer, del, dryRun                bool
 	exclude, include                      multiFlag
 	minSize, maxSize                      string
@@ -93,6 +95,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, cmd string) {
 		fs.BoolVar(&f.progress, "progress", false, "show progress even when stderr is not a terminal")
 		fs.StringVar(&f.limitRate, "limit-rate", "", "limit all transfers together to `RATE` bytes/s (suffix k, M, G)")
 		fs.BoolVar(&f.verify, "verify", true, "verify transfers by HASH when offered, else by size")
+		fs.StringVar(&f.verifyHash, "verify-hash", "", "HASH algorithms to verify with, in order of preference (`LIST` such as sha256,sha1; default crc32,sha256,sha512,sha1,md5)")
 		fs.IntVar(&f.parallel, "parallel", 1, "`N` transfers at once (several files)")
 	}
 	switch cmd {
@@ -241,6 +244,15 @@ func (cc *clientCmd) client(u *remoteURL, conns int) (*ftpclient.Client, error) 
 	opts := ftpclient.Options{
 		User: u.user, Password: u.password,
 		Active: cc.f.active, DisableEPSV: cc.f.noEPSV, Timeout: cc.f.timeout,
+	}
+	if cc.f.verifyHash != "" {
+		for name := range strings.SplitSeq(cc.f.verifyHash, ",") {
+			algo, ok := ftpclient.HashAlgoName(name)
+			if !ok {
+				return nil, usageError{"--verify-hash: unknown algorithm " + strconv.Quote(strings.TrimSpace(name)) + " (known: crc32, sha256, sha512, sha1, md5)"}
+			}
+			opts.HashAlgos = append(opts.HashAlgos, algo)
+		}
 	}
 	if u.implicitTLS || cc.f.tlsExplicit {
 		tc := &tls.Config{InsecureSkipVerify: cc.f.insecure}

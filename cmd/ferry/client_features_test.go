@@ -354,7 +354,7 @@ func TestMessagesSayWhatToDo(t *testing.T) {
 	t.Run("the progress line names the verification phase", func(t *testing.T) {
 		mustWrite(t, filepath.Join(root, "p.bin"), randomData(100_000))
 		code, _, errOut := ferryCLI(t, "get", "--progress", "ftp://alice:secret@"+addr+"/p.bin", filepath.Join(t.TempDir(), "p"))
-		if code != 0 || !strings.Contains(errOut, "verifying SHA-256") {
+		if code != 0 || !strings.Contains(errOut, "verifying CRC32") {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
 		}
 	})

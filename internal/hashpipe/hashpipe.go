@@ -9,12 +9,22 @@
 // the hashing goroutine, with no copy; Write copies. At most Buffers
 // buffers exist per pipe, so a slow hash holds the copy back instead of
 // growing memory.
+//
+// SpliceTo and SendFrom keep the kernel's zero-copy paths instead: they
+// move the data between a file and a socket in pieces of Span bytes with
+// splice(2) or sendfile(2), and the hashing goroutine reads each piece back
+// from the file (from the page cache, where the transfer just put it or
+// took it from). That costs one copy into a small buffer that stays in the
+// CPU cache, where Copy costs two copies through user space and a hand-off
+// per Chunk (see docs/BENCHMARKS.md, "Verification overhead").
 package hashpipe
 
 import (
 	"errors"
+	"fmt"
 	"hash"
 	"io"
+	"os"
 )
 
 // Chunk is the size of the buffers. 256 KiB fits a core's L2 cache: writing
@@ -27,32 +37,75 @@ const Chunk = 256 << 10
 // Buffers is how many buffers a pipe has at most.
 const Buffers = 4
 
+// Span is the size of the pieces SpliceTo and SendFrom move with one
+// splice or sendfile loop before handing them to the hash: large enough
+// that a hand-off per piece costs nothing, small enough that the piece is
+// still in the page cache (and the hash close behind the transfer).
+const Span = 4 << 20
+
+// item is one piece of hashing work: a buffer, or a range of a file to
+// read back.
+type item struct {
+	b      []byte
+	f      *os.File
+	off, n int64
+}
+
 // Pipe is a digest fed by one goroutine (the transfer's) and computed by
 // another. Its methods other than Sum are for the feeding goroutine only.
 type Pipe struct {
 	h     hash.Hash
 	cur   []byte      // partly filled buffer (Write)
-	work  chan []byte // full buffers to hash
+	work  chan item   // full buffers and file ranges to hash
 	free  chan []byte // hashed buffers to reuse
 	made  int         // buffers allocated so far
 	done  chan struct{}
 	n     int64 // bytes handed to the hashing goroutine
 	sum   []byte
+	err   error // a file range could not be read back; set by the hashing goroutine
 	onFed func()
 	at    int64
 }
 
 // Start starts hashing with h.
 func Start(h hash.Hash) *Pipe {
-	p := &Pipe{h: h, work: make(chan []byte, Buffers), free: make(chan []byte, Buffers), done: make(chan struct{})}
+	p := &Pipe{h: h, work: make(chan item, Buffers), free: make(chan []byte, Buffers), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		for b := range p.work {
-			p.h.Write(b)
-			p.free <- b[:0]
+		var rbuf []byte // for file ranges
+		for it := range p.work {
+			if it.f == nil {
+				p.h.Write(it.b)
+				p.free <- it.b[:0]
+				continue
+			}
+			if p.err != nil {
+				continue
+			}
+			if rbuf == nil {
+				rbuf = make([]byte, Chunk)
+			}
+			p.err = hashRange(p.h, it.f, it.off, it.n, rbuf)
 		}
 	}()
 	return p
+}
+
+// hashRange adds bytes [off, off+n) of f to h, read with pread into buf.
+func hashRange(h hash.Hash, f *os.File, off, n int64, buf []byte) error {
+	for n > 0 {
+		b := buf[:min(int64(len(buf)), n)]
+		k, err := f.ReadAt(b, off)
+		h.Write(b[:k])
+		off, n = off+int64(k), n-int64(k)
+		if err != nil && n > 0 {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("hashpipe: reading back %s: %w", f.Name(), err)
+		}
+	}
+	return nil
 }
 
 // buffer returns an empty buffer of capacity Chunk, waiting for one to be
@@ -77,8 +130,22 @@ func (p *Pipe) hand(b []byte) {
 		p.free <- b[:0]
 		return
 	}
-	p.work <- b
-	p.n += int64(len(b))
+	p.work <- item{b: b}
+	p.fed(int64(len(b)))
+}
+
+// handRange gives the range [off, off+n) of f to the hashing goroutine,
+// which reads it back. The range must not change until Finish.
+func (p *Pipe) handRange(f *os.File, off, n int64) {
+	if n > 0 {
+		p.work <- item{f: f, off: off, n: n}
+		p.fed(n)
+	}
+}
+
+// fed counts n more bytes handed over and calls the When function.
+func (p *Pipe) fed(n int64) {
+	p.n += n
 	if p.onFed != nil && p.n >= p.at {
 		fn := p.onFed
 		p.onFed = nil
@@ -143,6 +210,55 @@ func (p *Pipe) Copy(dst io.Writer, src io.Reader) (int64, error) {
 		}
 	}
 }
+
+// SpliceTo copies src to f, from f's current offset, until EOF, hashing
+// what was written: it hands f.ReadFrom pieces of at most Span bytes (so a
+// *net.TCPConn source is spliced, with no copy through user space) and
+// has the hashing goroutine read each piece back from f, which must be
+// open for reading too.
+func (p *Pipe) SpliceTo(f *os.File, src io.Reader) (int64, error) {
+	p.flush()
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		n, err := f.ReadFrom(&io.LimitedReader{R: src, N: Span})
+		p.handRange(f, off, n)
+		off, total = off+n, total+n
+		if err != nil || n < Span {
+			return total, err
+		}
+	}
+}
+
+// SendFrom copies f, from its current offset to its end, to dst, hashing
+// what dst took: it hands dst pieces of at most Span bytes of f as
+// *io.LimitedReader (so a *net.TCPConn sends them with sendfile, with no
+// copy through user space) and has the hashing goroutine read each piece
+// back from f.
+func (p *Pipe) SendFrom(dst io.Writer, f *os.File) (int64, error) {
+	p.flush()
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		n, err := io.Copy(dst, &io.LimitedReader{R: f, N: Span})
+		p.handRange(f, off, n)
+		off, total = off+n, total+n
+		if err != nil || n < Span {
+			return total, err
+		}
+	}
+}
+
+// Err reports a failure to read a file range back (SpliceTo, SendFrom),
+// after which the sum does not cover every byte moved. Call it after
+// Finish.
+func (p *Pipe) Err() error { return p.err }
 
 // Finish hashes what is left, stops the goroutine and returns the number
 // of bytes hashed and the sum. Later calls return the same.
