@@ -30,15 +30,8 @@ type dataSetup struct {
 	// as the server announced it (as curl and most clients do), so the
 	// transfer command does not wait for a connect. mu guards it: a
 	// transfer takes it while an ABOR may close the setup.
-	mu     sync.Mutex
-	early  chan earlyDial
-	closed bool // by close: an early dial that ends later is discarded
-
-	// known, when not nil, is closed once the server's reply to a passive
-	// command the proxy answered the client early (see answerEarly) has
-	// been handled: serverTarget and early are set then, or knownErr.
-	known    chan struct{}
-	knownErr error
+	mu    sync.Mutex
+	early chan earlyDial
 }
 
 // earlyDial is the result of dialing the server's passive port.
@@ -48,9 +41,6 @@ type earlyDial struct {
 }
 
 func (d *dataSetup) close() {
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
 	if d.clientLn != nil {
 		d.clientLn.Close()
 	}
@@ -185,9 +175,6 @@ func (s *session) serverSide(d *dataSetup) {
 		if noEPSV && s.serverAddr.Addr().Is4() {
 			verb = "PASV"
 		}
-		if d.clientLn != nil && s.answerEarly(d, verb) {
-			return
-		}
 		s.send(&pending{verb: d.clientVerb, kind: kData, sent: verb, setup: d}, verb)
 		return
 	}
@@ -208,108 +195,9 @@ func (s *session) serverSide(d *dataSetup) {
 	}
 }
 
-// answerEarly answers a client's PASV or EPSV at once, with the proxy's own
-// listener, while the server's reply to verb is still on its way: one
-// round trip to the server less per transfer. It does so only once the
-// server has answered a passive command well in this session (the first
-// one goes in turn, so a server without EPSV is found and refusals reach
-// the client as they are) and only when no other reply is owed to the
-// client (replies stay in order). A server that then refuses makes the
-// transfer command fail (425). It reports whether it answered.
-func (s *session) answerEarly(d *dataSetup, verb string) bool {
-	s.smu.Lock()
-	s.mu.Lock()
-	ok := s.passiveOK && len(s.pending) == 0 && !s.closed
-	if ok {
-		d.known = make(chan struct{})
-		s.setup = d
-	}
-	s.mu.Unlock()
-	if !ok {
-		s.smu.Unlock()
-		return false
-	}
-	err := s.sendLocked(&pending{verb: d.clientVerb, kind: kData, sent: verb, setup: d, early: true}, verb)
-	s.smu.Unlock()
-	if err != nil { // the session is closing
-		return true
-	}
-	s.p.stats.rewrote(d.clientVerb)
-	code, msg, _ := s.passiveAnswer(d)
-	s.reply(code, msg)
-	return true
-}
-
-// passiveAnswer is the reply to the client's PASV or EPSV: the proxy's
-// listener in the client's own form.
-func (s *session) passiveAnswer(d *dataSetup) (int, string, bool) {
-	if d.clientVerb == "PASV" {
-		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(d.clientLn.Addr()).Port()))
-		if err != nil {
-			d.close()
-			return ftp.CodeCantOpenData, "Cannot open data connection.", true
-		}
-		return ftp.CodePassive, m, true
-	}
-	return ftp.CodeExtendedPassive, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
-}
-
-// earlyReply handles the server's reply to a passive command answered
-// early: it starts the dial to the server's data port, or records the
-// refusal for the transfer command. Nothing reaches the client.
-func (s *session) earlyReply(pe *pending, rep ftp.Reply) {
-	d := pe.setup
-	defer close(d.known)
-	want := ftp.CodeExtendedPassive
-	if pe.sent == "PASV" {
-		want = ftp.CodePassive
-	}
-	var err error
-	if rep.Code != want {
-		err = fmt.Errorf("server answered %s with %d %s", pe.sent, rep.Code, rep.Message())
-	} else {
-		var target netip.AddrPort
-		if target, err = passiveTarget(pe.sent, rep.Message(), s.serverAddr.Addr(), s.p.opts.UseControlIPForPASV); err == nil {
-			d.serverTarget = target
-			s.dialEarly(d, target)
-			return
-		}
-	}
-	s.log.Warn("passive command refused after the client was answered", "server", s.serverAddr.String(), "err", err)
-	s.mu.Lock()
-	s.passiveOK = false // the next one goes in turn again
-	s.mu.Unlock()
-	d.knownErr = errors.New("the server refused its data connection")
-	d.close()
-}
-
-// dialEarly starts dialing the server's passive data port target for d,
-// unless d was closed meanwhile.
-func (s *session) dialEarly(d *dataSetup, target netip.AddrPort) {
-	ch := make(chan earlyDial, 1)
-	d.mu.Lock()
-	closed := d.closed
-	if !closed {
-		d.early = ch
-	}
-	d.mu.Unlock()
-	if closed {
-		return
-	}
-	go func() {
-		deadline := time.Now().Add(s.p.opts.DataTimeout)
-		c, err := s.dialServerData(context.Background(), target, deadline)
-		ch <- earlyDial{c, err}
-	}()
-}
-
 // dataReply checks the server's reply to a data command and answers the
 // client in the client's own form.
 func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, forward bool) {
-	if pe.early {
-		s.earlyReply(pe, rep)
-		return 0, "", false
-	}
 	d := pe.setup
 	fail := func(code int, msg string) (int, string, bool) {
 		d.close()
@@ -353,10 +241,15 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 		}
 		d.serverTarget = target
-		s.dialEarly(d, target)
-		s.mu.Lock()
-		s.passiveOK = true
-		s.mu.Unlock()
+		ch := make(chan earlyDial, 1)
+		d.mu.Lock()
+		d.early = ch
+		d.mu.Unlock()
+		go func() {
+			deadline := time.Now().Add(s.p.opts.DataTimeout)
+			c, err := s.dialServerData(context.Background(), target, deadline)
+			ch <- earlyDial{c, err}
+		}()
 	default: // PORT, EPRT
 		if rep.Code != ftp.CodeOK {
 			if !ftp.IsNegative(rep.Code) {
@@ -375,10 +268,18 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 		d.close()
 	}
 	s.p.stats.rewrote(d.clientVerb)
-	if d.clientLn == nil {
+	switch {
+	case d.clientLn == nil:
 		return ftp.CodeOK, d.clientVerb + " command successful.", true
+	case d.clientVerb == "PASV":
+		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(d.clientLn.Addr()).Port()))
+		if err != nil {
+			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
+		}
+		return ftp.CodePassive, m, true
+	default:
+		return ftp.CodeExtendedPassive, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
 	}
-	return s.passiveAnswer(d)
 }
 
 // transfer is one data transfer through the proxy.
@@ -574,24 +475,6 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 	return handshake(tls.Server(c, s.clientTLSConfig()), deadline)
 }
 
-// awaitServerReply waits, for a setup answered early, until the server's
-// reply to the passive command has been handled, and returns its refusal.
-func (x *transfer) awaitServerReply(deadline time.Time) error {
-	if x.d.known == nil {
-		return nil
-	}
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case <-x.d.known:
-		return x.d.knownErr
-	case <-x.ctx.Done():
-		return errors.New("aborted")
-	case <-t.C:
-		return errors.New("no reply from the server to its passive command")
-	}
-}
-
 // serverSideWaits reports whether setting up the server's side of the data
 // path can take as long as the client's (an accept, a TLS handshake, a
 // dial not started yet) rather than collecting an early dial's result.
@@ -608,9 +491,6 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	s, o := x.s, &x.s.p.opts
 	var c net.Conn
 	var err error
-	if err := x.awaitServerReply(deadline); err != nil {
-		return nil, err
-	}
 	if x.d.serverLn != nil {
 		c, err = x.acceptFrom(x.d.serverLn, s.serverAddr.Addr(), deadline, "server")
 	} else if ch := x.d.takeEarly(); ch != nil {

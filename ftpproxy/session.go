@@ -40,7 +40,6 @@ type pending struct {
 	sent  string // the verb sent to the server for kData
 	setup *dataSetup
 	xfer  *transfer
-	early bool // kData: the client was answered already (answerEarly)
 }
 
 // session is one client control connection and its server connection.
@@ -74,7 +73,6 @@ type session struct {
 	clientProt bool
 	epsvAll    bool
 	noEPSV     bool
-	passiveOK  bool // the server answered a passive command well: answer the next ones early
 	setup      *dataSetup
 	xfer       *transfer
 	closed     bool
