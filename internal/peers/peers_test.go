@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryftp/ferry/ftp"
+	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
+
 	"github.com/ferryftp/ferry/internal/wire"
 )
 
@@ -91,55 +92,20 @@ func TestFTPProxyRelaysPASVDownloadsFromVsftpd(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := StartFTPProxy(t, s.Addr, ProxyOptions{})
-	c, err := net.DialTimeout("tcp", p.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	r := wire.NewReader(c, 4096)
-	expect := func(cmd string, code int) string {
-		t.Helper()
-		if cmd != "" {
-			if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rep, err := r.ReadReply()
-		if err != nil {
-			t.Fatalf("%s: %v\nproxy output: %s", cmd, err, p.Output())
-		}
-		if rep.Code != code {
-			t.Fatalf("%s: got %d %s, want %d\nproxy output: %s", cmd, rep.Code, rep.Message(), code, p.Output())
-		}
-		return rep.Message()
-	}
-	expect("", 220)
-	expect("USER "+s.User, 331)
-	expect("PASS "+s.Password, 230)
-	expect("TYPE I", 200)
-	msg := expect("PASV", 227)
-	ap, err := ftp.ParsePASVReply(msg)
-	if err != nil {
-		t.Fatalf("PASV reply %q: %v", msg, err)
-	}
-	dc, err := net.DialTimeout("tcp", ap.String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := ftpservertest.Dial(t, p.Addr)
+	c.Login(s.User, s.Password)
+	c.Do(200, "TYPE I")
+	dc := c.PASV()
 	defer dc.Close()
 	dc.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.Write([]byte("RETR f.txt\r\n")); err != nil {
-		t.Fatal(err)
-	}
+	c.Do(150, "RETR f.txt")
 	got, err := io.ReadAll(dc)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\nproxy output: %s", err, p.Output())
 	}
-	expect("", 150)
-	expect("", 226)
+	c.Expect(226)
 	if string(got) != want {
 		t.Errorf("downloaded %d bytes through ftp-proxy, want %d", len(got), len(want))
 	}
-	expect("QUIT", 221)
+	c.Do(221, "QUIT")
 }
