@@ -17,7 +17,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -198,36 +197,11 @@ func startFerryProcess(ctx context.Context, c *cleaner, work, name string, spec 
 	if err := os.WriteFile(conf, b, 0o600); err != nil {
 		return "", 0, err
 	}
-	logf, err := os.Create(filepath.Join(work, name+".log"))
-	if err != nil {
-		return "", 0, err
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return "", 0, err
 	}
-	cmd := exec.Command(exe, "-serve-ferry", conf)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return "", 0, err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(done) }()
-	c.Cleanup(func() {
-		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	if err := waitGreeting(ctx, addr, done); err != nil {
-		b, _ := os.ReadFile(logf.Name())
-		return "", 0, fmt.Errorf("%s: %w\n%s", name, err, b)
-	}
-	return addr, cmd.Process.Pid, nil
+	return runChild(ctx, c, work, name, addr, exe, "-serve-ferry", conf)
 }
 
 // serveChild is the -serve-ferry mode: serve the spec in the named JSON

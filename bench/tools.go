@@ -657,6 +657,13 @@ func startChild(ctx context.Context, c *cleaner, work, name, exe string, args ..
 	for i, a := range args {
 		args[i] = strings.ReplaceAll(a, "{addr}", addr)
 	}
+	return runChild(ctx, c, work, name, addr, exe, args...)
+}
+
+// runChild runs exe with args in its own process group, its output in
+// work/name.log, waits for its 220 greeting on addr and registers its
+// shutdown with c (SIGTERM, SIGKILL after 5 s).
+func runChild(ctx context.Context, c *cleaner, work, name, addr, exe string, args ...string) (string, int, error) {
 	logf, err := os.Create(filepath.Join(work, name+".log"))
 	if err != nil {
 		return "", 0, err
