@@ -217,6 +217,16 @@ type TransferOptions struct {
 	// Phase, when set, is told when the transfer enters its verification
 	// phase, with a label such as "verifying SHA-256".
 	Phase func(label string)
+	// ListedSize, when above zero, is the size a listing gave for the
+	// remote file of a download (MirrorDown sets it). A download verified
+	// by size is then compared with it, and the server is asked (SIZE)
+	// only when the two differ, as the file may have changed since it was
+	// listed: a command less per file.
+	ListedSize int64
+	// NoSync skips the fsync of a downloaded file before Download
+	// returns; the caller makes the data durable some other way (MirrorDown
+	// syncs the whole local file system once, at the end, on Linux).
+	NoSync bool
 }
 
 func (o TransferOptions) phase(label string) {
@@ -296,8 +306,10 @@ func (cl *Client) Download(ctx context.Context, remote, local string, o Transfer
 	if err != nil {
 		return total, err
 	}
-	if err := f.Sync(); err != nil {
-		return total, err
+	if !o.NoSync {
+		if err := f.Sync(); err != nil {
+			return total, err
+		}
 	}
 	if o.Verify {
 		err = cl.verify(ctx, remote, local, dig, early, o)
@@ -413,12 +425,18 @@ func (cl *Client) verify(ctx context.Context, remote, local string, dig *digest,
 		}
 	}
 	return cl.Do(ctx, func(c *Conn) error {
+		algo := c.hashChoice()
 		label := "verifying size"
-		if algo := c.hashChoice(); algo != "" {
+		if algo != "" {
 			label = "verifying " + algo
 		}
 		if label != shown {
 			o.phase(label)
+		}
+		if algo == "" && o.ListedSize > 0 {
+			if st, err := os.Stat(local); err == nil && st.Size() == o.ListedSize {
+				return nil
+			}
 		}
 		if dig != nil {
 			return c.VerifySum(ctx, remote, local, dig.algo, dig.finish())

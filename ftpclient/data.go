@@ -96,7 +96,7 @@ func (c *Conn) prepareData(ctx context.Context) (*dataSetup, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, c.opts.timeout())
 	defer cancel()
-	conn, err := c.opts.dial(dctx, target.String())
+	conn, err := c.opts.dialData(dctx, target.String())
 	if err != nil {
 		return nil, fmt.Errorf("ftpclient: data connection to %s: %w", target, ctxErr(ctx, err))
 	}

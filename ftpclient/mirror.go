@@ -103,7 +103,7 @@ func (cl *Client) MirrorDown(ctx context.Context, remoteDir, localDir string, o 
 			if o.Segments > 1 && e.size >= 2*MinSegment {
 				n, err = cl.DownloadSegmented(ctx, path.Join(remoteDir, rel), local, o.Segments, TransferOptions{Verify: o.Verify}, nil)
 			} else {
-				n, err = cl.Download(ctx, path.Join(remoteDir, rel), local, TransferOptions{Verify: o.Verify})
+				n, err = cl.Download(ctx, path.Join(remoteDir, rel), local, TransferOptions{Verify: o.Verify, ListedSize: e.size, NoSync: syncAtEnd})
 			}
 			if err == nil && !e.modTime.IsZero() {
 				err = os.Chtimes(local, e.modTime, e.modTime)
@@ -115,7 +115,13 @@ func (cl *Client) MirrorDown(ctx context.Context, remoteDir, localDir string, o 
 		},
 		copyOp: "get",
 	}
-	return runMirror(ctx, src, dst, o, ops)
+	st, err := runMirror(ctx, src, dst, o, ops)
+	if syncAtEnd && st.Files > 0 && !o.DryRun {
+		if serr := syncFS(localDir); err == nil && serr != nil {
+			err = fmt.Errorf("ftpclient: making the mirror durable: %w", serr)
+		}
+	}
+	return st, err
 }
 
 // MirrorUp makes remoteDir a copy of localDir. Modification times are set

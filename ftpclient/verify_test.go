@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -222,4 +223,49 @@ func TestResumeOfASegmentedPartialWithoutSegments(t *testing.T) {
 			t.Fatalf("status file left: %v", err)
 		}
 	})
+}
+
+func TestSizeVerificationTrustsAMatchingListedSize(t *testing.T) {
+	addr, root := server(t, "127.0.0.1:0")
+	ctx := testCtx(t)
+	data := randomBytes(70000)
+	writeFile(t, filepath.Join(root, "s.bin"), data)
+	var transcript syncBuf
+	// No HASH algorithm the client accepts: verification is by size.
+	cl := NewClient(addr, Options{User: testUser, Password: testPass, Timeout: 10 * time.Second, HashAlgos: []string{}, Debug: &transcript})
+	t.Cleanup(func() { cl.Close() })
+	sizes := func() int { return strings.Count(transcript.String(), "> SIZE ") }
+
+	local := filepath.Join(t.TempDir(), "s.bin")
+	if _, err := cl.Download(ctx, "s.bin", local, TransferOptions{Verify: true, ListedSize: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	if n := sizes(); n != 0 {
+		t.Fatalf("%d SIZE commands for a download of the listed size\n%s", n, transcript.String())
+	}
+	// A file that changed since it was listed: the server is asked.
+	if _, err := cl.Download(ctx, "s.bin", local, TransferOptions{Verify: true, ListedSize: int64(len(data)) + 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := sizes(); n != 1 {
+		t.Fatalf("%d SIZE commands after a listed size that differs, want 1\n%s", n, transcript.String())
+	}
+	// No listed size: the server is asked.
+	if _, err := cl.Download(ctx, "s.bin", local, TransferOptions{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := sizes(); n != 2 {
+		t.Fatalf("%d SIZE commands, want 2\n%s", n, transcript.String())
+	}
+	mustEqualFile(t, local, data)
+
+	// A mirror passes the listed sizes: no SIZE per file.
+	dst := t.TempDir()
+	if _, err := cl.MirrorDown(ctx, "/", dst, MirrorOptions{Verify: true, Parallel: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if n := sizes(); n != 2 {
+		t.Fatalf("the mirror sent %d SIZE commands\n%s", n-2, transcript.String())
+	}
+	mustEqualFile(t, filepath.Join(dst, "s.bin"), data)
 }

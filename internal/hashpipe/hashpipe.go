@@ -25,6 +25,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 )
 
 // Chunk is the size of the buffers. 256 KiB fits a core's L2 cache: writing
@@ -43,6 +44,19 @@ const Buffers = 4
 // still in the page cache (and the hash close behind the transfer).
 const Span = 4 << 20
 
+// bufs holds Chunk-sized buffers between pipes: a mirror of many small
+// files would otherwise allocate (and collect) a buffer per file.
+var bufs = sync.Pool{New: func() any { b := make([]byte, Chunk); return &b }}
+
+func getBuf() []byte { return (*bufs.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) == Chunk {
+		b = b[:0]
+		bufs.Put(&b)
+	}
+}
+
 // item is one piece of hashing work: a buffer, or a range of a file to
 // read back.
 type item struct {
@@ -52,44 +66,66 @@ type item struct {
 }
 
 // Pipe is a digest fed by one goroutine (the transfer's) and computed by
-// another. Its methods other than Sum are for the feeding goroutine only.
+// another. Its methods are for the feeding goroutine only.
+//
+// The hashing goroutine starts with the first piece of work that is not
+// the whole transfer: a transfer that ends within its first piece (a
+// small file) is hashed by the feeding goroutine itself, since handing a
+// few kilobytes to another goroutine costs more than hashing them.
 type Pipe struct {
-	h     hash.Hash
-	cur   []byte      // partly filled buffer (Write)
-	work  chan item   // full buffers and file ranges to hash
-	free  chan []byte // hashed buffers to reuse
-	made  int         // buffers allocated so far
-	done  chan struct{}
-	n     int64 // bytes handed to the hashing goroutine
-	sum   []byte
-	err   error // a file range could not be read back; set by the hashing goroutine
-	onFed func()
-	at    int64
+	h       hash.Hash
+	cur     []byte      // partly filled buffer (Write)
+	work    chan item   // full buffers and file ranges to hash
+	free    chan []byte // hashed buffers to reuse
+	made    int         // buffers taken from the pool so far
+	started bool        // the hashing goroutine runs
+	done    chan struct{}
+	n       int64 // bytes handed to the hashing goroutine
+	sum     []byte
+	err     error // a file range could not be read back; set by the hashing goroutine
+	onFed   func()
+	at      int64
 }
 
 // Start starts hashing with h.
 func Start(h hash.Hash) *Pipe {
-	p := &Pipe{h: h, work: make(chan item, Buffers), free: make(chan []byte, Buffers), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		var rbuf []byte // for file ranges
-		for it := range p.work {
-			if it.f == nil {
-				p.h.Write(it.b)
-				p.free <- it.b[:0]
-				continue
-			}
-			if p.err != nil {
-				continue
-			}
-			if rbuf == nil {
-				rbuf = make([]byte, Chunk)
-			}
-			p.err = hashRange(p.h, it.f, it.off, it.n, rbuf)
-		}
-	}()
-	return p
+	return &Pipe{h: h, work: make(chan item, Buffers), free: make(chan []byte, Buffers), done: make(chan struct{})}
 }
+
+// run is the hashing goroutine.
+func (p *Pipe) run() {
+	defer close(p.done)
+	var rbuf []byte // for file ranges
+	for it := range p.work {
+		if it.f == nil {
+			p.h.Write(it.b)
+			p.free <- it.b[:0]
+			continue
+		}
+		if p.err != nil {
+			continue
+		}
+		if rbuf == nil {
+			rbuf = getBuf()
+			defer putBuf(rbuf)
+		}
+		p.err = hashRange(p.h, it.f, it.off, it.n, rbuf[:Chunk])
+	}
+}
+
+// send hands it to the hashing goroutine, starting it first if need be.
+func (p *Pipe) send(it item) {
+	if !p.started {
+		p.started = true
+		go p.run()
+	}
+	p.work <- it
+}
+
+// inline reports whether a last piece of n bytes is hashed by the feeding
+// goroutine: it is when nothing was handed over before it and it is
+// small.
+func (p *Pipe) inline(n int64) bool { return !p.started && n <= Chunk }
 
 // hashRange adds bytes [off, off+n) of f to h, read with pread into buf.
 func hashRange(h hash.Hash, f *os.File, off, n int64, buf []byte) error {
@@ -118,7 +154,7 @@ func (p *Pipe) buffer() []byte {
 	}
 	if p.made < Buffers {
 		p.made++
-		return make([]byte, 0, Chunk)
+		return getBuf()
 	}
 	return <-p.free
 }
@@ -130,17 +166,44 @@ func (p *Pipe) hand(b []byte) {
 		p.free <- b[:0]
 		return
 	}
-	p.work <- item{b: b}
+	p.send(item{b: b})
 	p.fed(int64(len(b)))
+}
+
+// handLast hands over the last buffer of a transfer, hashing it here when
+// it is the only one.
+func (p *Pipe) handLast(b []byte) {
+	if len(b) > 0 && p.inline(int64(len(b))) {
+		p.h.Write(b)
+		p.free <- b[:0]
+		p.fed(int64(len(b)))
+		return
+	}
+	p.hand(b)
 }
 
 // handRange gives the range [off, off+n) of f to the hashing goroutine,
 // which reads it back. The range must not change until Finish.
 func (p *Pipe) handRange(f *os.File, off, n int64) {
 	if n > 0 {
-		p.work <- item{f: f, off: off, n: n}
+		p.send(item{f: f, off: off, n: n})
 		p.fed(n)
 	}
+}
+
+// handLastRange hands over the last range of a transfer, hashing it here
+// when it is the only one and small.
+func (p *Pipe) handLastRange(f *os.File, off, n int64) {
+	if n > 0 && p.inline(n) {
+		b := getBuf()
+		if p.err == nil {
+			p.err = hashRange(p.h, f, off, n, b[:Chunk])
+		}
+		putBuf(b)
+		p.fed(n)
+		return
+	}
+	p.handRange(f, off, n)
 }
 
 // fed counts n more bytes handed over and calls the When function.
@@ -198,7 +261,11 @@ func (p *Pipe) Copy(dst io.Writer, src io.Reader) (int64, error) {
 			m, werr = dst.Write(b[:n])
 			total += int64(m)
 		}
-		p.hand(b[:m])
+		if werr != nil || rerr != nil {
+			p.handLast(b[:m])
+		} else {
+			p.hand(b[:m])
+		}
 		if werr != nil {
 			return total, werr
 		}
@@ -225,11 +292,12 @@ func (p *Pipe) SpliceTo(f *os.File, src io.Reader) (int64, error) {
 	var total int64
 	for {
 		n, err := f.ReadFrom(&io.LimitedReader{R: src, N: Span})
-		p.handRange(f, off, n)
 		off, total = off+n, total+n
 		if err != nil || n < Span {
+			p.handLastRange(f, off-n, n)
 			return total, err
 		}
+		p.handRange(f, off-n, n)
 	}
 }
 
@@ -247,11 +315,12 @@ func (p *Pipe) SendFrom(dst io.Writer, f *os.File) (int64, error) {
 	var total int64
 	for {
 		n, err := io.Copy(dst, &io.LimitedReader{R: f, N: Span})
-		p.handRange(f, off, n)
 		off, total = off+n, total+n
 		if err != nil || n < Span {
+			p.handLastRange(f, off-n, n)
 			return total, err
 		}
+		p.handRange(f, off-n, n)
 	}
 }
 
@@ -265,9 +334,18 @@ func (p *Pipe) Err() error { return p.err }
 func (p *Pipe) Finish() (int64, []byte) {
 	if p.sum == nil {
 		p.onFed = nil
-		p.flush()
+		if p.cur != nil {
+			p.handLast(p.cur)
+			p.cur = nil
+		}
 		close(p.work)
-		<-p.done
+		if p.started {
+			<-p.done
+		}
+		for range p.made {
+			putBuf(<-p.free)
+		}
+		p.made = 0
 		p.sum = p.h.Sum(nil)
 	}
 	return p.n, p.sum

@@ -204,3 +204,59 @@ func TestAFileRangeThatCannotBeReadBackIsAnError(t *testing.T) {
 		t.Fatal("no error for a range that could not be read back")
 	}
 }
+
+func TestATransferInOnePieceIsHashedWithoutTheGoroutine(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 4096, Chunk - 1, Chunk, Chunk + 1, Span + 1} {
+		data := make([]byte, size)
+		rand.Read(data)
+		want := crc32.ChecksumIEEE(data)
+		check := func(how string, p *Pipe) {
+			t.Helper()
+			// Copy and Write fill whole buffers and see the end only after
+			// one: a transfer of exactly Chunk bytes is handed over.
+			inline := size <= Chunk && (how == "SpliceTo" || how == "SendFrom") || size < Chunk
+			if p.started == inline {
+				t.Errorf("%s of %d bytes: hashing goroutine started = %v", how, size, p.started)
+			}
+			n, sum := p.Finish()
+			if n != int64(size) || binary.BigEndian.Uint32(sum) != want || p.Err() != nil {
+				t.Errorf("%s of %d bytes: hashed %d, %x, %v; want %08x", how, size, n, sum, p.Err(), want)
+			}
+		}
+
+		p := Start(crc32.NewIEEE())
+		if _, err := p.Copy(io.Discard, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		check("Copy", p)
+
+		p = Start(crc32.NewIEEE())
+		p.Write(data)
+		check("Write", p)
+
+		a, b := tcpPair(t)
+		go func() { a.Write(data); a.CloseWrite() }()
+		dst, err := os.OpenFile(filepath.Join(dir, "dst"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = Start(crc32.NewIEEE())
+		if _, err := p.SpliceTo(dst, b); err != nil {
+			t.Fatal(err)
+		}
+		check("SpliceTo", p)
+
+		c, d := tcpPair(t)
+		go io.Copy(io.Discard, d)
+		if _, err := dst.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		p = Start(crc32.NewIEEE())
+		if _, err := p.SendFrom(c, dst); err != nil {
+			t.Fatal(err)
+		}
+		check("SendFrom", p)
+		dst.Close()
+	}
+}
