@@ -61,3 +61,7 @@ func WatchSyncs(f *FS, chunk int64) *SyncLog {
 	f.syncer, f.chunk = loggingSyncer{log}, chunk
 	return log
 }
+
+// OpenThroughRoot makes f open every file through os.Root, the fallback
+// of systems without openat2.
+func OpenThroughRoot(f *FS) { f.rootDir = nil }
