@@ -73,6 +73,34 @@ func statOpen(ctx context.Context, fsys storage.FS, name string, rc io.ReadClose
 	return fsys.Stat(ctx, name)
 }
 
+// infoOpener is a backend whose open also describes the file (localfs:
+// the one fstat(2) it makes to refuse what is not a regular file).
+type infoOpener interface {
+	OpenInfo(ctx context.Context, name string, offset int64) (*os.File, fs.FileInfo, error)
+}
+
+// openInfo opens name at offset and describes the open file, in one step
+// where the backend can.
+func openInfo(ctx context.Context, fsys storage.FS, name string, offset int64) (io.ReadCloser, fs.FileInfo, error) {
+	if o, ok := fsys.(infoOpener); ok {
+		f, fi, err := o.OpenInfo(ctx, name, offset)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, fi, nil
+	}
+	rc, err := fsys.Open(ctx, name, offset)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := statOpen(ctx, fsys, name, rc)
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	return rc, fi, nil
+}
+
 // errNotFile is the reply to a command that needs a regular file.
 var errNotFile = &ftp.Error{Code: ftp.CodeFileUnavailable, Message: "Not a regular file."}
 
@@ -100,13 +128,11 @@ func (s *session) cmdRETR(arg string) error {
 	}
 	// Open first and describe the open file: one path resolution, and the
 	// size belongs to the very file that is sent.
-	rc, err := s.ident.FS.Open(s.ctx, name, off)
+	rc, fi, err := openInfo(s.ctx, s.ident.FS, name, off)
 	if err != nil {
 		return restErr(err, storage.CreateOptions{Offset: off})
 	}
-	fi, err := statOpen(s.ctx, s.ident.FS, name, rc)
 	switch {
-	case err != nil:
 	case !fi.Mode().IsRegular():
 		err = errNotFile
 	case off > fi.Size():
