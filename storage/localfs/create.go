@@ -142,7 +142,6 @@ func (f *FS) createDirect(op, name string, opts storage.CreateOptions, created b
 		file.Close()
 		return nil, f.mapErr(op, name, err)
 	}
-	w.fl = newFlusher(f, file, w.start)
 	return w, nil
 }
 
@@ -186,17 +185,12 @@ func (f *FS) createAtomic(op, name string, opts storage.CreateOptions, final fs.
 		return nil, err
 	}
 	id, err := file.Stat()
-	var pos int64
-	if err == nil {
-		pos, err = file.Seek(0, io.SeekCurrent)
-	}
 	if err != nil {
 		file.Close()
 		f.release(tmp)
 		return nil, f.mapErr(op, name, err)
 	}
 	w := &atomicWriter{fs: f, file: file, name: name, tmp: tmp, id: id, exclusive: opts.Exclusive}
-	w.fl = newFlusher(f, file, pos)
 	if final != nil {
 		w.perm, w.keepPerm = final.Mode().Perm(), true
 	}

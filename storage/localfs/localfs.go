@@ -23,15 +23,6 @@
 // file in direct mode), the directory. A failed fsync (EIO, ENOSPC, EDQUOT)
 // is returned by Close, so the server answers an error instead of 226.
 //
-// So that the fsync finds little left to write, an upload starts the
-// writeback of its data on the way: on Linux, after every 8 MiB written it
-// asks the kernel with sync_file_range(2) to start writing that chunk to
-// disk, and waits for the writeback of the chunk before the previous one,
-// so that the disk works while the network does and dirty pages do not
-// pile up beyond about two chunks. Spliced uploads are read one chunk at a
-// time, still with splice(2). Elsewhere, and with NoSync, the data is
-// written as it comes and the fsync (if any) does all the writeback.
-//
 // # Upload modes
 //
 // In direct mode (Options.Atomic false) Create writes the named file in
@@ -128,10 +119,6 @@ type FS struct {
 	// escape is the error os.Root returns for a path that leaves the root;
 	// os does not export it, so New learns it by asking for "..".
 	escape error
-	// syncer makes uploads durable, starting the writeback of every chunk
-	// bytes of an upload on the way; tests replace both to watch.
-	syncer syncer
-	chunk  int64
 	// rootFile is the root directory once more, for openBeneath (Linux:
 	// one openat2 call per Open); rootDir is its descriptor. Both are nil
 	// where it is not used.
@@ -168,7 +155,7 @@ func New(root string, opts Options) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &FS{root: r, opts: opts, syncer: osSyncer{}, chunk: writebackChunk, uploads: map[string]bool{}, swept: map[string]time.Time{}}
+	f := &FS{root: r, opts: opts, uploads: map[string]bool{}, swept: map[string]time.Time{}}
 	if _, err := r.Lstat(".."); err != nil {
 		if inner := unwrapOS(err); !isErrno(inner) {
 			f.escape = inner

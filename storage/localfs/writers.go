@@ -27,19 +27,17 @@ type directWriter struct {
 	id      fs.FileInfo // of the open file, to recognise it by name later
 	start   int64       // where the upload began writing
 	created bool        // the upload created the name
-	fl      flusher     // writes to file
 
 	mu    sync.Mutex
 	state int
 }
 
 // Write writes p to the file.
-func (w *directWriter) Write(p []byte) (int, error) { return w.fl.Write(p) }
+func (w *directWriter) Write(p []byte) (int, error) { return w.file.Write(p) }
 
 // ReadFrom copies r to the file through (*os.File).ReadFrom, so that a
-// *net.TCPConn source is spliced, starting the writeback of each chunk
-// (see flusher).
-func (w *directWriter) ReadFrom(r io.Reader) (int64, error) { return w.fl.ReadFrom(r) }
+// *net.TCPConn source is spliced.
+func (w *directWriter) ReadFrom(r io.Reader) (int64, error) { return w.file.ReadFrom(r) }
 
 // Seek moves within the file; Seek(0, io.SeekCurrent) tells how far the
 // upload got, which the server uses to watch progress.
@@ -59,7 +57,7 @@ func (w *directWriter) Close() error {
 	w.state = closed
 	var err error
 	if !w.fs.opts.NoSync {
-		err = w.fs.syncer.syncFile(w.file)
+		err = w.file.Sync()
 	}
 	w.remember()
 	if cerr := w.file.Close(); err == nil {
@@ -153,19 +151,21 @@ type atomicWriter struct {
 	exclusive bool
 	perm      fs.FileMode // of the file being replaced, if keepPerm
 	keepPerm  bool
-	fl        flusher // writes to file
 
 	mu    sync.Mutex
 	state int
 }
 
 // Write writes p to the temporary file.
-func (w *atomicWriter) Write(p []byte) (int, error) { return w.fl.Write(p) }
+func (w *atomicWriter) Write(p []byte) (int, error) {
+	return w.file.Write(p)
+}
 
 // ReadFrom copies r to the temporary file through (*os.File).ReadFrom, so
-// that a *net.TCPConn source is spliced, starting the writeback of each
-// chunk (see flusher).
-func (w *atomicWriter) ReadFrom(r io.Reader) (int64, error) { return w.fl.ReadFrom(r) }
+// that a *net.TCPConn source is spliced.
+func (w *atomicWriter) ReadFrom(r io.Reader) (int64, error) {
+	return w.file.ReadFrom(r)
+}
 
 // Seek moves within the temporary file; Seek(0, io.SeekCurrent) tells how
 // much has been written, which the server uses to watch progress on the
@@ -193,7 +193,7 @@ func (w *atomicWriter) Close() error {
 		err = w.file.Chmod(w.perm)
 	}
 	if err == nil && !w.fs.opts.NoSync {
-		err = w.fs.syncer.syncFile(w.file)
+		err = w.file.Sync()
 	}
 	if fi, serr := w.file.Stat(); serr == nil {
 		w.id = fi
