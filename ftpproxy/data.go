@@ -20,16 +20,18 @@ import (
 // dataSetup is the state of one PORT/EPRT/PASV/EPSV from the client: how
 // the proxy reaches each side for the next transfer.
 type dataSetup struct {
-	clientVerb   string
-	clientLn     *net.TCPListener // client passive: the proxy listens
-	clientTarget netip.AddrPort   // client active: the proxy connects
-	serverLn     *net.TCPListener // server active
-	serverTarget netip.AddrPort   // server passive
+	clientVerb    string
+	clientPassive bool             // PASV or EPSV: the proxy listens on clientLn
+	clientLn      *net.TCPListener // client passive, until the transfer takes it
+	clientTarget  netip.AddrPort   // client active: the proxy connects
+	serverLn      *net.TCPListener // server active
+	serverTarget  netip.AddrPort   // server passive
 
 	// early is the connection to the server's passive port, dialed as soon
 	// as the server announced it (as curl and most clients do), so the
-	// transfer command does not wait for a connect. mu guards it: a
-	// transfer takes it while an ABOR may close the setup.
+	// transfer command does not wait for a connect. mu guards it and
+	// clientLn from the transfer on: a transfer takes them while an ABOR
+	// may close the setup.
 	mu    sync.Mutex
 	early chan earlyDial
 }
@@ -41,8 +43,8 @@ type earlyDial struct {
 }
 
 func (d *dataSetup) close() {
-	if d.clientLn != nil {
-		d.clientLn.Close()
+	if ln := d.takeClientLn(); ln != nil {
+		ln.Close()
 	}
 	if d.serverLn != nil {
 		d.serverLn.Close()
@@ -63,6 +65,16 @@ func discardEarly(ch chan earlyDial) {
 	}()
 }
 
+// takeClientLn returns the client-side listener, which the caller now owns
+// (close no longer closes it), or nil.
+func (d *dataSetup) takeClientLn() *net.TCPListener {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ln := d.clientLn
+	d.clientLn = nil
+	return ln
+}
+
 // takeEarly returns the channel of the early dial, which the caller now
 // owns (close no longer closes it).
 func (d *dataSetup) takeEarly() chan earlyDial {
@@ -74,7 +86,7 @@ func (d *dataSetup) takeEarly() chan earlyDial {
 }
 
 func (d *dataSetup) clientMode() string {
-	if d.clientLn != nil {
+	if d.clientPassive {
 		return "passive"
 	}
 	return "active"
@@ -127,13 +139,17 @@ func (s *session) clientPassive(cmd ftp.Command) {
 		}
 	}
 	s.replaceSetup(nil)
-	ln, err := dataport.Listen(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
-	if err != nil {
-		s.log.Warn("cannot open client-side data listener", "err", err)
-		s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
-		return
+	ln := s.reuseKept()
+	if ln == nil {
+		var err error
+		ln, err = dataport.Listen(local, s.p.opts.DataPortMin, s.p.opts.DataPortMax)
+		if err != nil {
+			s.log.Warn("cannot open client-side data listener", "err", err)
+			s.reply(ftp.CodeCantOpenData, "Cannot open data connection.")
+			return
+		}
 	}
-	d := &dataSetup{clientVerb: cmd.Verb, clientLn: ln}
+	d := &dataSetup{clientVerb: cmd.Verb, clientPassive: true, clientLn: ln}
 	s.serverSide(d)
 }
 
@@ -166,7 +182,7 @@ func (s *session) clientActive(cmd ftp.Command) {
 // serverSide sends the server-facing data command for d.
 func (s *session) serverSide(d *dataSetup) {
 	o := &s.p.opts
-	passive := o.ServerData == DataPassive || o.ServerData == DataSame && d.clientLn != nil
+	passive := o.ServerData == DataPassive || o.ServerData == DataSame && d.clientPassive
 	if passive {
 		s.mu.Lock()
 		noEPSV := s.noEPSV || o.NoEPSV
@@ -268,17 +284,22 @@ func (s *session) dataReply(pe *pending, rep ftp.Reply) (code int, msg string, f
 		d.close()
 	}
 	s.p.stats.rewrote(d.clientVerb)
+	d.mu.Lock()
+	ln := d.clientLn
+	d.mu.Unlock()
 	switch {
-	case d.clientLn == nil:
+	case !d.clientPassive:
 		return ftp.CodeOK, d.clientVerb + " command successful.", true
+	case ln == nil: // closed meanwhile (session end)
+		return ftp.CodeCantOpenData, "Cannot open data connection.", true
 	case d.clientVerb == "PASV":
-		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(d.clientLn.Addr()).Port()))
+		m, err := ftp.FormatPASVReply(netip.AddrPortFrom(s.clientLocal.Addr(), addrPortOf(ln.Addr()).Port()))
 		if err != nil {
 			return fail(ftp.CodeCantOpenData, "Cannot open data connection.")
 		}
 		return ftp.CodePassive, m, true
 	default:
-		return ftp.CodeExtendedPassive, ftp.FormatEPSVReply(addrPortOf(d.clientLn.Addr()).Port()), true
+		return ftp.CodeExtendedPassive, ftp.FormatEPSVReply(addrPortOf(ln.Addr()).Port()), true
 	}
 }
 
@@ -458,8 +479,22 @@ func (x *transfer) clientConn(deadline time.Time, prot bool) (net.Conn, error) {
 	s, o := x.s, &x.s.p.opts
 	var c net.Conn
 	var err error
-	if x.d.clientLn != nil {
-		c, err = x.acceptFrom(x.d.clientLn, s.clientAddr.Addr(), deadline, "client")
+	if x.d.clientPassive {
+		// The listener stays in the setup while it accepts, for an ABOR
+		// to close; once the client is there, it is kept for the
+		// session's next PASV/EPSV.
+		x.d.mu.Lock()
+		ln := x.d.clientLn
+		x.d.mu.Unlock()
+		if ln == nil {
+			return nil, errors.New("aborted")
+		}
+		c, err = x.acceptFrom(ln, s.clientAddr.Addr(), deadline, "client")
+		if err == nil {
+			if ln := x.d.takeClientLn(); ln != nil {
+				s.keepListener(ln)
+			}
+		}
 	} else {
 		c, err = dial(x.ctx, s.clientLocal.Addr(), o.ActiveSourcePort, x.d.clientTarget, deadline)
 	}
@@ -493,6 +528,7 @@ func (x *transfer) serverConn(deadline time.Time) (net.Conn, error) {
 	var err error
 	if x.d.serverLn != nil {
 		c, err = x.acceptFrom(x.d.serverLn, s.serverAddr.Addr(), deadline, "server")
+		x.d.serverLn.Close()
 	} else if ch := x.d.takeEarly(); ch != nil {
 		select {
 		case r := <-ch:
@@ -546,17 +582,26 @@ func (s *session) dialServerData(ctx context.Context, target netip.AddrPort, dea
 }
 
 // acceptFrom accepts the one connection from ip; connections from other
-// addresses (port stealing) are closed and the listener keeps waiting.
+// addresses (port stealing) are closed and the listener keeps waiting. The
+// caller closes or keeps ln. A connection already queued (the usual case:
+// clients connect on the passive reply, before their transfer command) is
+// taken without arming a deadline.
 func (x *transfer) acceptFrom(ln *net.TCPListener, ip netip.Addr, deadline time.Time, side string) (net.Conn, error) {
-	ln.SetDeadline(deadline)
+	timed := false
 	for {
+		if !timed && !dataport.Ready(ln) {
+			ln.SetDeadline(deadline)
+			timed = true
+		}
 		c, err := ln.AcceptTCP()
 		if err != nil {
 			return nil, err
 		}
 		from := addrPortOf(c.RemoteAddr())
 		if from.Addr() == ip {
-			ln.Close()
+			if timed {
+				ln.SetDeadline(time.Time{})
+			}
 			return c, nil
 		}
 		x.s.log.Warn("data connection from a foreign address dropped", "side", side, "from", from.String(), "want", ip.String())

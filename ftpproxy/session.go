@@ -75,6 +75,7 @@ type session struct {
 	noEPSV     bool
 	setup      *dataSetup
 	xfer       *transfer
+	kept       *net.TCPListener // client-side passive listener for the next PASV/EPSV
 	closed     bool
 	serverDone chan struct{}
 
@@ -122,6 +123,7 @@ func (s *session) close() {
 		if xfer != nil {
 			xfer.cancel()
 		}
+		s.closeKept()
 		s.rawClient.Close()
 		s.mu.Lock()
 		if s.rawServer != nil {

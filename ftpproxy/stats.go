@@ -23,6 +23,10 @@ type Stats struct {
 	Rewritten map[string]int64
 	// PolicyRefused counts the commands and logins refused by the rules.
 	PolicyRefused int64
+	// KeptListeners counts the client-side passive listeners open between
+	// transfers, kept for their session's next PASV/EPSV (each holds a
+	// port of the data range).
+	KeptListeners int
 }
 
 // rewriteVerbs are the data commands the proxy rewrites, in Stats order.
@@ -31,6 +35,7 @@ var rewriteVerbs = [...]string{"PORT", "EPRT", "PASV", "EPSV"}
 // counters are the proxy's running totals behind Stats.
 type counters struct {
 	sessions, transfers, up, down, refused atomic.Int64
+	kept                                   atomic.Int64 // kept passive listeners
 	rewritten                              [len(rewriteVerbs)]atomic.Int64
 }
 
@@ -63,6 +68,7 @@ func (p *Proxy) Stats() Stats {
 		BytesUp:       p.stats.up.Load(),
 		BytesDown:     p.stats.down.Load(),
 		PolicyRefused: p.stats.refused.Load(),
+		KeptListeners: int(p.stats.kept.Load()),
 		Rewritten:     make(map[string]int64, len(rewriteVerbs)),
 	}
 	for i, v := range rewriteVerbs {

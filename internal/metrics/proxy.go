@@ -15,6 +15,8 @@ var (
 	proxyRewriteDesc = prometheus.NewDesc("ferry_proxy_rewritten_total",
 		"Data commands rewritten by the proxy, by the client's command.", []string{"command"}, nil)
 	proxyRefusedDesc = prometheus.NewDesc("ferry_proxy_policy_refusals_total", "Commands and logins refused by the proxy's rules.", nil, nil)
+	proxyKeptDesc    = prometheus.NewDesc("ferry_proxy_kept_data_listeners",
+		"Client-side passive listeners the proxy keeps open between transfers for their session's next PASV/EPSV.", nil, nil)
 )
 
 // WatchProxy registers the proxy's metrics with reg, read from stats (a
@@ -26,7 +28,7 @@ func WatchProxy(reg prometheus.Registerer, stats func() ftpproxy.Stats) error {
 type proxyState struct{ stats func() ftpproxy.Stats }
 
 func (c *proxyState) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{proxySessionsDesc, proxyOpenedDesc, proxyXferDesc, proxyBytesDesc, proxyRewriteDesc, proxyRefusedDesc} {
+	for _, d := range []*prometheus.Desc{proxySessionsDesc, proxyOpenedDesc, proxyXferDesc, proxyBytesDesc, proxyRewriteDesc, proxyRefusedDesc, proxyKeptDesc} {
 		ch <- d
 	}
 }
@@ -49,4 +51,5 @@ func (c *proxyState) Collect(ch chan<- prometheus.Metric) {
 		counter(proxyRewriteDesc, st.Rewritten[verb], verb)
 	}
 	counter(proxyRefusedDesc, st.PolicyRefused)
+	gauge(proxyKeptDesc, float64(st.KeptListeners))
 }

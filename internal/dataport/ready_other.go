@@ -1,0 +1,9 @@
+//go:build !unix
+
+package dataport
+
+import "net"
+
+// Ready reports false where poll(2) is missing: callers then accept with
+// a deadline, and cannot tell a stale queued connection from a new one.
+func Ready(l *net.TCPListener) bool { return false }
