@@ -96,6 +96,11 @@ func Start(h hash.Hash) *Pipe {
 func (p *Pipe) run() {
 	defer close(p.done)
 	var rbuf []byte // for file ranges
+	defer func() {
+		if rbuf != nil {
+			putBuf(rbuf)
+		}
+	}()
 	for it := range p.work {
 		if it.f == nil {
 			p.h.Write(it.b)
@@ -107,7 +112,6 @@ func (p *Pipe) run() {
 		}
 		if rbuf == nil {
 			rbuf = getBuf()
-			defer putBuf(rbuf)
 		}
 		p.err = hashRange(p.h, it.f, it.off, it.n, rbuf[:Chunk])
 	}
