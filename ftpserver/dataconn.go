@@ -114,7 +114,7 @@ func (s *session) reuseKept() *passive {
 	}
 	s.srv.pasvKept.Add(-1)
 	for range maxDrain {
-		if !acceptReady(k.l) {
+		if !dataport.Ready(k.l) {
 			return k
 		}
 		c, err := k.l.AcceptTCP()
@@ -291,7 +291,7 @@ func (s *session) acceptPending(p *passive) *net.TCPConn {
 	if len(s.opts.ProxyProtocolFrom) > 0 {
 		return nil // a header may still be on its way: use the normal path
 	}
-	if !acceptReady(p.l) {
+	if !dataport.Ready(p.l) {
 		return nil
 	}
 	// The connection is queued: Accept does not block (a queued

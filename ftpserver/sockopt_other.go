@@ -18,6 +18,3 @@ func reuseAddr(network, address string, c syscall.RawConn) error { return nil }
 // byte and not end its line. The server is built for, and tested on, unix;
 // this file only keeps the package building elsewhere.
 func oobInline(c net.Conn) {}
-
-// acceptReady reports false here: the transfer goroutine accepts.
-func acceptReady(l *net.TCPListener) bool { return false }

@@ -5,8 +5,6 @@ package ftpserver
 import (
 	"net"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // reuseAddr sets SO_REUSEADDR so that several active data connections can
@@ -38,21 +36,4 @@ func oobInline(c net.Conn) {
 	rc.Control(func(fd uintptr) {
 		syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_OOBINLINE, 1)
 	})
-}
-
-// acceptReady reports whether a connection is waiting in l's accept queue,
-// without blocking and without a deadline: setting one arms a runtime
-// timer, and adding a timer that is due soon wakes another thread.
-func acceptReady(l *net.TCPListener) bool {
-	rc, err := l.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ready := false
-	rc.Control(func(fd uintptr) {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, 0)
-		ready = err == nil && n == 1 && pfd[0].Revents&unix.POLLIN != 0
-	})
-	return ready
 }
