@@ -39,10 +39,21 @@ func (l *logBuf) String() string {
 // ends and returns its address and log.
 func startProxy(t testing.TB, addr string, opts Options) (string, *logBuf) {
 	t.Helper()
+	_, laddr, logs, _ := serveProxy(t, addr, opts)
+	return laddr, logs
+}
+
+// serveProxy runs a proxy with opts (connect and data timeouts of 5 s
+// unless set; its log into logs unless opts.Logger is set) on addr
+// ("127.0.0.1:0" when empty). stop shuts it down, waiting for its sessions
+// to end; it also runs at the test's cleanup, and a second call does
+// nothing.
+func serveProxy(t testing.TB, addr string, opts Options) (p *Proxy, laddr string, logs *logBuf, stop func()) {
+	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	logs := &logBuf{}
+	logs = &logBuf{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
@@ -62,13 +73,17 @@ func startProxy(t testing.TB, addr string, opts Options) (string, *logBuf) {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); p.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		p.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String(), logs
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			p.Shutdown(ctx)
+			<-done
+		})
+	}
+	t.Cleanup(stop)
+	return p, l.Addr().String(), logs, stop
 }
 
 // fakeServer is a scripted FTP server: each connection runs script.

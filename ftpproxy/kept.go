@@ -58,24 +58,14 @@ func (s *session) reuseKept() *net.TCPListener {
 		return nil
 	}
 	s.p.stats.kept.Add(-1)
-	for range maxDrain {
-		if !dataport.Ready(ln) {
-			return ln
-		}
-		c, err := ln.AcceptTCP()
-		if err != nil {
-			break
-		}
+	if dataport.Drain(ln, func(c net.Conn) {
 		s.log.Info("closed a stale data connection on a reused passive port", "from", c.RemoteAddr().String())
-		c.Close()
+	}) {
+		return ln
 	}
 	ln.Close() // an endless queue: give this port up
 	return nil
 }
-
-// maxDrain bounds the stale connections reuseKept closes before it gives
-// the kept listener up.
-const maxDrain = 8
 
 // closeKept closes the session's kept listener, if any.
 func (s *session) closeKept() {

@@ -1,7 +1,6 @@
 package ftpproxy
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	mathrand "math/rand/v2"
@@ -19,25 +18,8 @@ import (
 // (waiting for its sessions to end; also run at cleanup).
 func runProxy(t *testing.T, backend string, lo, hi int) (*Proxy, string, func()) {
 	t.Helper()
-	p, err := New(Options{Backend: backend, Logger: slog.New(slog.DiscardHandler),
-		ConnectTimeout: 5 * time.Second, DataTimeout: 5 * time.Second, DataPortMin: lo, DataPortMax: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); p.Serve(l) }()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		p.Shutdown(ctx)
-		<-done
-	}
-	t.Cleanup(stop)
-	return p, l.Addr().String(), stop
+	p, addr, _, stop := serveProxy(t, "", Options{Backend: backend, Logger: slog.New(slog.DiscardHandler), DataPortMin: lo, DataPortMax: hi})
+	return p, addr, stop
 }
 
 // dataRange returns a range of n ports above Linux's ephemeral range

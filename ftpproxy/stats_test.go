@@ -1,38 +1,19 @@
 package ftpproxy
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/ferryftp/ferry/ftpserver/ftpservertest"
 )
 
 func TestStatsCountRelayedBytesRewritesAndRefusals(t *testing.T) {
 	back := startFerry(t, "127.0.0.1:0", nil)
-	p, err := New(Options{Backend: back.Addr, Logger: slog.New(slog.DiscardHandler),
-		ConnectTimeout: 5 * time.Second, DataTimeout: 5 * time.Second,
+	p, addr, _, _ := serveProxy(t, "", Options{Backend: back.Addr, Logger: slog.New(slog.DiscardHandler),
 		Rules: []Rule{{Action: "deny", Commands: []string{"DELE"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); p.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		p.Shutdown(ctx)
-		<-done
-	})
 
-	c := ftpservertest.Dial(t, l.Addr().String())
+	c := ftpservertest.Dial(t, addr)
 	c.Login("u", "p")
 	c.Do(200, "TYPE I")
 	if got := c.Retr("f.bin"); len(got) != len(back.Data) {

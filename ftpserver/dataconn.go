@@ -113,24 +113,17 @@ func (s *session) reuseKept() *passive {
 		return nil
 	}
 	s.srv.pasvKept.Add(-1)
-	for range maxDrain {
-		if !dataport.Ready(k.l) {
-			return k
-		}
-		c, err := k.l.AcceptTCP()
-		if err != nil {
-			break
-		}
-		s.log.Info("closed a stale data connection on a reused passive port", "from", c.RemoteAddr().String())
-		c.Close()
+	if dataport.Drain(k.l, s.logStale) {
+		return k
 	}
 	k.close() // an endless queue: give this port up
 	return nil
 }
 
-// maxDrain bounds the stale connections reuseKept closes before it gives
-// the kept listener up.
-const maxDrain = 8
+// logStale logs a stale data connection that a reused passive port closed.
+func (s *session) logStale(c net.Conn) {
+	s.log.Info("closed a stale data connection on a reused passive port", "from", c.RemoteAddr().String())
+}
 
 func (s *session) cmdPORT(arg string) error { return s.active("PORT", arg, ftp.ParsePORT) }
 

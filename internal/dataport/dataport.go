@@ -66,3 +66,30 @@ func Listen(ip netip.Addr, lo, hi int) (*net.TCPListener, error) {
 	}
 	return nil, fmt.Errorf("dataport: no free port in %d-%d: %w", lo, hi, lastErr)
 }
+
+// MaxStale bounds the stale connections Drain closes before it gives a
+// kept listener up.
+const MaxStale = 8
+
+// Drain readies a kept passive listener for reuse: a connection waiting in
+// its queue came before the reply that announces the port again, so it is
+// not the client's data connection for the new transfer; Drain closes it
+// (after telling stale, which may be nil) and reports whether l can be
+// used. After MaxStale such connections, or an accept error, it reports
+// false: the caller closes l and opens another.
+func Drain(l *net.TCPListener, stale func(net.Conn)) bool {
+	for range MaxStale {
+		if !Ready(l) {
+			return true
+		}
+		c, err := l.AcceptTCP()
+		if err != nil {
+			return false
+		}
+		if stale != nil {
+			stale(c)
+		}
+		c.Close()
+	}
+	return false
+}

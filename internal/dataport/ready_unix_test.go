@@ -41,3 +41,36 @@ func TestReadySeesAQueuedConnection(t *testing.T) {
 		t.Fatal("Ready after the queue was drained")
 	}
 }
+
+func TestDrainClosesStaleConnectionsAndGivesUpOnAnEndlessQueue(t *testing.T) {
+	for _, n := range []int{0, 3, MaxStale + 1} {
+		l, err := Listen(loopback, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			c, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+		}
+		for range 1000 { // queued once Dial returns on loopback; bounded wait for the listener to show it
+			if n == 0 || Ready(l) {
+				break
+			}
+		}
+		closed := 0
+		ok := Drain(l, func(net.Conn) { closed++ })
+		if want := n <= MaxStale; ok != want {
+			t.Errorf("%d queued: Drain = %v, want %v", n, ok, want)
+		}
+		if want := min(n, MaxStale); closed != want {
+			t.Errorf("%d queued: %d closed as stale, want %d", n, closed, want)
+		}
+		if ok && Ready(l) {
+			t.Errorf("%d queued: a connection still waits after Drain", n)
+		}
+		l.Close()
+	}
+}
