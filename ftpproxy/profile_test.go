@@ -15,7 +15,7 @@ import (
 // proxy with its defaults (data ports FERRY_PROXY_PROFILE_PORTS, lo-hi)
 // for FERRY_PROXY_PROFILE_SECONDS (default 10) and writes a CPU profile of
 // the process, which holds nothing but the proxy, while an outside client
-// (curl, as in bench's proxy workloads) drives it. See docs/BENCHMARKS.md,
+// (curl or lftp, as in bench's proxy workloads) drives it. See docs/BENCHMARKS.md,
 // "Round 3: the proxy's data path". Skipped otherwise.
 func TestProfileProxy(t *testing.T) {
 	backend, listen, out := os.Getenv("FERRY_PROXY_PROFILE_BACKEND"), os.Getenv("FERRY_PROXY_PROFILE_LISTEN"), os.Getenv("FERRY_PROXY_PROFILE_OUT")
