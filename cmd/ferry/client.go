@@ -183,7 +183,9 @@ func clientMain(cmd string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	if err == nil {
 		return exitOK
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	if ctx.Err() != nil {
+		// Ctrl-C or SIGTERM: whatever failed failed because of it (a
+		// segment's connection, for one, reports itself broken).
 		err = interruptedError{cmd, err}
 	}
 	fmt.Fprintf(stderr, "ferry %s: %v\n", cmd, err)
