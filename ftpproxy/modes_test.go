@@ -87,7 +87,10 @@ func TestModes(t *testing.T) {
 					io.ReadFull(br, hdr)
 				}
 				got <- hdr
+				// Stay connected: a server that closes right after its
+				// greeting can make the proxy answer 421 instead.
 				f.send("220 hi\n")
+				f.serveRest()
 			})
 			addr, _ := startProxy(t, "", Options{Backend: fs.Addr, ProxyProtocol: v})
 			tc := dialProxy(t, addr)
