@@ -1,6 +1,7 @@
 // Package hashpipe computes a digest of the bytes a transfer moves, in a
 // goroutine of its own, so that hashing runs beside the network and disk
-// I/O instead of between them. The client (ftpclient, verifying what it
+// I/O instead of between them (a transfer that fits in one piece is hashed
+// by the transferring goroutine: see Pipe). The client (ftpclient, verifying what it
 // sends and receives) and the server (ftpserver, hashing uploads for its
 // HASH cache) both use it.
 //
@@ -80,14 +81,15 @@ type Pipe struct {
 	made    int         // buffers taken from the pool so far
 	started bool        // the hashing goroutine runs
 	done    chan struct{}
-	n       int64 // bytes handed to the hashing goroutine
+	n       int64 // bytes hashed or handed over to be hashed
 	sum     []byte
-	err     error // a file range could not be read back; set by the hashing goroutine
+	err     error // a file range could not be read back
 	onFed   func()
 	at      int64
 }
 
-// Start starts hashing with h.
+// Start returns a pipe that hashes with h; its goroutine starts with the
+// first piece of work handed to it.
 func Start(h hash.Hash) *Pipe {
 	return &Pipe{h: h, work: make(chan item, Buffers), free: make(chan []byte, Buffers), done: make(chan struct{})}
 }
