@@ -53,16 +53,24 @@ func retrAt(t *testing.T, c *ftpservertest.Client, addr string) []byte {
 	return b
 }
 
+// firstTransfer logs a client in through the proxy at addr and downloads
+// back's f.bin once over EPSV; it returns the client and the data address
+// the proxy announced.
+func firstTransfer(t *testing.T, back *ferryBackend, addr string) (*ftpservertest.Client, string) {
+	t.Helper()
+	c := ftpservertest.Dial(t, addr)
+	c.Login("u", "p")
+	c.Do(200, "TYPE I")
+	first := c.EPSVAddr()
+	back.check(t, retrAt(t, c, first))
+	return c, first
+}
+
 func TestPassiveListenerKeptForTheNextTransfer(t *testing.T) {
 	back := startFerry(t, "127.0.0.1:0", nil)
 	lo, hi := dataRange(400)
 	p, addr, stop := runProxy(t, back.Addr, lo, hi)
-	c := ftpservertest.Dial(t, addr)
-	c.Login("u", "p")
-	c.Do(200, "TYPE I")
-
-	first := c.EPSVAddr()
-	back.check(t, retrAt(t, c, first))
+	c, first := firstTransfer(t, back, addr)
 	if n := p.Stats().KeptListeners; n != 1 {
 		t.Fatalf("after a transfer: %d kept listeners, want 1", n)
 	}
@@ -101,11 +109,7 @@ func TestStaleConnectionOnAKeptListenerIsClosed(t *testing.T) {
 	back := startFerry(t, "127.0.0.1:0", nil)
 	lo, hi := dataRange(400)
 	_, addr, _ := runProxy(t, back.Addr, lo, hi)
-	c := ftpservertest.Dial(t, addr)
-	c.Login("u", "p")
-	c.Do(200, "TYPE I")
-	first := c.EPSVAddr()
-	back.check(t, retrAt(t, c, first))
+	c, first := firstTransfer(t, back, addr)
 
 	// A connection to the kept port before the next EPSV announces it: it
 	// waits in the queue and must not become the next transfer's data
@@ -133,10 +137,7 @@ func TestKeptListenersHoldAtMostAQuarterOfTheRange(t *testing.T) {
 		lo, hi := dataRange(tc.ports)
 		p, addr, stop := runProxy(t, back.Addr, lo, hi)
 		for range tc.sessions {
-			c := ftpservertest.Dial(t, addr)
-			c.Login("u", "p")
-			c.Do(200, "TYPE I")
-			back.check(t, retrAt(t, c, c.EPSVAddr()))
+			firstTransfer(t, back, addr)
 		}
 		if n := p.Stats().KeptListeners; n != tc.kept {
 			t.Errorf("%d ports, %d sessions: %d kept listeners, want %d", tc.ports, tc.sessions, n, tc.kept)
