@@ -157,16 +157,7 @@ func (s *session) cmdRETR(arg string) error {
 			// EOF would take a second call that sends nothing.
 			n, err = io.Copy(conn, io.LimitReader(f, x.size))
 		case isFile && binary:
-			var handled bool
-			if tcp, ok := conn.(*net.TCPConn); ok && s.srv.blockedSends.Add(1) <= maxBlockedSends {
-				n, err, handled = sendFileBlocking(ctx, tcp, f, s.opts.DataTimeout)
-				s.srv.blockedSends.Add(-1)
-			} else if ok {
-				s.srv.blockedSends.Add(-1)
-			}
-			if !handled {
-				n, err = io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
-			}
+			n, err = s.sendFile(ctx, conn, f)
 		case binary:
 			n, err = io.Copy(countingWriter{conn, &x.count}, rc)
 		default:
@@ -178,6 +169,33 @@ func (s *session) cmdRETR(arg string) error {
 	size := max(fi.Size()-off, 0)
 	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", s.typeName(), printable(arg), size)
 	return s.startTransfer("RETR", vp, opening, size, pos, body, func(outcome) error { rc.Close(); return nil })
+}
+
+// sendFile sends f from its offset to EOF over a plain data connection,
+// with sendfile(2) or through a buffer as Options.Sendfile decides, on a
+// blocking socket while fewer than maxBlockedSends do so.
+func (s *session) sendFile(ctx context.Context, conn net.Conn, f *os.File) (int64, error) {
+	tcp, ok := conn.(*net.TCPConn)
+	var buf []byte
+	if !ok || !s.opts.Sendfile.useSendfile(tcp) {
+		b := copyBufs.Get().(*[copyBufSize]byte)
+		defer copyBufs.Put(b)
+		buf = b[:]
+	}
+	if ok && s.srv.blockedSends.Add(1) <= maxBlockedSends {
+		n, err, handled := sendFileBlocking(ctx, tcp, f, buf, s.opts.DataTimeout)
+		s.srv.blockedSends.Add(-1)
+		if handled {
+			return n, err
+		}
+	} else if ok {
+		s.srv.blockedSends.Add(-1)
+	}
+	if buf == nil {
+		return io.Copy(conn, f) // sendfile(2) on a plain *net.TCPConn
+	}
+	// Hide the types' ReaderFrom/WriterTo so that the buffer is used.
+	return io.CopyBuffer(struct{ io.Writer }{conn}, struct{ io.Reader }{f}, buf)
 }
 
 func (s *session) cmdSTOR(arg string) error {

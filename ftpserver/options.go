@@ -70,6 +70,12 @@ type Options struct {
 	// session rates to transfers that start afterwards.
 	MaxRates, SessionRates Rates
 
+	// Sendfile chooses how a binary download of a local file is sent:
+	// SendfileAuto (the default) uses sendfile(2) unless the client is on
+	// this host, SendfileAlways always, SendfileNever never (a read/write
+	// copy through a 128 KiB buffer). See SendfileMode.
+	Sendfile SendfileMode
+
 	// LoginFailDelay is slept after each failed login. Zero means the
 	// default, 1s; a negative value (-1) turns the delay off. (In a ferry
 	// config file, login_fail_delay = "0s" turns it off: internal/config

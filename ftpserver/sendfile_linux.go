@@ -35,7 +35,10 @@ const sendChunk = 16 << 20
 // client that takes nothing for stall ends it with os.ErrDeadlineExceeded
 // (SO_SNDTIMEO wakes the call to check). handled is false when the
 // sockets could not be set up for it, and nothing was sent.
-func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, stall time.Duration) (n int64, err error, handled bool) {
+//
+// With a buffer, the same loop copies instead of sendfile: read(2) into buf,
+// write(2) from it (see SendfileMode for when that is faster).
+func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, buf []byte, stall time.Duration) (n int64, err error, handled bool) {
 	rc, err := tcp.SyscallConn()
 	if err != nil {
 		return 0, nil, false
@@ -78,12 +81,19 @@ func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, stall t
 				mu.Unlock()
 			}()
 			last := time.Now()
+			var pending []byte // read from the file, not yet written
 			for {
 				if ctx.Err() != nil {
 					serr = net.ErrClosed
 					return true
 				}
-				m, e := unix.Sendfile(sock, int(src), nil, sendChunk)
+				var m int
+				var e error
+				if buf == nil {
+					m, e = unix.Sendfile(sock, int(src), nil, sendChunk)
+				} else {
+					m, e = copyChunk(sock, int(src), buf, &pending)
+				}
 				if m > 0 {
 					n += int64(m)
 					last = time.Now()
@@ -119,4 +129,30 @@ func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, stall t
 		serr = &net.OpError{Op: "sendfile", Net: "tcp", Source: tcp.LocalAddr(), Addr: tcp.RemoteAddr(), Err: serr}
 	}
 	return n, serr, handled
+}
+
+// copyChunk writes what is pending from buf to sock, reading the next
+// piece of src into buf first when nothing is. It returns what it wrote;
+// 0 with a nil error is the end of the file. A write cut short by
+// SO_SNDTIMEO (EAGAIN) keeps the rest pending for the next call.
+func copyChunk(sock, src int, buf []byte, pending *[]byte) (int, error) {
+	if len(*pending) == 0 {
+		r, err := unix.Read(src, buf)
+		if r <= 0 {
+			if err == nil {
+				return 0, nil
+			}
+			return 0, err
+		}
+		*pending = buf[:r]
+	}
+	w, err := unix.Write(sock, *pending)
+	if w < 0 {
+		w = 0
+	}
+	*pending = (*pending)[w:]
+	if err == nil && w == 0 {
+		err = unix.EAGAIN // not the end of the file: nothing went out yet
+	}
+	return w, err
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // sendFileBlocking is Linux only; elsewhere the caller uses io.Copy.
-func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, stall time.Duration) (int64, error, bool) {
+func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, buf []byte, stall time.Duration) (int64, error, bool) {
 	return 0, nil, false
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	// fsync of the file, and of its directory after a rename or a new name
 	// (default true).
 	DurableUploads *bool `toml:"durable_uploads"`
+	// Sendfile is "auto" (the default: sendfile(2) unless the client is on
+	// this host), "always" or "never" (ftpserver.SendfileMode).
+	Sendfile string `toml:"sendfile"`
 	// PartialMaxAge is how long an atomic upload's partial file, kept for
 	// a resume, may stay before it is swept (default "24h"; "0s" keeps
 	// partials until they are resumed or removed by hand).

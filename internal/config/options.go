@@ -181,6 +181,7 @@ func (c *Config) serverOptions(auth ftpserver.Authenticator, logger *slog.Logger
 		AllowForeignPassive: c.Security.AllowForeignPassive,
 		DisableActive:       c.Security.DisableActive,
 	}
+	opts.Sendfile, _ = ftpserver.ParseSendfileMode(c.Sendfile) // checked by Validate
 	if d := c.Security.LoginFailDelay; d != nil && *d == 0 {
 		opts.LoginFailDelay = -1 // "0s" in the file: no delay
 	}

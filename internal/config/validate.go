@@ -46,6 +46,7 @@ func (c *Config) Validate() error {
 		add("banner", "contains a control character; the banner is one line")
 	}
 	oneOf(add, "upload_mode", c.UploadMode, "direct", "atomic")
+	oneOf(add, "sendfile", c.Sendfile, "auto", "always", "never")
 	if c.PartialMaxAge != nil && *c.PartialMaxAge < 0 {
 		add("partial_max_age", "must not be negative (\"0s\" keeps partial uploads)")
 	}
