@@ -155,7 +155,7 @@ func (s *session) cmdRETR(arg string) error {
 		case isFile && binary && x.small:
 			// The size the 150 reply announced, in one sendfile(2): to
 			// EOF would take a second call that sends nothing.
-			n, err = io.Copy(conn, io.LimitReader(f, x.size))
+			n, err = s.sendSmall(conn, f, x.size)
 		case isFile && binary:
 			n, err = s.sendFile(ctx, conn, f)
 		case binary:
@@ -196,6 +196,18 @@ func (s *session) sendFile(ctx context.Context, conn net.Conn, f *os.File) (int6
 	}
 	// Hide the types' ReaderFrom/WriterTo so that the buffer is used.
 	return io.CopyBuffer(struct{ io.Writer }{conn}, struct{ io.Reader }{f}, buf)
+}
+
+// sendSmall sends the first size bytes of f, which fit in the socket
+// buffers, with one sendfile(2) or through a buffer as Options.Sendfile
+// decides.
+func (s *session) sendSmall(conn net.Conn, f *os.File, size int64) (int64, error) {
+	if tcp, ok := conn.(*net.TCPConn); ok && s.opts.Sendfile.useSendfile(tcp) {
+		return io.Copy(conn, io.LimitReader(f, size))
+	}
+	b := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(b)
+	return io.CopyBuffer(struct{ io.Writer }{conn}, io.LimitReader(f, size), b[:])
 }
 
 func (s *session) cmdSTOR(arg string) error {
