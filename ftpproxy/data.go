@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -434,9 +433,9 @@ func (x *transfer) run(prot bool) {
 	if err == nil {
 		close(x.ready)
 		if x.download {
-			n, err = io.Copy(cc, sc)
+			n, err = s.p.relay(x.ctx, cc, sc)
 		} else {
-			n, err = io.Copy(sc, cc)
+			n, err = s.p.relay(x.ctx, sc, cc)
 		}
 	}
 	// Close the receiving side first and cleanly, so TLS sends close_notify.

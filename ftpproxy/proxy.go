@@ -29,6 +29,8 @@ type Proxy struct {
 	startWarned atomic.Bool
 	noHdrWarned atomic.Bool
 
+	blockedRelays atomic.Int64 // data connections in relayBlocking
+
 	stats counters // behind Stats
 }
 
