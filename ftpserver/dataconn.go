@@ -277,14 +277,22 @@ func (s *session) takeDataSetup() {
 	}
 }
 
+// pendingWait is how long acceptPending waits for a data connection that
+// is not there yet: a client that pipelines (EPSV and RETR in one write,
+// as ferry's own does) dials right after reading the 229, while the
+// server is already reading its RETR; on loopback the connection lands
+// within tens of microseconds.
+const pendingWait = 2 * time.Millisecond
+
 // acceptPending returns the client's data connection when it is already
 // waiting on the passive listener (clients connect right after the 227/229
-// reply), or nil, leaving the listener to the normal accept.
+// reply) or arrives within pendingWait, or nil, leaving the listener to
+// the normal accept.
 func (s *session) acceptPending(p *passive) *net.TCPConn {
 	if len(s.opts.ProxyProtocolFrom) > 0 {
 		return nil // a header may still be on its way: use the normal path
 	}
-	if !dataport.Ready(p.l) {
+	if !dataport.ReadyWithin(p.l, pendingWait) {
 		return nil
 	}
 	// The connection is queued: Accept does not block (a queued

@@ -5,6 +5,7 @@ package dataport
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 func TestReadySeesAQueuedConnection(t *testing.T) {
@@ -72,5 +73,30 @@ func TestDrainClosesStaleConnectionsAndGivesUpOnAnEndlessQueue(t *testing.T) {
 			t.Errorf("%d queued: a connection still waits after Drain", n)
 		}
 		l.Close()
+	}
+}
+
+func TestReadyWithinWaitsForAConnectionOnItsWay(t *testing.T) {
+	l, err := Listen(loopback, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := time.Now()
+	if ReadyWithin(l, 20*time.Millisecond) {
+		t.Fatal("ReadyWithin on an empty accept queue")
+	}
+	if waited := time.Since(start); waited < 15*time.Millisecond {
+		t.Fatalf("ReadyWithin gave up after %v, not the 20ms asked", waited)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
+			defer c.Close()
+			time.Sleep(time.Second)
+		}
+	}()
+	if !ReadyWithin(l, 10*time.Second) {
+		t.Fatal("ReadyWithin missed a connection that arrived while it waited")
 	}
 }
