@@ -51,6 +51,12 @@ type Options struct {
 
 	// DisableEPSV uses PASV (and PORT rather than EPRT for IPv4) only.
 	DisableEPSV bool
+	// NoPipelining waits for the reply to EPSV before sending the transfer
+	// command. By default, once an EPSV has succeeded on the connection,
+	// a transfer sends EPSV and its command (RETR, STOR, LIST...) in one
+	// write and saves a round trip per file (RFC 959 lets a client send a
+	// command before the previous reply; the server answers in order).
+	NoPipelining bool
 	// PASVAddr is the policy for the address in PASV replies.
 	PASVAddr PASVAddrPolicy
 	// DisableMLSx lists with LIST and stats with SIZE/MDTM even when the
@@ -127,6 +133,7 @@ type Conn struct {
 	hashSaid bool // OPTS HASH sent (announceHash)
 	noEPSV   bool
 	noEPRT   bool
+	epsvOK   bool // an EPSV succeeded: transfers may pipeline it
 	remoteIP netip.Addr
 	localIP  netip.Addr
 
@@ -329,6 +336,29 @@ func (c *Conn) send(ctx context.Context, line string) error {
 	stop := c.deadline(ctx)
 	defer stop()
 	if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
+		return c.fail(ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// sendTwo sends two command lines in one write.
+func (c *Conn) sendTwo(ctx context.Context, first, second string) error {
+	if strings.ContainsAny(first+second, "\r\n") {
+		return fmt.Errorf("ftpclient: refusing to send a command with CR or LF: %q", first+"|"+second)
+	}
+	c.debugf("> %s", redact(first))
+	c.debugf("> %s", redact(second))
+	return c.sendRaw(ctx, first+"\r\n"+second+"\r\n")
+}
+
+// sendRaw writes lines, already terminated and checked, in one write.
+func (c *Conn) sendRaw(ctx context.Context, lines string) error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	stop := c.deadline(ctx)
+	defer stop()
+	if _, err := io.WriteString(c.conn, lines); err != nil {
 		return c.fail(ctxErr(ctx, err))
 	}
 	return nil

@@ -66,6 +66,7 @@ func (c *Conn) prepareData(ctx context.Context) (*dataSetup, error) {
 		return c.prepareActive(ctx)
 	}
 	var target netip.AddrPort
+	viaEPSV := false
 	if !c.opts.DisableEPSV && !c.noEPSV {
 		rep, err := c.cmd(ctx, "EPSV")
 		if err != nil {
@@ -77,6 +78,7 @@ func (c *Conn) prepareData(ctx context.Context) (*dataSetup, error) {
 				return nil, c.fail(err)
 			}
 			target = netip.AddrPortFrom(c.remoteIP, port)
+			viaEPSV = true
 		} else if rep.Code/100 == 5 {
 			c.noEPSV = true
 		} else {
@@ -100,6 +102,9 @@ func (c *Conn) prepareData(ctx context.Context) (*dataSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ftpclient: data connection to %s: %w", target, ctxErr(ctx, err))
 	}
+	// An EPSV data connection has worked end to end: later transfers may
+	// pipeline (a firewalled passive range shows up here, not in them).
+	c.epsvOK = c.epsvOK || viaEPSV
 	return &dataSetup{conn: conn}, nil
 }
 
@@ -190,23 +195,35 @@ func (c *Conn) transfer(ctx context.Context, line string, offset int64, fn func(
 	if err := c.Err(); err != nil {
 		return err
 	}
-	ds, err := c.prepareData(ctx)
-	if err != nil {
-		return err
-	}
-	defer ds.close()
-	if offset > 0 {
-		if _, err := c.expect(ctx, 3, "REST "+strconv.FormatInt(offset, 10)); err != nil {
-			return err
-		}
-	}
 	verb := line
 	if i := indexByte(line, ' '); i > 0 {
 		verb = line[:i]
 	}
-	rep, err := c.cmd(ctx, line)
-	if err != nil {
-		return err
+	var ds *dataSetup
+	var rep ftp.Reply
+	var err error
+	if offset == 0 && c.canPipeline() {
+		ds, rep, err = c.pipelined(ctx, line)
+		if ds != nil {
+			defer ds.close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if ds == nil {
+		if ds, err = c.prepareData(ctx); err != nil {
+			return err
+		}
+		defer ds.close()
+		if offset > 0 {
+			if _, err := c.expect(ctx, 3, "REST "+strconv.FormatInt(offset, 10)); err != nil {
+				return err
+			}
+		}
+		if rep, err = c.cmd(ctx, line); err != nil {
+			return err
+		}
 	}
 	switch rep.Code / 100 {
 	case 1:
@@ -257,6 +274,63 @@ func (c *Conn) transfer(ctx context.Context, line string, offset int64, fn func(
 		return fmt.Errorf("ftpclient: %s: %w", line, replyErr(rep))
 	}
 	return nil
+}
+
+// canPipeline reports whether a transfer may send EPSV and its command in
+// one write: passive mode, and an EPSV data connection has already been
+// made on this connection.
+func (c *Conn) canPipeline() bool {
+	return !c.opts.NoPipelining && !c.opts.Active && !c.opts.DisableEPSV && !c.noEPSV && c.epsvOK
+}
+
+// pipelined sends EPSV and line in one write, reads the 229, dials the
+// data connection and reads line's first reply. A nil setup with a nil
+// error means the EPSV was refused after all: both replies were read and
+// the caller sets the transfer up the slow way (pipelining stays off for
+// this connection).
+func (c *Conn) pipelined(ctx context.Context, line string) (*dataSetup, ftp.Reply, error) {
+	if err := c.sendTwo(ctx, "EPSV", line); err != nil {
+		return nil, ftp.Reply{}, err
+	}
+	rep, err := c.readReply(ctx)
+	if err != nil {
+		return nil, rep, err
+	}
+	if rep.Code != ftp.CodeExtendedPassive {
+		// line was answered without a data connection (425, 503...).
+		c.epsvOK = false
+		if rep.Code/100 == 5 {
+			c.noEPSV = true
+		}
+		second, err := c.readReply(ctx)
+		if err == nil && second.Code/100 == 1 {
+			// Started anyway (to RFC 959's default data port): wait for
+			// its end, which is all that can be done.
+			_, err = c.readReply(ctx)
+		}
+		if err != nil {
+			return nil, rep, err
+		}
+		return nil, ftp.Reply{}, nil
+	}
+	port, err := ftp.ParseEPSVReply(rep.Message())
+	if err != nil {
+		return nil, rep, c.fail(err)
+	}
+	target := netip.AddrPortFrom(c.remoteIP, port)
+	dctx, cancel := context.WithTimeout(ctx, c.opts.timeout())
+	conn, err := c.opts.dialData(dctx, target.String())
+	cancel()
+	if err != nil {
+		// The server may be waiting for this connection in line's
+		// command: ABOR ends the wait and puts the replies in step.
+		return nil, rep, c.abort(ctx, fmt.Errorf("ftpclient: data connection to %s: %w", target, ctxErr(ctx, err)))
+	}
+	ds := &dataSetup{conn: conn}
+	if rep, err = c.readReply(ctx); err != nil {
+		return ds, rep, err
+	}
+	return ds, rep, nil
 }
 
 func indexByte(s string, b byte) int {

@@ -111,6 +111,50 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	return t, nil
 }
 
+// mdtmBatch is how many MDTM commands modTimes sends in one write.
+const mdtmBatch = 32
+
+// modTimes returns the MDTM times of paths, in order; a path the server
+// gives no time for has the zero time. Unless Options.NoPipelining is set,
+// the commands go out mdtmBatch to a write and the replies are read after
+// each write (RFC 959: replies come in the order of the commands), so a
+// folder of files costs a few round trips rather than one per file.
+func (c *Conn) modTimes(ctx context.Context, paths []string) ([]time.Time, error) {
+	times := make([]time.Time, len(paths))
+	batch := mdtmBatch
+	if c.opts.NoPipelining {
+		batch = 1
+	}
+	var b strings.Builder
+	for start := 0; start < len(paths); start += batch {
+		chunk := paths[start:min(start+batch, len(paths))]
+		b.Reset()
+		for _, p := range chunk {
+			if strings.ContainsAny(p, "\r\n") {
+				return nil, fmt.Errorf("ftpclient: refusing to send a command with CR or LF: %q", "MDTM "+p)
+			}
+			c.debugf("> MDTM %s", p)
+			b.WriteString("MDTM " + p + "\r\n")
+		}
+		if err := c.sendRaw(ctx, b.String()); err != nil {
+			return nil, err
+		}
+		for i := range chunk {
+			rep, err := c.readReply(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if rep.Code/100 != 2 {
+				continue
+			}
+			if t, err := ftp.ParseMDTM(strings.TrimSpace(rep.Message())); err == nil {
+				times[start+i] = t
+			}
+		}
+	}
+	return times, nil
+}
+
 // SetModTime sets a file's modification time with MFMT, or with the
 // two-argument MDTM form when the server does not list MFMT.
 func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {

@@ -216,7 +216,10 @@ func (cl *Client) remoteTree(ctx context.Context, remoteDir string, o MirrorOpti
 	tree := map[string]mirrorEntry{}
 	err := cl.Do(ctx, func(c *Conn) error {
 		clear(tree)
-		return c.Walk(ctx, remoteDir, func(p string, e ftp.Entry, err error) error {
+		// LIST times have minutes at best; MDTM is exact. The files'
+		// MDTMs are asked for after the walk, pipelined.
+		var exact, exactRel []string
+		err := c.Walk(ctx, remoteDir, func(p string, e ftp.Entry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -232,14 +235,26 @@ func (cl *Client) remoteTree(ctx context.Context, remoteDir string, o MirrorOpti
 				return nil // links, devices: not mirrored
 			}
 			if !e.IsDir() && !c.useMLSx() {
-				// LIST times have minutes at best; MDTM is exact.
-				if t, err := c.ModTime(ctx, p); err == nil {
-					e.ModTime = t
-				}
+				exact, exactRel = append(exact, p), append(exactRel, rel)
 			}
 			tree[rel] = mirrorEntry{dir: e.IsDir(), size: e.Size, modTime: e.ModTime}
 			return nil
 		})
+		if err != nil || len(exact) == 0 {
+			return err
+		}
+		times, err := c.modTimes(ctx, exact)
+		if err != nil {
+			return err
+		}
+		for i, t := range times {
+			if !t.IsZero() {
+				e := tree[exactRel[i]]
+				e.modTime = t
+				tree[exactRel[i]] = e
+			}
+		}
+		return nil
 	})
 	return tree, err
 }

@@ -41,6 +41,9 @@ func TestMirrorAgainstPeersGivesIdenticalBytesBothWays(t *testing.T) {
 		{peers.PureFTPd, false, Options{}, "passive"},
 		{peers.PureFTPd, false, Options{Active: true, DisableEPSV: true}, "active with PORT"},
 		{peers.PureFTPd, true, Options{Active: true}, "active over IPv6"},
+		{peers.ProFTPd, false, Options{}, "passive"},
+		// LIST and pipelined MDTMs instead of MLSD (vsftpd has no MLSD).
+		{peers.ProFTPd, false, Options{DisableMLSx: true}, "passive with LIST and MDTM"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.kind+" "+tc.mode+" mirrors a tree up and back down", func(t *testing.T) {

@@ -60,6 +60,7 @@ Flags:
 
 type clientFlags struct {
 	active, noEPSV, tlsExplicit, insecure bool
+	noPipelining                          bool
 	caFile                                string
 	cont, quiet, progress                 bool
 	parallel, segments                    int
@@ -83,6 +84,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func (f *clientFlags) register(fs *flag.FlagSet, cmd string) {
 	fs.BoolVar(&f.active, "active", false, "active mode: the server connects to us (EPRT/PORT)")
 	fs.BoolVar(&f.noEPSV, "no-epsv", false, "use PASV/PORT instead of EPSV/EPRT")
+	fs.BoolVar(&f.noPipelining, "no-pipelining", false, "wait for each EPSV reply before sending the transfer command")
 	fs.BoolVar(&f.tlsExplicit, "tls", false, "require explicit TLS (AUTH TLS) on ftp:// URLs")
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the server's TLS certificate")
 	fs.StringVar(&f.caFile, "ca", "", "PEM `file` of certificates to trust for TLS")
@@ -245,7 +247,7 @@ func (cc *clientCmd) close() {
 func (cc *clientCmd) client(u *remoteURL, conns int) (*ftpclient.Client, error) {
 	opts := ftpclient.Options{
 		User: u.user, Password: u.password,
-		Active: cc.f.active, DisableEPSV: cc.f.noEPSV, Timeout: cc.f.timeout,
+		Active: cc.f.active, DisableEPSV: cc.f.noEPSV, NoPipelining: cc.f.noPipelining, Timeout: cc.f.timeout,
 	}
 	if cc.f.verifyHash != "" {
 		for name := range strings.SplitSeq(cc.f.verifyHash, ",") {
