@@ -5,8 +5,8 @@ package ftpproxy
 import (
 	"context"
 	"net"
-	"sync"
 
+	"github.com/ferryftp/ferry/internal/blockio"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,25 +38,7 @@ func relayBlocking(ctx context.Context, dst, src *net.TCPConn) (n int64, err err
 			}
 			defer unix.SetNonblock(out, true)
 			handled = true
-			// Shut the sockets down when ctx ends, but only while this
-			// callback holds the descriptors: after it returns the
-			// numbers may belong to other files.
-			var mu sync.Mutex
-			live := true
-			stop := context.AfterFunc(ctx, func() {
-				mu.Lock()
-				if live {
-					unix.Shutdown(in, unix.SHUT_RDWR)
-					unix.Shutdown(out, unix.SHUT_RDWR)
-				}
-				mu.Unlock()
-			})
-			defer func() {
-				stop()
-				mu.Lock()
-				live = false
-				mu.Unlock()
-			}()
+			defer blockio.ShutdownOnDone(ctx, in, out)()
 			n, rerr = copyFD(out, in)
 			return true
 		})

@@ -6,9 +6,9 @@ import (
 	"context"
 	"net"
 	"os"
-	"sync"
 	"time"
 
+	"github.com/ferryftp/ferry/internal/blockio"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,24 +62,7 @@ func sendFileBlocking(ctx context.Context, tcp *net.TCPConn, f *os.File, buf []b
 			}
 			defer unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &unix.Timeval{})
 			handled = true
-			// Shut the socket down when ctx ends, but only while this
-			// callback holds the descriptor: after it returns the number
-			// may belong to another file.
-			var mu sync.Mutex
-			live := true
-			stop := context.AfterFunc(ctx, func() {
-				mu.Lock()
-				if live {
-					unix.Shutdown(sock, unix.SHUT_RDWR)
-				}
-				mu.Unlock()
-			})
-			defer func() {
-				stop()
-				mu.Lock()
-				live = false
-				mu.Unlock()
-			}()
+			defer blockio.ShutdownOnDone(ctx, sock)()
 			last := time.Now()
 			var pending []byte // read from the file, not yet written
 			for {
