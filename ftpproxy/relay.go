@@ -9,7 +9,7 @@ import (
 
 // maxBlockedRelays bounds the data connections relayed with relayBlocking
 // at once: each holds an OS thread while it sleeps in the kernel. Relays
-// beyond it use io.Copy (splice(2) between two plain TCP sockets).
+// beyond it go on with Go's reads and writes through 128 KiB.
 const maxBlockedRelays = 256
 
 // relaySizes are the buffer sizes of a blocking relay, smallest first: it
@@ -38,10 +38,10 @@ func init() {
 // per 64 KiB. And spliced pages are the sender's: when the server sent a
 // file with sendfile(2) they are its page cache, cold in the CPU caches,
 // and the client's copy out of them is the slow step of the whole path.
-// On the 2-core test VM, 1 GiB from vsftpd through the proxy ran at 0.88×
-// the direct rate against 0.64× spliced (medians of 12 alternated curl
-// runs); splice through a 1 MiB pipe in blocking mode was no faster than
-// Go's. docs/BENCHMARKS.md ("Round 4: sendfile against a copy") has the
+// On the 2-core test VM, 1 GiB from vsftpd through the proxy ran 1.26–1.29×
+// as fast as spliced (three sets of 12 alternated curl runs: 0.69–0.88× the
+// direct rate against 0.53–0.64×); splice through a 1 MiB pipe in blocking
+// mode was no faster than Go's. docs/BENCHMARKS.md ("Round 4: sendfile against a copy") has the
 // figures.
 func (p *Proxy) relay(ctx context.Context, dst, src net.Conn) (n int64, err error) {
 	dt, ok1 := dst.(*net.TCPConn)

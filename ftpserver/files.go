@@ -153,8 +153,9 @@ func (s *session) cmdRETR(arg string) error {
 		var err error
 		switch {
 		case isFile && binary && x.small:
-			// The size the 150 reply announced, in one sendfile(2): to
-			// EOF would take a second call that sends nothing.
+			// The size the 150 reply announced, in one sendfile(2) or
+			// one read and write: to EOF would take a call that sends
+			// nothing.
 			n, err = s.sendSmall(conn, f, x.size)
 		case isFile && binary:
 			n, err = s.sendFile(ctx, conn, f)
