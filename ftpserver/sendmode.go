@@ -17,7 +17,8 @@ import (
 // Copying through a small buffer moves that cold read to the server and
 // hands the client bytes that were just written, still in the shared cache:
 // on the 2-core test VM a 1 GiB RETR to a local curl ran at 1.13–1.43× the
-// rate (medians of 15 alternated pairs) with less CPU on both sides (server
+// rate (curl's whole transfer, login included; medians of two sets of 15
+// alternated pairs) with less CPU on both sides (server
 // 0.29 against 0.38 s per GiB, curl 0.14 against 0.22 s of system time).
 // Across a network interface the receiver's copy happens on another
 // machine, and sendfile keeps its advantage. docs/BENCHMARKS.md ("Round 4:

@@ -10,13 +10,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestShutdownOnDoneWakesABlockedRead(t *testing.T) {
+// socketPair returns two connected stream sockets, closed when t ends.
+func socketPair(t *testing.T) [2]int {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	return fds
+}
+
+func TestShutdownOnDoneWakesABlockedRead(t *testing.T) {
+	fds := socketPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	release := ShutdownOnDone(ctx, fds[0])
 	done := make(chan int, 1)
@@ -38,12 +44,7 @@ func TestShutdownOnDoneWakesABlockedRead(t *testing.T) {
 }
 
 func TestNothingIsShutDownAfterRelease(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	fds := socketPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ShutdownOnDone(ctx, fds[0])()
 	cancel()
